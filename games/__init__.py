@@ -1,0 +1,24 @@
+"""Rules only: two-player board games as batched, immutable engines.
+
+``games.make(name)`` returns a :class:`Game`; see :mod:`games.core` for the conventions.
+This package never imports ``selfplay``.
+"""
+from games.core import (
+    Game,
+    IllegalActionError,
+    State,
+    UnknownGameError,
+    concat,
+    make,
+    random_actions,
+    registered,
+    take,
+    where,
+)
+from games import connect_four as _c4, tictactoe as _ttt  # noqa: F401  (register natives)
+from games import openspiel as _os, pettingzoo as _pz  # noqa: F401  (register adapters)
+
+__all__ = [
+    "Game", "IllegalActionError", "State", "UnknownGameError",
+    "concat", "make", "random_actions", "registered", "take", "where",
+]

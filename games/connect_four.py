@@ -1,0 +1,128 @@
+"""Connect four (6 rows x 7 columns), vectorised over a batch with 64-bit bitboards.
+
+Actions are columns 0..6 left to right, as in OpenSpiel. Player 0 is X and moves first.
+Bitboard layout: bit ``7 * col + row`` (row 0 at the bottom; the 7th bit of each column
+is a sentinel that stays empty), one uint64 per player. A line of four is found with
+four shift-and-mask tests, one per direction, on the whole batch at once.
+Human notation: a column number 1-7.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from games import text
+from games.core import IllegalActionError, check_actions, register
+from games.native import NativeGame, NativeState
+
+ROWS, COLS = 6, 7
+_U = np.uint64
+_SHIFTS = tuple(_U(s) for s in (1, 7, 6, 8))  # vertical, horizontal, two diagonals
+# bit index of each drawn cell, drawn row 0 at the top: [ROWS * COLS]
+_CELL_BITS = np.array([7 * c + (ROWS - 1 - r) for r in range(ROWS) for c in range(COLS)], np.uint64)
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectFourState(NativeState):
+    #: uint64[B, 2]: each player's stones as a bitboard.
+    stones: np.ndarray
+    #: int8[B, 7]: stones in each column.
+    heights: np.ndarray
+
+
+def has_four(board: np.ndarray) -> np.ndarray:
+    """bool[...]: True where a bitboard holds four in a line."""
+    found = np.zeros(board.shape, bool)
+    for s in _SHIFTS:
+        m = board & (board >> s)
+        found |= (m & (m >> (s + s))) != 0
+    return found
+
+
+class ConnectFour(NativeGame):
+    name = "connect_four"
+    num_actions = COLS
+    board_shape = (ROWS, COLS)
+
+    def init(self, batch_size: int) -> ConnectFourState:
+        b = int(batch_size)
+        return ConnectFourState(
+            current_player=np.zeros(b, np.int8),
+            legal_action_mask=np.ones((b, COLS), bool),
+            rewards=np.zeros((b, 2), np.float32),
+            terminated=np.zeros(b, bool),
+            last_action=np.full(b, -1, np.int32),
+            num_moves=np.zeros(b, np.int32),
+            past=self._empty_past(b),
+            stones=np.zeros((b, 2), np.uint64),
+            heights=np.zeros((b, COLS), np.int8),
+        )
+
+    def step(self, state: ConnectFourState, actions: np.ndarray) -> ConnectFourState:
+        actions = check_actions(state, actions)
+        live = ~state.terminated
+        batch = np.arange(state.batch_size)
+        player = state.current_player.astype(np.int64)
+        row = state.heights[batch, actions].astype(np.uint64)
+        move = np.where(live, _U(1) << (actions.astype(np.uint64) * _U(7) + row), _U(0))
+        stones = state.stones.copy()
+        stones[batch, player] |= move
+        heights = state.heights.copy()
+        heights[batch, actions] += live
+        won = live & has_four(stones[batch, player])
+        num_moves = state.num_moves + live
+        terminated = state.terminated | won | (num_moves == ROWS * COLS)
+        rewards = np.zeros((state.batch_size, 2), np.float32)
+        rewards[batch, player] = won
+        rewards[batch, 1 - player] = -1.0 * won
+        legal = (heights < ROWS) & ~terminated[:, None]
+        return ConnectFourState(
+            current_player=np.where(live, 1 - state.current_player, state.current_player).astype(np.int8),
+            legal_action_mask=legal,
+            rewards=rewards,
+            terminated=terminated,
+            last_action=np.where(live, actions, state.last_action).astype(np.int32),
+            num_moves=num_moves,
+            past=self._next_past(state, live),
+            stones=stones,
+            heights=heights,
+        )
+
+    def planes(self, state: ConnectFourState) -> np.ndarray:
+        bits = (state.stones[:, :, None] >> _CELL_BITS) & _U(1)  # [B, 2, 42]
+        return bits.astype(np.int8).reshape(state.batch_size, 2, ROWS, COLS)
+
+    def last_move_cell(self, state, index=0):
+        a = int(state.last_action[index])
+        if a < 0:
+            return None
+        return ROWS - int(state.heights[index, a]), a
+
+    def column_labels(self):
+        return [str(c + 1) for c in range(COLS)]
+
+    def row_labels(self):
+        return None
+
+    def move_notation(self) -> str:
+        return "a column 1-7"
+
+    def parse_action(self, state, text_in: str, index: int = 0) -> int:
+        t = text.clean(text_in)
+        if not t:
+            raise ValueError("empty move: type " + self.move_notation())
+        if not t.isdigit():
+            raise ValueError(f"{text_in.strip()[:20]!r} is not a move: type {self.move_notation()}")
+        col = int(t) - 1 if len(t) < 4 else -1
+        if not 0 <= col < COLS:
+            raise ValueError(f"column {t[:8]} is out of range: type {self.move_notation()}")
+        if not state.legal_action_mask[index, col]:
+            raise IllegalActionError(f"column {col + 1} is full")
+        return col
+
+    def action_to_string(self, state, action: int, index: int = 0) -> str:
+        return str(int(action) + 1)
+
+
+register("connect_four", ConnectFour)

@@ -1,0 +1,94 @@
+"""Shared machinery for the native engines: history stacking, observation, rendering.
+
+A native engine keeps, per game, the stones of each player as absolute planes
+``int8[B, 2, H, W]`` (plane p = player p's stones) computed from its own compact
+board, and a history ``past: int8[B, K, 2, H, W]`` of the K positions before the current
+one (zeros before the game began). ``observe`` turns these into float32 planes from the
+mover's point of view: ``[own, opponent]`` for the current position, then the same pair
+for each earlier position, most recent first; shape ``[B, 2 * (K + 1), H, W]``.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from games import text
+from games.core import State
+
+
+@dataclasses.dataclass(frozen=True)
+class NativeState(State):
+    #: int8[B, K, 2, H, W]: absolute stone planes of the K previous positions.
+    past: np.ndarray
+
+
+class NativeGame:
+    """Base for the vectorised engines; subclasses define the rules."""
+
+    name: str
+    num_actions: int
+    board_shape: tuple[int, int]
+    binary_obs = True
+
+    def __init__(self, history: int = 0):
+        self.history = int(history)
+
+    @property
+    def obs_shape(self) -> tuple[int, int, int]:
+        return (2 * (self.history + 1), *self.board_shape)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(history={self.history})"
+
+    # -- to be provided by subclasses
+    def planes(self, state: State) -> np.ndarray:
+        """int8[B, 2, H, W]: absolute stone planes, row 0 at the top as drawn."""
+        raise NotImplementedError
+
+    def _empty_past(self, batch_size: int) -> np.ndarray:
+        return np.zeros((batch_size, self.history, 2, *self.board_shape), np.int8)
+
+    def _next_past(self, state: NativeState, live: np.ndarray) -> np.ndarray:
+        if self.history == 0:
+            return state.past
+        shifted = np.concatenate([self.planes(state)[:, None], state.past[:, :-1]], axis=1)
+        return np.where(live[:, None, None, None, None], shifted, state.past)
+
+    def observe(self, state: NativeState) -> np.ndarray:
+        planes = self.planes(state)
+        if self.history:
+            planes = np.concatenate([planes[:, None], state.past], axis=1)  # [B,K+1,2,H,W]
+        else:
+            planes = planes[:, None]
+        swap = state.current_player.astype(bool)
+        own = np.where(swap[:, None, None, None], planes[:, :, 1], planes[:, :, 0])
+        opp = np.where(swap[:, None, None, None], planes[:, :, 0], planes[:, :, 1])
+        obs = np.stack([own, opp], axis=2).reshape(state.batch_size, -1, *self.board_shape)
+        return obs.astype(np.float32)
+
+    def cells(self, state: State, index: int = 0) -> np.ndarray:
+        """int8[H, W]: 0 empty, 1 player 0's stone, 2 player 1's stone."""
+        p = self.planes(state)[index]
+        return (p[0] + 2 * p[1]).astype(np.int8)
+
+    def last_move_cell(self, state: State, index: int = 0) -> tuple[int, int] | None:
+        raise NotImplementedError
+
+    def render(self, state: State, index: int = 0, color: bool = False) -> str:
+        return text.render_grid(
+            self.cells(state, index),
+            self.column_labels(),
+            self.row_labels(),
+            last=self.last_move_cell(state, index),
+            color=color,
+        )
+
+    def column_labels(self) -> list[str]:
+        raise NotImplementedError
+
+    def row_labels(self) -> list[str] | None:
+        raise NotImplementedError
+
+    def legal_moves_text(self, state: State, index: int = 0) -> list[str]:
+        return [self.action_to_string(state, a, index) for a in np.flatnonzero(state.legal_action_mask[index])]

@@ -1,0 +1,49 @@
+"""Board drawing and move parsing for humans (no game rules here).
+
+Stones: player 0 is ``X``, player 1 is ``O``. The last move is shown in brackets
+(and bold when colour is on). Colour is ANSI: red for X, yellow for O.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+SYMBOLS = {0: ".", 1: "X", 2: "O"}
+_COLORS = {1: "\x1b[1;31m", 2: "\x1b[1;33m"}
+_RESET = "\x1b[0m"
+PLAYER_NAMES = ("X", "O")
+
+MAX_INPUT = 64  # longer typed lines are refused before parsing
+
+
+def render_grid(
+    cells: np.ndarray,
+    column_labels: list[str],
+    row_labels: list[str] | None,
+    last: tuple[int, int] | None = None,
+    color: bool = False,
+) -> str:
+    """Draw an ``int8[H, W]`` grid of 0/1/2 with labels; ``last`` = (row, col) marked."""
+    height, width = cells.shape
+    pad = max((len(r) for r in row_labels), default=0) + 1 if row_labels else 0
+    lines = [" " * pad + "".join(f" {c:^2}" for c in column_labels).rstrip()]
+    for r in range(height):
+        parts = []
+        for c in range(width):
+            v = int(cells[r, c])
+            sym = SYMBOLS[v]
+            if color and v:
+                sym = f"{_COLORS[v]}{sym}{_RESET}"
+            if last == (r, c):
+                parts.append(f"[{sym}]")
+            else:
+                parts.append(f" {sym} ")
+        label = f"{row_labels[r]:>{pad - 1}} " if row_labels else ""
+        lines.append(label + "".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def clean(text: str) -> str:
+    """Normalise a typed move: strip, lower-case; refuse very long lines."""
+    if len(text) > MAX_INPUT:
+        raise ValueError(f"input too long ({len(text)} characters)")
+    return text.strip().lower()

@@ -1,0 +1,1 @@
+"""Self-play deep Q-learning for two-player board games."""

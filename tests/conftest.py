@@ -1,0 +1,26 @@
+import os
+
+import pytest
+import torch
+
+torch.set_num_threads(1)
+os.environ.setdefault("NO_COLOR", "1")
+
+# every registered game the conformance suite runs (adapters: small, quick instances)
+ALL_GAMES = [
+    "tic_tac_toe",
+    "connect_four",
+    "openspiel:tic_tac_toe",
+    "openspiel:connect_four",
+    "openspiel:hex(board_size=4)",
+    "openspiel:breakthrough(rows=5,columns=5)",
+    "openspiel:clobber(rows=4,columns=4)",
+    "pettingzoo:tictactoe_v3",
+    "pettingzoo:connect_four_v3",
+    "pettingzoo:go_v5(board_size=5)",
+]
+
+
+@pytest.fixture(params=ALL_GAMES)
+def game_name(request):
+    return request.param

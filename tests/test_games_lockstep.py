@@ -1,0 +1,134 @@
+"""Native engines against the reference implementations, move by move."""
+import numpy as np
+import pyspiel
+import pytest
+from pettingzoo.classic import connect_four_v3
+
+import games
+
+
+def _all_ttt_states():
+    """Every reachable tic-tac-toe state as a move sequence (depth-first over pyspiel)."""
+    game = pyspiel.load_game("tic_tac_toe")
+    seen, out, stack = set(), [], [[]]
+    while stack:
+        moves = stack.pop()
+        s = game.new_initial_state()
+        for m in moves:
+            s.apply_action(m)
+        key = str(s)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((moves, s))
+        if not s.is_terminal():
+            stack.extend(moves + [a] for a in s.legal_actions())
+    return out
+
+
+def test_every_tic_tac_toe_state_matches_openspiel():
+    states = _all_ttt_states()
+    assert len(states) == 5478
+    g = games.make("tic_tac_toe")
+    # replay each line as one batch padded to the same length: group by length
+    by_len = {}
+    for moves, ref in states:
+        by_len.setdefault(len(moves), []).append((moves, ref))
+    for n, group in by_len.items():
+        s = g.init(len(group))
+        for t in range(n):
+            s = g.step(s, np.array([m[t] for m, _ in group]))
+        for i, (_, ref) in enumerate(group):
+            assert bool(s.terminated[i]) == ref.is_terminal()
+            if ref.is_terminal():
+                ret = np.array(ref.returns())
+                assert not s.legal_action_mask[i].any()
+            else:
+                assert s.current_player[i] == ref.current_player()
+                assert list(np.flatnonzero(s.legal_action_mask[i])) == ref.legal_actions()
+                ret = np.zeros(2)
+            # rewards arrive on the final move, so they equal the returns here
+            np.testing.assert_array_equal(s.rewards[i], ret)
+
+
+def test_connect_four_random_games_lockstep_with_openspiel_and_pettingzoo():
+    num_games = 2000
+    g = games.make("connect_four")
+    rng = np.random.default_rng(2024)
+    ps_game = pyspiel.load_game("connect_four")
+    batch = 250
+    compared = 0
+    for start in range(0, num_games, batch):
+        s = g.init(batch)
+        refs = [ps_game.new_initial_state() for _ in range(batch)]
+        envs = []
+        for i in range(batch):
+            env = connect_four_v3.env()
+            env.reset(seed=start + i)
+            envs.append(env)
+        while not s.terminated.all():
+            a = games.random_actions(s, rng)
+            s = g.step(s, a)
+            for i in np.flatnonzero(~s.terminated | (s.num_moves > 0)):
+                ref, env = refs[i], envs[i]
+                if ref.is_terminal():
+                    assert s.terminated[i]
+                    continue
+                ref.apply_action(int(a[i]))
+                env.step(int(a[i]))
+                assert bool(s.terminated[i]) == ref.is_terminal()
+                pz_done = any(env.terminations.values())
+                assert pz_done == ref.is_terminal()
+                pz_rew = np.array([env.rewards[p] for p in env.possible_agents], np.float32)
+                np.testing.assert_array_equal(s.rewards[i], np.array(ref.rewards(), np.float32))
+                np.testing.assert_array_equal(s.rewards[i], pz_rew)
+                if not ref.is_terminal():
+                    assert list(np.flatnonzero(s.legal_action_mask[i])) == ref.legal_actions()
+                    mask = env.observe(env.agent_selection)["action_mask"]
+                    assert list(np.flatnonzero(mask)) == ref.legal_actions()
+                    # our mover-relative planes equal PettingZoo's observation
+                    pz_obs = np.moveaxis(env.observe(env.agent_selection)["observation"], -1, 0)
+                    np.testing.assert_array_equal(g.observe(games.take(s, i))[0], pz_obs)
+                compared += 1
+    assert compared > num_games * 10
+
+
+@pytest.mark.parametrize("native,env_name", [("tic_tac_toe", "tictactoe_v3"), ("connect_four", "connect_four_v3")])
+def test_pettingzoo_adapter_matches_native_and_raw_env(native, env_name):
+    """Adapter vs our engine (same numbering) and vs the raw env with translated actions."""
+    g_nat, g_pz = games.make(native), games.make(f"pettingzoo:{env_name}")
+    rng = np.random.default_rng(4)
+    for _ in range(30):
+        s_nat, s_pz = g_nat.init(1), g_pz.init(1)
+        raw = __import__(f"pettingzoo.classic.{env_name}", fromlist=["env"]).env()
+        raw.reset()
+        while not s_nat.terminated[0]:
+            np.testing.assert_array_equal(s_nat.legal_action_mask, s_pz.legal_action_mask)
+            np.testing.assert_array_equal(g_nat.observe(s_nat), g_pz.observe(s_pz))
+            assert g_nat.render(s_nat).replace("[", " ").replace("]", " ").split() == g_pz.render(s_pz).split()
+            a = games.random_actions(s_nat, rng)
+            s_nat, s_pz = g_nat.step(s_nat, a), g_pz.step(s_pz, a)
+            raw.step(int(g_pz._to_env[a[0]]))
+            np.testing.assert_array_equal(s_nat.rewards, s_pz.rewards)
+            np.testing.assert_array_equal(s_pz.rewards[0], [raw.rewards[p] for p in raw.possible_agents])
+        assert s_pz.terminated[0] and any(raw.terminations.values())
+
+
+def test_pettingzoo_tictactoe_numbering_is_translated():
+    g = games.make("pettingzoo:tictactoe_v3")
+    s = g.step(g.init(1), np.array([1]))  # our cell 1: top row, middle column
+    env = s.handles[0]
+    assert env.unwrapped.board.squares[3] == 1  # PettingZoo's column-major cell 3
+
+
+def test_openspiel_adapter_matches_native_connect_four():
+    g_nat, g_os = games.make("connect_four"), games.make("openspiel:connect_four")
+    rng = np.random.default_rng(8)
+    s_nat, s_os = g_nat.init(16), g_os.init(16)
+    while not s_nat.terminated.all():
+        np.testing.assert_array_equal(s_nat.legal_action_mask, s_os.legal_action_mask)
+        np.testing.assert_array_equal(s_nat.current_player, s_os.current_player)
+        a = games.random_actions(s_nat, rng)
+        s_nat, s_os = g_nat.step(s_nat, a), g_os.step(s_os, a)
+        np.testing.assert_array_equal(s_nat.rewards, s_os.rewards)
+        np.testing.assert_array_equal(s_nat.terminated, s_os.terminated)
