@@ -50,6 +50,25 @@ class TicTacToe(NativeGame):
             stones=np.zeros((b, 2), np.int32),
         )
 
+    def from_stones(self, stones: np.ndarray) -> TicTacToeState:
+        """A batch of positions from bitboards ``int32[B, 2]`` (no history; X moves first)."""
+        stones = np.asarray(stones, np.int32)
+        b = len(stones)
+        count = np.array([bin(int(x)).count("1") for x in (stones[:, 0] | stones[:, 1])], np.int32)
+        won = ((stones[:, :, None] & _LINES) == _LINES).any(axis=2).any(axis=1)
+        occupied = stones[:, 0] | stones[:, 1]
+        terminated = won | (occupied == 0x1FF)
+        return TicTacToeState(
+            current_player=(count % 2).astype(np.int8),
+            legal_action_mask=((occupied[:, None] & _BITS) == 0) & ~terminated[:, None],
+            rewards=np.zeros((b, 2), np.float32),
+            terminated=terminated,
+            last_action=np.full(b, -1, np.int32),
+            num_moves=count,
+            past=self._empty_past(b),
+            stones=stones.copy(),
+        )
+
     def step(self, state: TicTacToeState, actions: np.ndarray) -> TicTacToeState:
         actions = check_actions(state, actions)
         live = ~state.terminated

@@ -6,6 +6,7 @@ import sys
 import click
 
 import games
+from selfplay.checkpoint import CheckpointError
 
 
 class GameName(click.ParamType):
@@ -50,6 +51,139 @@ def games_cmd() -> None:
         click.echo(f"{name:44s} {g.num_actions:7d}  {'x'.join(map(str, g.obs_shape))}  ({kind})")
     click.echo("\nAny 2-player, zero-sum, deterministic, perfect-information pyspiel game works as "
                "openspiel:<name>(params); PettingZoo classic envs as pettingzoo:<env>.")
+
+
+# ------------------------------------------------------------------ train
+def _field_help() -> dict[str, str]:
+    """One line of help per TrainConfig/NetConfig field, read from the #: comments."""
+    import inspect
+
+    from selfplay import dqn, network
+
+    out = {}
+    for mod in (dqn, network):
+        lines = inspect.getsource(mod).splitlines()
+        for i, line in enumerate(lines):
+            s = line.strip()
+            if s.startswith("#:") and i + 1 < len(lines) and ":" in lines[i + 1]:
+                out[lines[i + 1].strip().split(":")[0]] = s[2:].strip()
+    return out
+
+
+def _train_options(f):
+    import dataclasses
+
+    from selfplay.dqn import TrainConfig
+    from selfplay.network import NetConfig
+
+    helps = _field_help()
+    skip = {"game", "net"}
+    choices = {"loss": ["huber", "mse"], "eps_schedule": ["linear", "exp"]}
+    opts = []
+    for fld in dataclasses.fields(TrainConfig):
+        if fld.name in skip:
+            continue
+        flag = "--" + fld.name.replace("_", "-")
+        typ = click.Choice(choices[fld.name]) if fld.name in choices else fld.type
+        typ = {"int": int, "float": float, "str": str, "bool": bool}.get(typ, typ)
+        if typ is bool:
+            opts.append(click.option(f"{flag}/--no-{flag[2:]}", default=None, help=helps.get(fld.name, "")))
+        else:
+            opts.append(click.option(flag, type=typ, default=None, show_default=False,
+                                     help=f"{helps.get(fld.name, '')} [default: per game, else {fld.default}]"))
+    for fld in dataclasses.fields(NetConfig):
+        flag = "--net-kind" if fld.name == "kind" else "--" + fld.name
+        typ = click.Choice(["mlp", "resnet"]) if fld.name == "kind" else int
+        opts.append(click.option(flag, "net_" + fld.name, type=typ, default=None, help=f"network: {helps.get(fld.name, '')}"))
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+@cli.command()
+@click.option("--game", "game_name", type=GameName(), default="tic_tac_toe", show_default=True, help="game to learn")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="run folder [default: runs/<game>]")
+@click.option("--resume", type=click.Path(file_okay=False, exists=True), default=None,
+              help="continue the run in this folder from its latest.pt")
+@click.option("--save-replay", is_flag=True, help="keep the replay memory in latest.pt (exact resume)")
+@click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="torch CPU threads")
+@_train_options
+def train(game_name, out, resume, save_replay, threads, **opts):
+    """Learn a game by self-play DQN against a frozen, negated copy of the network.
+
+    Writes runs/<name>/metrics.jsonl, step_<N>.pt, latest.pt and learning_curve.png.
+    Ctrl-C saves a checkpoint and exits; --resume continues exactly where it stopped.
+    """
+    import dataclasses
+    import time
+    from pathlib import Path
+
+    import torch
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from selfplay import dqn, runner
+    from selfplay.network import NetConfig
+
+    torch.set_num_threads(threads)
+    net_opts = {k[4:]: opts.pop(k) for k in list(opts) if k.startswith("net_")}
+    overrides = {k: v for k, v in opts.items() if v is not None}
+    try:
+        if resume:
+            if overrides.keys() - {"steps"} or any(v is not None for v in net_opts.values()):
+                raise click.UsageError("with --resume only --steps may change; the run keeps its saved settings")
+            learner = runner.prepare(None, Path(resume), resume=True, steps=overrides.get("steps"))
+            out_dir = Path(resume)
+        else:
+            cfg = dqn.default_config(game_name, **overrides)
+            if any(v is not None for v in net_opts.values()):
+                base = dataclasses.asdict(cfg.net)
+                base.update({k: v for k, v in net_opts.items() if v is not None})
+                cfg = dataclasses.replace(cfg, net=NetConfig(**base))
+            out_dir = Path(out) if out else Path("runs") / game_name.replace(":", "_").replace("(", "_").replace(")", "").replace(",", "_").replace("=", "")
+            learner = runner.prepare(cfg, out_dir, resume=False)
+    except (ValueError, runner.RunError, CheckpointError) as e:
+        raise click.UsageError(str(e)) from None
+    cfg = learner.cfg
+    click.echo(f"training {cfg.game} for {cfg.steps:,} moves into {out_dir}/ "
+               f"(net {cfg.net.kind}, {cfg.num_envs} games in parallel, seed {cfg.seed})")
+    columns = [TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("{task.fields[info]}")]
+    t0, m0 = time.perf_counter(), learner.moves
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task("moves", total=cfg.steps, completed=learner.moves, info="")
+        state = {"eval": "", "last": 0.0}
+
+        def on_progress(lr):
+            now = time.perf_counter()
+            if now - state["last"] < 0.5:
+                return
+            state["last"] = now
+            rate = (lr.moves - m0) / max(1e-9, now - t0)
+            progress.update(task, completed=lr.moves, info=(
+                f"{rate:,.0f} moves/s  eps {dqn.epsilon_at(lr.cfg, lr.moves):.3f}  loss {lr.last_loss:.4f}  {state['eval']}"))
+
+        def on_eval(lr, row):
+            state["eval"] = _eval_text(row)
+            progress.console.print(f"[{lr.moves:,} moves, {row['time']:.0f}s] {state['eval']}")
+
+        try:
+            final = runner.run(learner, out_dir, on_progress=on_progress, on_eval=on_eval, save_replay=save_replay)
+        except KeyboardInterrupt:
+            progress.stop()
+            click.echo(f"\ninterrupted: saved {out_dir}/latest.pt at {learner.moves:,} moves; "
+                       f"continue with: selfplay train --resume {out_dir}")
+            sys.exit(130)
+    click.echo(f"done: {_eval_text(final)}")
+    click.echo(f"checkpoint: {out_dir}/latest.pt   curve: {out_dir}/learning_curve.png")
+
+
+def _eval_text(row: dict) -> str:
+    parts = [f"vs random {row['vs_random']['score']:.1%}", f"vs frozen {row['vs_frozen']['score']:.1%}"]
+    if "exact" in row:
+        ex = row["exact"]
+        parts.append(f"exact {ex['best_outcome_kept']:.2%} of {ex['positions']} positions, "
+                     f"{ex['losses_vs_minimax']} losses vs minimax")
+    return "  ".join(parts)
 
 
 def main() -> None:

@@ -1,0 +1,89 @@
+"""Agents: anything with ``act(state, rng) -> int64[B]`` that returns legal actions for
+every live game of a batch (terminated games get 0). An opponent is just an Agent.
+
+Q values are from the point of view of the player to move, in (-1, 1), with illegal
+actions at -inf.
+"""
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+import games
+from games.core import State
+from selfplay.network import masked
+
+
+@runtime_checkable
+class Agent(Protocol):
+    name: str
+
+    def act(self, state: State, rng: np.random.Generator) -> np.ndarray: ...
+
+
+class RandomAgent:
+    """Uniformly random legal moves."""
+
+    name = "random"
+
+    def act(self, state: State, rng: np.random.Generator) -> np.ndarray:
+        return games.random_actions(state, rng)
+
+
+class QAgent:
+    """Greedy over a Q-network's legal values (ties broken by the lowest action id),
+    optionally epsilon-greedy; with ``search`` simulations it plays by MCTS instead."""
+
+    def __init__(self, game, net: torch.nn.Module, name: str = "q", epsilon: float = 0.0,
+                 search: int | None = None, move_time: float | None = None, info: dict | None = None):
+        self.game = game
+        self.net = net.eval()
+        self.name = name
+        self.epsilon = float(epsilon)
+        self.search = search
+        self.move_time = move_time
+        self.info = info or {}
+
+    @torch.no_grad()
+    def q_values(self, state: State) -> np.ndarray:
+        """float32[B, A]: Q of every action for the player to move; -inf where illegal."""
+        obs = torch.from_numpy(self.game.observe(state))
+        q = masked(self.net(obs), torch.from_numpy(state.legal_action_mask))
+        return q.numpy()
+
+    def act(self, state: State, rng: np.random.Generator) -> np.ndarray:
+        if self.search or self.move_time:
+            from selfplay.mcts import search_actions
+
+            return search_actions(self, state, rng)
+        actions = np.argmax(self.q_values(state), axis=1)
+        if self.epsilon > 0:
+            explore = rng.random(state.batch_size) < self.epsilon
+            actions = np.where(explore, games.random_actions(state, rng), actions)
+        return np.where(state.terminated, 0, actions)
+
+    def as_openspiel_bot(self):
+        from selfplay.interop import OpenSpielBot
+
+        return OpenSpielBot(self)
+
+    def as_pettingzoo_policy(self):
+        from selfplay.interop import PettingZooPolicy
+
+        return PettingZooPolicy(self)
+
+
+class MinimaxAgent:
+    """Perfect tic-tac-toe (random among the best moves)."""
+
+    name = "minimax"
+
+    def act(self, state: State, rng: np.random.Generator) -> np.ndarray:
+        from selfplay.minimax import minimax_actions
+
+        if not hasattr(state, "stones") or state.legal_action_mask.shape[1] != 9:
+            raise ValueError("the minimax player only plays native tic_tac_toe")
+        actions = minimax_actions(state.stones, rng)
+        return np.where(state.terminated, 0, actions)

@@ -1,0 +1,86 @@
+"""Matches between agents, many games at once.
+
+``play`` runs N games between two agents in one batch: agent ``a`` takes seat 0 (moves
+first) in the games listed by ``a_seat == 0`` and seat 1 in the others. Results are
+scores from ``a``'s point of view: 1 win, 0.5 draw, 0 loss.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+import games
+from games.core import State
+
+
+@dataclasses.dataclass
+class MatchResult:
+    #: float[N]: a's score per game (1, 0.5, 0).
+    scores: np.ndarray
+    #: int8[N]: a's seat per game.
+    a_seat: np.ndarray
+    #: list of move lists, one per game (action ids).
+    moves: list
+
+    def summary(self) -> dict:
+        out = {}
+        for seat in (0, 1):
+            s = self.scores[self.a_seat == seat]
+            out[f"seat{seat}"] = {"win": int((s == 1).sum()), "draw": int((s == 0.5).sum()),
+                                  "loss": int((s == 0).sum()), "score": float(s.mean()) if len(s) else float("nan")}
+        out["score"] = float(self.scores.mean())
+        return out
+
+
+def _merge(actions: np.ndarray, idx: np.ndarray, chosen: np.ndarray) -> None:
+    actions[idx] = chosen
+
+
+def play(game, agent_a, agent_b, a_seat: np.ndarray, rng: np.random.Generator,
+         opening_plies: int = 0, openings: list[list[int]] | None = None) -> MatchResult:
+    """Play ``len(a_seat)`` games; the first ``opening_plies`` moves of each are random
+    (or the given ``openings``, move lists), the rest by the agents."""
+    a_seat = np.asarray(a_seat, np.int8)
+    n = len(a_seat)
+    state = game.init(n)
+    moves: list[list[int]] = [[] for _ in range(n)]
+    returns = np.zeros((n, 2), np.float64)
+    ply = 0
+    while not state.terminated.all():
+        live = ~state.terminated
+        if openings is not None and ply < max(len(o) for o in openings):
+            actions = np.array([o[ply] if ply < len(o) else -1 for o in openings])
+            forced = actions >= 0
+            if (~forced & live).any():
+                actions = np.where(forced, actions, _agent_actions(state, agent_a, agent_b, a_seat, rng))
+        elif ply < opening_plies:
+            actions = games.random_actions(state, rng)
+        else:
+            actions = _agent_actions(state, agent_a, agent_b, a_seat, rng)
+        actions = np.where(live, actions, 0)
+        state = game.step(state, actions)
+        returns += state.rewards
+        for i in np.flatnonzero(live):
+            moves[i].append(int(actions[i]))
+        ply += 1
+    a_ret = returns[np.arange(n), a_seat]
+    scores = np.where(a_ret > 0, 1.0, np.where(a_ret < 0, 0.0, 0.5))
+    return MatchResult(scores=scores, a_seat=a_seat, moves=moves)
+
+
+def _agent_actions(state: State, agent_a, agent_b, a_seat, rng) -> np.ndarray:
+    actions = np.zeros(state.batch_size, np.int64)
+    live = ~state.terminated
+    a_moves = live & (state.current_player == a_seat)
+    b_moves = live & ~a_moves
+    for agent, sel in ((agent_a, a_moves), (agent_b, b_moves)):
+        idx = np.flatnonzero(sel)
+        if len(idx):
+            actions[idx] = agent.act(games.take(state, idx), rng)
+    return actions
+
+
+def both_seats(num_games: int) -> np.ndarray:
+    """Seats for a match: half the games with ``a`` first, half second."""
+    return (np.arange(num_games) % 2).astype(np.int8)

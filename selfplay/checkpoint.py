@@ -1,0 +1,203 @@
+"""Checkpoints: versioned, written atomically, loaded safely.
+
+A checkpoint is a ``torch.save`` dict of tensors, numbers, strings, lists and dicts only,
+read back with ``torch.load(weights_only=True)``: a file that carries code to execute is
+refused, not run. Keys:
+
+    format, format_version        "selfplay-checkpoint", FORMAT_VERSION
+    game, history                 what games.make needs to rebuild the game
+    obs_shape, num_actions        checked against the game on load
+    net_config, train_config      dataclass fields as dicts
+    weights, frozen_weights       state dicts of the online network and the frozen copy
+    optimizer                     Adam's state dict
+    counters                      moves, updates, episodes, wall_time (seconds of training)
+    rng                           numpy generator state (JSON) and torch's RNG state
+    selfplay                      the in-flight batch of games (native games) and seats
+    replay                        the replay memory (only when asked for)
+    last_eval                     the latest evaluation (JSON)
+
+Writes go to a temporary file in the same folder, are flushed to disk, then renamed
+over the target: an interrupted write never leaves a broken checkpoint behind.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+FORMAT = "selfplay-checkpoint"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be used; the message is one line."""
+
+
+def _to_tensor(a: np.ndarray) -> torch.Tensor:
+    if a.dtype == np.uint64:
+        a = a.view(np.int64)
+    return torch.from_numpy(np.ascontiguousarray(a).copy())
+
+
+def _state_to_dict(state) -> dict:
+    out = {}
+    for f in dataclasses.fields(state):
+        a = getattr(state, f.name)
+        if a.dtype == object:
+            return {}  # adapter games hold engine objects: their batch restarts on resume
+        out[f.name] = {"dtype": str(a.dtype), "data": _to_tensor(a)}
+    return out
+
+
+def _state_from_dict(template, d: dict):
+    fields = {}
+    for f in dataclasses.fields(template):
+        item = d[f.name]
+        a = item["data"].numpy()
+        if item["dtype"] == "uint64":
+            a = a.view(np.uint64)
+        fields[f.name] = a.astype(item["dtype"])
+    return dataclasses.replace(template, **fields)
+
+
+def atomic_save(obj, path: str | os.PathLike) -> None:
+    """torch.save to ``path`` via a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def learner_to_dict(learner, with_replay: bool = False) -> dict:
+    cfg = learner.cfg
+    d = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "game": cfg.game,
+        "history": cfg.history,
+        "obs_shape": list(learner.game.obs_shape),
+        "num_actions": int(learner.game.num_actions),
+        "net_config": dataclasses.asdict(cfg.net),
+        "train_config": json.dumps(cfg.to_dict()),
+        "weights": learner.online.state_dict(),
+        "frozen_weights": learner.frozen.state_dict(),
+        "optimizer": learner.optimizer.state_dict(),
+        "counters": {"moves": learner.moves, "updates": learner.updates, "episodes": learner.episodes,
+                     "wall_time": float(learner.wall_time)},
+        "rng": {"numpy": json.dumps(learner.rng.bit_generator.state), "torch": torch.get_rng_state()},
+        "selfplay": {"state": _state_to_dict(learner.state),
+                     "learner_seat": _to_tensor(learner.learner_seat)},
+        "last_eval": json.dumps(learner.last_eval),
+    }
+    if with_replay:
+        d["replay"] = {k: (_to_tensor(v) if isinstance(v, np.ndarray) else v)
+                       for k, v in learner.replay.state_dict().items()}
+    return d
+
+
+def save_learner(learner, path, with_replay: bool = False) -> None:
+    atomic_save(learner_to_dict(learner, with_replay), path)
+
+
+def load(path: str | os.PathLike, game: str | None = None) -> dict:
+    """Read and check a checkpoint; raise CheckpointError with a one-line message."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
+    try:
+        d = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"{path}: refused: it holds objects that safe loading does not allow (not a selfplay checkpoint)"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, AttributeError):
+        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt, truncated or not a torch file)") from None
+    if not isinstance(d, dict) or d.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a selfplay checkpoint")
+    version = d.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: written by a newer selfplay (format {version}); this one reads format {FORMAT_VERSION}"
+        )
+    missing = [k for k in ("game", "history", "net_config", "weights", "obs_shape", "num_actions") if k not in d]
+    if missing:
+        raise CheckpointError(f"{path}: incomplete checkpoint (missing {', '.join(missing)})")
+    if game is not None and d["game"] != game:
+        raise CheckpointError(f"{path}: is a checkpoint for {d['game']}, not {game}")
+    return d
+
+
+def build_net(d: dict, path="checkpoint"):
+    """The online network of a loaded checkpoint dict, weights in place, in eval mode."""
+    import games
+    from selfplay.network import NetConfig, build
+
+    try:
+        g = games.make(d["game"], history=int(d["history"]))
+    except (games.UnknownGameError, ValueError) as e:
+        raise CheckpointError(f"{path}: {e}") from None
+    if list(g.obs_shape) != list(d["obs_shape"]) or g.num_actions != d["num_actions"]:
+        raise CheckpointError(f"{path}: network shapes do not match game {d['game']}")
+    try:
+        net = build(NetConfig(**d["net_config"]), g.obs_shape, g.num_actions)
+        net.load_state_dict(d["weights"])
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: weights do not fit the network config ({str(e).splitlines()[0][:120]})") from None
+    return g, net.eval()
+
+
+def restore_learner(d: dict, path="checkpoint", with_replay: bool = True):
+    """A Learner in exactly the state it was saved in (replay memory if it was saved)."""
+    from selfplay.dqn import Learner, TrainConfig
+
+    if "train_config" not in d or "optimizer" not in d:
+        raise CheckpointError(f"{path}: holds no training state to resume from")
+    cfg = TrainConfig.from_dict(json.loads(d["train_config"]))
+    learner = Learner(cfg)
+    learner.online.load_state_dict(d["weights"])
+    learner.frozen.load_state_dict(d["frozen_weights"])
+    learner.optimizer.load_state_dict(d["optimizer"])
+    c = d["counters"]
+    learner.moves, learner.updates, learner.episodes = int(c["moves"]), int(c["updates"]), int(c["episodes"])
+    learner.wall_time = float(c.get("wall_time", 0.0))
+    learner.rng.bit_generator.state = json.loads(d["rng"]["numpy"])
+    torch.set_rng_state(d["rng"]["torch"])
+    sp = d.get("selfplay", {})
+    if sp.get("state"):
+        learner.state = _state_from_dict(learner.state, sp["state"])
+        learner.obs = learner.game.observe(learner.state)
+        learner.learner_seat = sp["learner_seat"].numpy().astype(np.int8)
+    if with_replay and "replay" in d:
+        learner.replay.load_state_dict({k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in d["replay"].items()})
+    learner.last_eval = json.loads(d.get("last_eval", "{}"))
+    return learner
+
+
+def load_agent(path: str | os.PathLike, search: int | None = None, move_time: float | None = None,
+               game: str | None = None, name: str | None = None):
+    """A greedy (or searching) agent from a checkpoint file."""
+    from selfplay.agents import QAgent
+
+    d = load(path, game=game)
+    g, net = build_net(d, path)
+    info = {"path": str(path), "game": d["game"], "counters": d.get("counters", {}),
+            "last_eval": json.loads(d.get("last_eval", "{}") or "{}")}
+    return QAgent(g, net, name=name or Path(path).stem, search=search, move_time=move_time, info=info)

@@ -1,0 +1,336 @@
+"""Self-play deep Q-learning with a frozen, negated opponent as the target.
+
+Glossary (used only in this module):
+    Q(s, a; theta)   the online network's value of action a for the player to move at s
+    theta-           the frozen older copy: the target network and the self-play opponent
+    y                the TD target
+
+For a transition (s, a, r, s', done) seen from the mover at s, where s' is the position
+after the move (the opponent to move) and r the mover's reward:
+
+    y = r                                               if a ended the game
+    y = r - gamma * max_{a' legal in s'} Q(s', a'; theta-)    otherwise
+
+The sign flips because the frozen copy's value at s' is the opponent's. With
+``double=True`` the maximising a' is chosen by the online network and valued by the
+frozen one. No gradient flows through y (semi-gradient). The learner plays both seats
+equally often against the frozen copy; every transition from either seat goes into
+replay memory; the frozen copy catches up every ``target_update`` gradient steps
+(hard copy, or Polyak averaging with ``tau < 1`` applied at every step).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import games
+from selfplay.network import NetConfig, build, masked
+from selfplay.replay import Replay
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; saved in every checkpoint."""
+
+    #: game name as given to games.make
+    game: str = "tic_tac_toe"
+    #: number of earlier positions stacked into the observation
+    history: int = 0
+    #: network shape
+    net: NetConfig = NetConfig()
+    #: total moves to play (all parallel games together)
+    steps: int = 200_000
+    #: games played in lockstep; each move is one batched forward pass
+    num_envs: int = 64
+    #: minibatch size of each gradient step
+    batch_size: int = 256
+    #: Adam learning rate
+    lr: float = 1e-3
+    #: discount of the opponent's negated value
+    gamma: float = 0.99
+    #: "huber" or "mse" on Q(s, a) of the action taken
+    loss: str = "huber"
+    #: double DQN: argmax by the online net, value by the frozen one
+    double: bool = False
+    #: gradient steps between the frozen copy's catch-ups (hard copy when tau == 1)
+    target_update: int = 500
+    #: 1.0 = hard copy every target_update steps; < 1 = Polyak averaging at every step
+    tau: float = 1.0
+    #: replay memory capacity in transitions
+    replay_capacity: int = 100_000
+    #: transitions collected before the first gradient step
+    learning_starts: int = 2_000
+    #: gradient steps after each batched move of all parallel games (replay ratio)
+    updates_per_step: int = 1
+    #: epsilon at the start of the schedule
+    eps_start: float = 1.0
+    #: epsilon at the end of the schedule
+    eps_end: float = 0.05
+    #: moves over which epsilon is annealed
+    eps_steps: int = 50_000
+    #: "linear" or "exp" annealing
+    eps_schedule: str = "linear"
+    #: moves between evaluations (0 = only at the end)
+    eval_every: int = 20_000
+    #: games per seat in each evaluation against random and the frozen copy
+    eval_games: int = 100
+    #: moves between checkpoints (0 = only at the end)
+    checkpoint_every: int = 50_000
+    #: random seed (numpy and torch)
+    seed: int = 0
+
+    def __post_init__(self):
+        checks = [
+            (self.steps > 0, "steps must be > 0"),
+            (self.num_envs > 0, "num_envs must be > 0"),
+            (self.batch_size > 0, "batch_size must be > 0"),
+            (self.lr > 0, "lr must be > 0"),
+            (0 <= self.gamma <= 1, "gamma must be in [0, 1]"),
+            (self.loss in ("huber", "mse"), "loss must be 'huber' or 'mse'"),
+            (self.target_update > 0, "target_update must be > 0"),
+            (0 < self.tau <= 1, "tau must be in (0, 1]"),
+            (self.replay_capacity > 0, "replay_capacity must be > 0"),
+            (self.updates_per_step >= 0, "updates_per_step must be >= 0"),
+            (0 <= self.eps_end <= self.eps_start <= 1, "need 0 <= eps_end <= eps_start <= 1"),
+            (self.eps_schedule in ("linear", "exp"), "eps_schedule must be 'linear' or 'exp'"),
+            (self.history >= 0, "history must be >= 0"),
+            (self.eval_games > 0, "eval_games must be > 0"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(msg)
+        if isinstance(self.net, dict):
+            object.__setattr__(self, "net", NetConfig(**self.net))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        d["net"] = NetConfig(**d["net"])
+        return cls(**d)
+
+
+#: per-game defaults that differ from TrainConfig's
+GAME_DEFAULTS: dict[str, dict] = {
+    "tic_tac_toe": dict(steps=120_000, num_envs=32, batch_size=256, lr=1e-3, target_update=250,
+                        eps_steps=40_000, eps_end=0.1, replay_capacity=50_000, learning_starts=1_000,
+                        eval_every=20_000, net=NetConfig(kind="mlp", hidden=256, layers=2)),
+    "connect_four": dict(steps=3_000_000, num_envs=128, batch_size=256, lr=5e-4, target_update=1_000,
+                         eps_steps=500_000, eps_end=0.05, replay_capacity=500_000, learning_starts=10_000,
+                         eval_every=100_000, checkpoint_every=250_000,
+                         net=NetConfig(kind="resnet", channels=64, blocks=4, hidden=128)),
+}
+
+
+def default_config(game: str, **overrides) -> TrainConfig:
+    """The config for ``game``: TrainConfig's defaults, the game's own, then overrides."""
+    base = dict(GAME_DEFAULTS.get(game.split(":", 1)[-1] if game.startswith("pettingzoo") else game, {}))
+    if game.startswith("openspiel:") and "net" not in base:
+        base["net"] = NetConfig(kind="resnet", channels=64, blocks=3, hidden=128)
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig(game=game, **base)
+
+
+def epsilon_at(cfg: TrainConfig, moves: int) -> float:
+    frac = min(1.0, moves / max(1, cfg.eps_steps))
+    if cfg.eps_schedule == "linear":
+        return cfg.eps_start + frac * (cfg.eps_end - cfg.eps_start)
+    if cfg.eps_start == 0:
+        return 0.0
+    return cfg.eps_start * (max(cfg.eps_end, 1e-6) / cfg.eps_start) ** frac
+
+
+def td_targets(online, frozen, reward, next_obs, done, next_mask, gamma: float, double: bool) -> torch.Tensor:
+    """y = r where done, else r - gamma * max_{a' legal} Q(s', a'; frozen). No gradient."""
+    with torch.no_grad():
+        q_next = masked(frozen(next_obs), next_mask)
+        if double:
+            a_star = masked(online(next_obs), next_mask).argmax(dim=1, keepdim=True)
+            best = q_next.gather(1, a_star).squeeze(1)
+        else:
+            best = q_next.max(dim=1).values
+        best = torch.where(done, torch.zeros_like(best), best)
+        return reward - gamma * best
+
+
+class Learner:
+    """Online network, frozen copy, optimizer, replay memory and the self-play batch."""
+
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+        self.game = games.make(cfg.game, history=cfg.history)
+        torch.manual_seed(cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.online = build(cfg.net, self.game.obs_shape, self.game.num_actions)
+        self.frozen = copy.deepcopy(self.online)
+        for p in self.frozen.parameters():
+            p.requires_grad_(False)
+        self.frozen.eval()
+        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr)
+        self.replay = Replay(cfg.replay_capacity, self.game.obs_shape, self.game.num_actions, self.game.binary_obs)
+        self.moves = 0
+        self.updates = 0
+        self.episodes = 0
+        self.last_loss = float("nan")
+        self.last_eval: dict = {}
+        self.wall_time = 0.0
+        self._fresh = self.game.init(cfg.num_envs)
+        self._fresh_obs = self.game.observe(self._fresh)
+        self.state = self._fresh
+        self.obs = self._fresh_obs
+        self.learner_seat = (np.arange(cfg.num_envs) % 2).astype(np.int8)
+
+    # -------------------------------------------------------------- acting
+    @torch.no_grad()
+    def _greedy(self, net, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        net.eval()
+        q = masked(net(torch.from_numpy(obs)), torch.from_numpy(mask))
+        return q.argmax(dim=1).numpy()
+
+    def play_step(self) -> None:
+        """One move in every parallel game: the learner's seat by the online network, the
+        other by the frozen copy, both epsilon-greedy; store every transition."""
+        s, obs, cfg = self.state, self.obs, self.cfg
+        mask = s.legal_action_mask
+        learner_moves = s.current_player == self.learner_seat
+        actions = np.empty(cfg.num_envs, np.int64)
+        for net, sel in ((self.online, learner_moves), (self.frozen, ~learner_moves)):
+            idx = np.flatnonzero(sel)
+            if len(idx):
+                actions[idx] = self._greedy(net, obs[idx], mask[idx])
+        eps = epsilon_at(cfg, self.moves)
+        explore = self.rng.random(cfg.num_envs) < eps
+        actions = np.where(explore, games.random_actions(s, self.rng), actions)
+        nxt = self.game.step(s, actions)
+        next_obs = self.game.observe(nxt)
+        mover_reward = nxt.rewards[np.arange(cfg.num_envs), s.current_player.astype(np.int64)]
+        self.replay.add(obs, actions, mover_reward, next_obs, nxt.terminated, nxt.legal_action_mask)
+        self.moves += cfg.num_envs
+        done = nxt.terminated
+        if done.any():
+            self.episodes += int(done.sum())
+            nxt = games.where(done, self._fresh, nxt)
+            next_obs = np.where(done[:, None, None, None], self._fresh_obs, next_obs)
+            # a finished game's learner switches seat, so both seats are played equally
+            self.learner_seat = np.where(done, 1 - self.learner_seat, self.learner_seat).astype(np.int8)
+        self.state, self.obs = nxt, next_obs
+
+    # -------------------------------------------------------------- learning
+    def update(self) -> float:
+        """One gradient step on a replay minibatch; returns the loss."""
+        cfg = self.cfg
+        b = self.replay.sample(cfg.batch_size, self.rng)
+        obs = torch.from_numpy(b["obs"])
+        next_obs = torch.from_numpy(b["next_obs"])
+        y = td_targets(self.online, self.frozen, torch.from_numpy(b["reward"]), next_obs,
+                       torch.from_numpy(b["done"]), torch.from_numpy(b["next_mask"]), cfg.gamma, cfg.double)
+        self.online.train()
+        q = self.online(obs).gather(1, torch.from_numpy(b["action"])[:, None]).squeeze(1)
+        loss = F.smooth_l1_loss(q, y) if cfg.loss == "huber" else F.mse_loss(q, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.updates += 1
+        self._catch_up()
+        return loss.item()
+
+    @torch.no_grad()
+    def _catch_up(self) -> None:
+        cfg = self.cfg
+        if cfg.tau < 1.0:
+            for pf, po in zip(self.frozen.parameters(), self.online.parameters()):
+                pf.mul_(1 - cfg.tau).add_(po, alpha=cfg.tau)
+            for bf, bo in zip(self.frozen.buffers(), self.online.buffers()):
+                bf.copy_(bo)
+        elif self.updates % cfg.target_update == 0:
+            self.frozen.load_state_dict(self.online.state_dict())
+
+    def train_step(self) -> None:
+        """One batched move, then ``updates_per_step`` gradient steps once warmed up."""
+        self.play_step()
+        if self.replay.size >= self.cfg.learning_starts:
+            for _ in range(self.cfg.updates_per_step):
+                self.last_loss = self.update()
+
+    # -------------------------------------------------------------- evaluation
+    def agent(self, frozen: bool = False):
+        from selfplay.agents import QAgent
+
+        return QAgent(self.game, self.frozen if frozen else self.online, name="frozen" if frozen else "learner")
+
+    def evaluate(self) -> dict:
+        """Greedy learner vs random and vs the frozen copy (both seats); tic-tac-toe: vs
+        exact play as well."""
+        from selfplay import arena
+        from selfplay.agents import RandomAgent
+
+        n = self.cfg.eval_games
+        rng = np.random.default_rng(self.cfg.seed + 10_000 + self.moves)
+        learner = self.agent()
+        out = {"moves": self.moves, "updates": self.updates, "episodes": self.episodes}
+        r = arena.play(self.game, learner, RandomAgent(), arena.both_seats(2 * n), rng).summary()
+        out["vs_random"] = r
+        r = arena.play(self.game, learner, self.agent(frozen=True), arena.both_seats(2 * n), rng, opening_plies=2).summary()
+        out["vs_frozen"] = r
+        if self.game.name == "tic_tac_toe":
+            out["exact"] = evaluate_tic_tac_toe(learner, rng, num_games=n)
+        self.last_eval = out
+        return out
+
+
+def evaluate_tic_tac_toe(agent, rng: np.random.Generator, num_games: int = 100) -> dict:
+    """Share of the 4,520 positions where the greedy move keeps the best outcome, and a
+    match against a perfect (minimax) player from both seats."""
+    from selfplay import arena
+    from selfplay.agents import MinimaxAgent
+    from selfplay.minimax import best_actions_mask, solve
+
+    stones, values = solve()
+    game = games.make("tic_tac_toe")
+    state = game.from_stones(stones)
+    chosen = np.argmax(agent.q_values(state), axis=1)
+    kept = best_actions_mask(values)[np.arange(len(stones)), chosen]
+    match = arena.play(game, agent, MinimaxAgent(), arena.both_seats(2 * num_games), rng, opening_plies=0).summary()
+    return {
+        "positions": int(len(stones)),
+        "best_outcome_kept": float(kept.mean()),
+        "positions_missed": int((~kept).sum()),
+        "vs_minimax": match,
+        "losses_vs_minimax": match["seat0"]["loss"] + match["seat1"]["loss"],
+    }
+
+
+def train(learner: Learner, on_progress=None, on_eval=None, on_checkpoint=None, should_stop=None) -> None:
+    """Run until ``cfg.steps`` moves: act, learn, evaluate and checkpoint on schedule."""
+    cfg = learner.cfg
+    next_eval = _next_multiple(learner.moves, cfg.eval_every)
+    next_ckpt = _next_multiple(learner.moves, cfg.checkpoint_every)
+    while learner.moves < cfg.steps:
+        learner.train_step()
+        if on_progress:
+            on_progress(learner)
+        if cfg.eval_every and learner.moves >= next_eval:
+            next_eval = _next_multiple(learner.moves, cfg.eval_every)
+            ev = learner.evaluate()
+            if on_eval:
+                on_eval(learner, ev)
+        if cfg.checkpoint_every and learner.moves >= next_ckpt:
+            next_ckpt = _next_multiple(learner.moves, cfg.checkpoint_every)
+            if on_checkpoint:
+                on_checkpoint(learner)
+        if should_stop and should_stop(learner):
+            break
+
+
+def _next_multiple(x: int, every: int) -> int:
+    if not every:
+        return math.inf
+    return (x // every + 1) * every

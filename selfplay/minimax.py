@@ -1,0 +1,86 @@
+"""Exact tic-tac-toe: every reachable position solved by negamax.
+
+Values are game outcomes from the point of view of the player to move: +1 win, 0 draw,
+-1 loss, undiscounted. ``action_values[i, a]`` is the outcome of playing ``a`` in
+position i then both sides playing perfectly (-inf for illegal actions).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from games.tictactoe import _BITS, _LINES
+
+
+def _won(bits: int) -> bool:
+    return any((bits & int(line)) == int(line) for line in _LINES)
+
+
+@functools.lru_cache(maxsize=None)
+def _value(mine: int, theirs: int) -> int:
+    """Outcome for the player to move, who owns ``mine``."""
+    best = -2
+    for a in range(9):
+        bit = int(_BITS[a])
+        if (mine | theirs) & bit:
+            continue
+        best = max(best, _action_value(mine, theirs, a))
+    return best if best > -2 else 0
+
+
+def _action_value(mine: int, theirs: int, a: int) -> int:
+    m = mine | int(_BITS[a])
+    if _won(m):
+        return 1
+    if (m | theirs) == 0x1FF:
+        return 0
+    return -_value(theirs, m)
+
+
+@functools.lru_cache(maxsize=1)
+def solve() -> tuple[np.ndarray, np.ndarray]:
+    """All 4,520 reachable non-terminal positions, as ``stones int32[N, 2]`` (X, O
+    bitboards), and their ``action_values float32[N, 9]``."""
+    seen: set[tuple[int, int]] = set()
+    stack = [(0, 0)]
+    positions = []
+    while stack:
+        x, o = stack.pop()
+        if (x, o) in seen:
+            continue
+        seen.add((x, o))
+        if _won(x) or _won(o) or (x | o) == 0x1FF:
+            continue
+        positions.append((x, o))
+        x_to_move = bin(x).count("1") == bin(o).count("1")
+        for a in range(9):
+            bit = int(_BITS[a])
+            if not (x | o) & bit:
+                stack.append((x | bit, o) if x_to_move else (x, o | bit))
+    positions.sort()
+    stones = np.array(positions, np.int32)
+    values = np.full((len(positions), 9), -np.inf, np.float32)
+    for i, (x, o) in enumerate(positions):
+        mine, theirs = (x, o) if bin(x).count("1") == bin(o).count("1") else (o, x)
+        for a in range(9):
+            if not (x | o) & int(_BITS[a]):
+                values[i, a] = _action_value(mine, theirs, a)
+    return stones, values
+
+
+def best_actions_mask(action_values: np.ndarray) -> np.ndarray:
+    """bool[N, 9]: actions that keep the best outcome."""
+    return action_values == action_values.max(axis=1, keepdims=True)
+
+
+def minimax_actions(stones: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    """A perfect move for each position ``stones int32[B, 2]`` (random among the best)."""
+    out = np.zeros(len(stones), np.int64)
+    for i, (x, o) in enumerate(np.asarray(stones)):
+        x, o = int(x), int(o)
+        mine, theirs = (x, o) if bin(x).count("1") == bin(o).count("1") else (o, x)
+        vals = np.array([_action_value(mine, theirs, a) if not (x | o) & int(_BITS[a]) else -9 for a in range(9)])
+        best = np.flatnonzero(vals == vals.max())
+        out[i] = best[rng.integers(len(best))] if rng is not None else best[0]
+    return out

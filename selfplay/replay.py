@@ -1,0 +1,92 @@
+"""Replay memory: a fixed-capacity ring buffer of transitions stored compactly.
+
+A transition is (obs, action, reward, next_obs, done, next_legal_mask) seen from the
+mover at ``obs``; ``next_obs`` is from the point of view of the player to move next.
+Binary observations are bit-packed (one bit per plane cell) and legal masks too, so a
+connect four transition (2 planes x 42 cells) takes 11 + 11 bytes of boards, 1 byte of
+mask, 2 bytes of action, 2 of reward (float16) and 1 of done: 28 bytes.
+Non-binary observations are stored as float16.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Replay:
+    def __init__(self, capacity: int, obs_shape: tuple[int, ...], num_actions: int, binary: bool):
+        if capacity < 1:
+            raise ValueError("replay capacity must be >= 1")
+        self.capacity = int(capacity)
+        self.obs_shape = tuple(obs_shape)
+        self.num_actions = int(num_actions)
+        self.binary = bool(binary)
+        n_cells = int(np.prod(obs_shape))
+        if self.binary:
+            obs_store = ((capacity, (n_cells + 7) // 8), np.uint8)
+        else:
+            obs_store = ((capacity, n_cells), np.float16)
+        self.obs = np.zeros(*obs_store)
+        self.next_obs = np.zeros(*obs_store)
+        self.action = np.zeros(capacity, np.int16 if num_actions < 2**15 else np.int32)
+        self.reward = np.zeros(capacity, np.float16)
+        self.done = np.zeros(capacity, bool)
+        self.next_mask = np.zeros((capacity, (num_actions + 7) // 8), np.uint8)
+        self.size = 0
+        self.pos = 0
+
+    @property
+    def bytes_per_transition(self) -> int:
+        return sum(a.itemsize * int(np.prod(a.shape[1:])) for a in
+                   (self.obs, self.next_obs, self.action, self.reward, self.done, self.next_mask))
+
+    def _pack(self, obs: np.ndarray) -> np.ndarray:
+        flat = obs.reshape(len(obs), -1)
+        return np.packbits(flat.astype(bool), axis=1) if self.binary else flat.astype(np.float16)
+
+    def _unpack(self, stored: np.ndarray) -> np.ndarray:
+        n_cells = int(np.prod(self.obs_shape))
+        if self.binary:
+            flat = np.unpackbits(stored, axis=1, count=n_cells).astype(np.float32)
+        else:
+            flat = stored.astype(np.float32)
+        return flat.reshape(len(stored), *self.obs_shape)
+
+    def add(self, obs, action, reward, next_obs, done, next_mask) -> None:
+        """Add a batch of N transitions (arrays with a leading axis N)."""
+        n = len(action)
+        idx = (self.pos + np.arange(n)) % self.capacity
+        self.obs[idx] = self._pack(obs)
+        self.next_obs[idx] = self._pack(next_obs)
+        self.action[idx] = action
+        self.reward[idx] = reward
+        self.done[idx] = done
+        self.next_mask[idx] = np.packbits(next_mask, axis=1)
+        self.pos = int((self.pos + n) % self.capacity)
+        self.size = min(self.size + n, self.capacity)
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """A uniform random minibatch (with replacement) of unpacked transitions."""
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty replay memory")
+        idx = rng.integers(0, self.size, batch_size)
+        return {
+            "obs": self._unpack(self.obs[idx]),
+            "action": self.action[idx].astype(np.int64),
+            "reward": self.reward[idx].astype(np.float32),
+            "next_obs": self._unpack(self.next_obs[idx]),
+            "done": self.done[idx],
+            "next_mask": np.unpackbits(self.next_mask[idx], axis=1, count=self.num_actions).astype(bool),
+        }
+
+    def state_dict(self) -> dict:
+        n = self.size
+        return {k: getattr(self, k)[:n].copy() for k in ("obs", "next_obs", "action", "reward", "done", "next_mask")} | {
+            "size": n, "pos": self.pos}
+
+    def load_state_dict(self, d: dict) -> None:
+        n = int(d["size"])
+        if n > self.capacity:
+            raise ValueError("saved replay memory is larger than this one's capacity")
+        for k in ("obs", "next_obs", "action", "reward", "done", "next_mask"):
+            getattr(self, k)[:n] = np.asarray(d[k])
+        self.size, self.pos = n, int(d["pos"]) % self.capacity
