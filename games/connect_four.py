@@ -89,6 +89,10 @@ class ConnectFour(NativeGame):
             heights=heights,
         )
 
+    def _action_perms(self, cells):
+        # a symmetry of connect four maps whole columns: read it off the top row
+        return np.array([[perm[c] % COLS for c in range(COLS)] for perm in cells])
+
     def planes(self, state: ConnectFourState) -> np.ndarray:
         bits = (state.stones[:, :, None] >> _CELL_BITS) & _U(1)  # [B, 2, 42]
         return bits.astype(np.int8).reshape(state.batch_size, 2, ROWS, COLS)

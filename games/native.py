@@ -41,6 +41,29 @@ class NativeGame:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(history={self.history})"
 
+    def symmetries(self) -> tuple[np.ndarray, np.ndarray]:
+        """The board's symmetries as permutations: ``cells int64[S, H*W]`` and
+        ``actions int64[S, A]``, where symmetry k moves cell i to ``cells[k, i]`` and
+        action a to ``actions[k, a]``. Row 0 is the identity."""
+        h, w = self.board_shape
+        grid = np.arange(h * w).reshape(h, w)
+        images = [grid, grid[:, ::-1]]
+        if h == w:
+            images = []
+            for k in range(4):
+                r = np.rot90(grid, k)
+                images += [r, r[:, ::-1]]
+        cells = []
+        for img in images:
+            perm = np.empty(h * w, np.int64)
+            perm[img.ravel()] = np.arange(h * w)  # old cell img[j] lands on position j
+            cells.append(perm)
+        cells = np.array(cells)
+        return cells, self._action_perms(cells)
+
+    def _action_perms(self, cells: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
     # -- to be provided by subclasses
     def planes(self, state: State) -> np.ndarray:
         """int8[B, 2, H, W]: absolute stone planes, row 0 at the top as drawn."""

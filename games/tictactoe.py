@@ -96,6 +96,9 @@ class TicTacToe(NativeGame):
             stones=stones,
         )
 
+    def _action_perms(self, cells):
+        return cells  # an action is a cell
+
     def planes(self, state: TicTacToeState) -> np.ndarray:
         bits = (state.stones[:, :, None] & _BITS) != 0  # [B, 2, 9]
         return bits.astype(np.int8).reshape(state.batch_size, 2, 3, 3)

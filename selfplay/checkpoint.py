@@ -124,10 +124,12 @@ def load(path: str | os.PathLike, game: str | None = None) -> dict:
         raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
     try:
         d = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise CheckpointError(
-            f"{path}: refused: it holds objects that safe loading does not allow (not a selfplay checkpoint)"
-        ) from None
+    except pickle.UnpicklingError as e:
+        if "global" in str(e).lower():  # weights_only met a class or function to import: code
+            raise CheckpointError(
+                f"{path}: refused: it holds objects that safe loading does not allow (not a selfplay checkpoint)"
+            ) from None
+        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt, truncated or not a torch file)") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, AttributeError):
         raise CheckpointError(f"{path}: not a readable checkpoint (corrupt, truncated or not a torch file)") from None
     if not isinstance(d, dict) or d.get("format") != FORMAT:

@@ -186,6 +186,60 @@ def _eval_text(row: dict) -> str:
     return "  ".join(parts)
 
 
+# ------------------------------------------------------------------ play
+def _use_color() -> bool:
+    import os
+
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _load_player_agent(game_name: str, checkpoint, search, move_time):
+    from selfplay import human, load_agent
+
+    path = checkpoint or human.shipped_checkpoint(game_name)
+    if checkpoint is None and not path.exists():
+        raise click.UsageError(f"no shipped checkpoint for {game_name} ({path}); pass --checkpoint PATH "
+                               f"or train one with: selfplay train --game {game_name}")
+    try:
+        return load_agent(path, search=search, move_time=move_time, game=game_name)
+    except CheckpointError as e:
+        raise click.UsageError(str(e)) from None
+
+
+@cli.command()
+@click.option("--game", "game_name", type=GameName(), default="connect_four", show_default=True, help="game to play")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
+              help="agent to play [default: the shipped checkpoints/<game>.pt]")
+@click.option("--search", type=click.IntRange(1, 1_000_000), default=None, help="MCTS simulations per agent move")
+@click.option("--move-time", type=click.FloatRange(0.001, 600), default=None, help="agent thinking time per move (s)")
+@click.option("--first", "side", flag_value="first", default=True, help="you move first (default)")
+@click.option("--second", "side", flag_value="second", help="the agent moves first")
+@click.option("--random-side", "side", flag_value="random", help="toss for who moves first")
+@click.option("--seed", type=int, default=None, help="random seed for the agent's ties and the toss")
+def play(game_name, checkpoint, search, move_time, side, seed):
+    """Play against a trained agent in the terminal.
+
+    Type moves in the game's notation (connect four: a column 1-7; tic-tac-toe: 1-9 like a
+    phone keypad, or a1..c3). Commands: help, moves, hint, undo, quit.
+    """
+    import random
+
+    from selfplay import human
+
+    agent = _load_player_agent(game_name, checkpoint, search, move_time)
+    seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+    seat = {"first": 0, "second": 1}.get(side, seed % 2)
+    click.echo(f"selfplay: {game_name} against {agent.info.get('path', agent.name)}"
+               + (f" with {search} simulations" if search else "") + (f", {move_time}s a move" if move_time else ""))
+
+    def read(prompt):
+        return input(prompt)
+
+    session = human.Session(agent.game, agent, read=read, write=click.echo, human_seat=seat,
+                            color=_use_color(), seed=seed)
+    session.run()
+
+
 def main() -> None:
     import warnings
 

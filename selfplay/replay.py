@@ -78,6 +78,26 @@ class Replay:
             "next_mask": np.unpackbits(self.next_mask[idx], axis=1, count=self.num_actions).astype(bool),
         }
 
+    def augment(self, batch: dict[str, np.ndarray], cells: np.ndarray, actions: np.ndarray,
+                rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Apply one random board symmetry per sample (in place of the sample).
+
+        ``cells[k]``/``actions[k]`` map old cell/action ids to new ones (see
+        ``NativeGame.symmetries``); the planes, the action and the next legal mask move
+        together, so the transition stays a true transition of the game."""
+        n = len(batch["action"])
+        k = rng.integers(0, len(cells), n)
+        inv_cells = np.argsort(cells, axis=1)[k]  # new position j holds old cell inv[j]
+        inv_actions = np.argsort(actions, axis=1)[k]
+        c, h, w = self.obs_shape
+        out = dict(batch)
+        for key in ("obs", "next_obs"):
+            flat = batch[key].reshape(n, c, h * w)
+            out[key] = np.take_along_axis(flat, inv_cells[:, None, :], axis=2).reshape(n, c, h, w)
+        out["action"] = actions[k, batch["action"]]
+        out["next_mask"] = np.take_along_axis(batch["next_mask"], inv_actions, axis=1)
+        return out
+
     def state_dict(self) -> dict:
         n = self.size
         return {k: getattr(self, k)[:n].copy() for k in ("obs", "next_obs", "action", "reward", "done", "next_mask")} | {

@@ -1,0 +1,189 @@
+"""A human-vs-agent match in a terminal, driven through ``read``/``write`` callables
+(the CLI passes ``input`` and ``print``; tests pass a pseudo-terminal).
+
+Values shown to the human are the agent's Q from the mover's point of view in (-1, 1),
+also given as a win estimate ``(q + 1) / 2``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import games
+from games.text import MAX_INPUT, PLAYER_NAMES
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+
+HELP = """commands:
+  <move>        play a move ({notation})
+  moves         list the legal moves
+  hint          the agent's value of each legal move for you
+  undo          take back your last move and the agent's reply
+  help          this text
+  quit, resign  end the match"""
+
+
+def shipped_checkpoint(game_name: str) -> Path:
+    """Where the shipped checkpoint for a game lives (it may not exist)."""
+    safe = "".join(c if c.isalnum() or c in "_-" else "_" for c in game_name).strip("_")
+    return CHECKPOINT_DIR / f"{safe}.pt"
+
+
+def describe_value(q: float) -> str:
+    if q > 0.5:
+        word = "winning"
+    elif q > 0.15:
+        word = "better"
+    elif q >= -0.15:
+        word = "about even"
+    elif q >= -0.5:
+        word = "worse"
+    else:
+        word = "losing"
+    return f"{word}: {q:+.2f}"
+
+
+class EndOfInput(Exception):
+    """The human closed the input (Ctrl-D) or interrupted (Ctrl-C)."""
+
+
+class Session:
+    """One or more games between a human and an agent."""
+
+    def __init__(self, game, agent, read, write, human_seat: int = 0, color: bool = False, seed: int = 0):
+        self.game, self.agent, self.read, self.write = game, agent, read, write
+        self.human_seat = human_seat
+        self.color = color
+        self.rng = np.random.default_rng(seed)
+
+    # -------------------------------------------------------------- helpers
+    def _ask(self, prompt: str) -> str:
+        try:
+            line = self.read(prompt)
+        except (EOFError, KeyboardInterrupt):
+            raise EndOfInput from None
+        if line is None:
+            raise EndOfInput
+        return line
+
+    def _show(self, state) -> None:
+        self.write("")
+        self.write(self.game.render(state, 0, color=self.color))
+
+    def _agent_value(self, state) -> float | None:
+        if not hasattr(self.agent, "q_values"):
+            return None
+        q = self.agent.q_values(state)[0]
+        return float(q[np.isfinite(q)].max())
+
+    def _hint(self, state) -> None:
+        if not hasattr(self.agent, "q_values"):
+            self.write("this opponent gives no hints")
+            return
+        q = self.agent.q_values(state)[0]
+        rows = sorted(((float(q[a]), self.game.action_to_string(state, int(a))) for a in np.flatnonzero(np.isfinite(q))),
+                      reverse=True)
+        self.write("agent's value of each move for you (win estimate):")
+        self.write("  " + "  ".join(f"{m}: {v:+.2f} ({(v + 1) / 2:.0%})" for v, m in rows))
+
+    def _moves(self, state) -> str:
+        if hasattr(self.game, "legal_moves_text"):
+            return " ".join(self.game.legal_moves_text(state, 0))
+        return " ".join(self.game.action_to_string(state, int(a)) for a in np.flatnonzero(state.legal_action_mask[0]))
+
+    # -------------------------------------------------------------- one game
+    def play_game(self) -> str:
+        """Play one game; return 'win', 'loss', 'draw' or 'resigned' (human's view)."""
+        g = self.game
+        you = PLAYER_NAMES[self.human_seat]
+        self.write(f"\nYou are {you} and move {'first' if self.human_seat == 0 else 'second'}. "
+                   f"Moves: {g.move_notation()}. Type 'help' for commands.")
+        state = g.init(1)
+        history = [state]  # positions at which it was the human's turn (for undo)
+        returns = np.zeros(2)
+        self._show(state)
+        while not state.terminated[0]:
+            if state.current_player[0] != self.human_seat:
+                action = int(self.agent.act(state, self.rng)[0])
+                value = self._agent_value(state)
+                said = f"agent plays {g.action_to_string(state, action)}"
+                state = g.step(state, np.array([action]))
+                returns += state.rewards[0]
+                self._show(state)
+                if value is not None:
+                    said += f"  (agent thinks it is {describe_value(value)})"
+                self.write(said)
+                continue
+            line = self._ask(f"your move ({you}) > ")
+            if len(line) > MAX_INPUT:
+                self.write(f"that line is too long ({len(line)} characters); type a move or 'help'")
+                continue
+            cmd = line.strip().lower()
+            if cmd in ("quit", "resign", "exit", "q"):
+                self.write("you resign.")
+                return "resigned"
+            if cmd in ("help", "?", "h"):
+                self.write(HELP.format(notation=g.move_notation()))
+                continue
+            if cmd == "hint":
+                self._hint(state)
+                continue
+            if cmd == "moves":
+                self.write("legal moves: " + self._moves(state))
+                continue
+            if cmd == "undo":
+                if len(history) < 2:
+                    self.write("nothing to undo")
+                    continue
+                history.pop()
+                state = history[-1]
+                returns[:] = 0
+                self.write("took back your last move and the agent's reply")
+                self._show(state)
+                continue
+            try:
+                action = g.parse_action(state, line, 0)
+            except ValueError as e:  # IllegalActionError is a ValueError
+                self.write(str(e))
+                continue
+            state = g.step(state, np.array([action]))
+            returns += state.rewards[0]
+            if not state.terminated[0]:
+                # the agent replies before the human's next turn; remember that turn for undo
+                action_a = int(self.agent.act(state, self.rng)[0])
+                value = self._agent_value(state)
+                said = f"agent plays {g.action_to_string(state, action_a)}"
+                self._show(state)
+                state = g.step(state, np.array([action_a]))
+                returns += state.rewards[0]
+                self._show(state)
+                if value is not None:
+                    said += f"  (agent thinks it is {describe_value(value)})"
+                self.write(said)
+                history.append(state)
+            else:
+                self._show(state)
+        mine = returns[self.human_seat]
+        result = "win" if mine > 0 else "loss" if mine < 0 else "draw"
+        self.write({"win": "You win!", "loss": "The agent wins.", "draw": "It's a draw."}[result])
+        return result
+
+    def run(self, rematch: bool = True) -> list[str]:
+        """Play games until the human declines a rematch or input ends."""
+        results = []
+        try:
+            while True:
+                results.append(self.play_game())
+                if not rematch:
+                    break
+                answer = self._ask("rematch with sides swapped? [y/N] ").strip().lower()
+                if answer not in ("y", "yes"):
+                    break
+                self.human_seat = 1 - self.human_seat
+        except EndOfInput:
+            self.write("\ninput closed: match abandoned.")
+            results.append("abandoned")
+        wins, losses, draws = (results.count(k) for k in ("win", "loss", "draw"))
+        self.write(f"Thanks for playing. You: {wins} won, {losses} lost, {draws} drawn.")
+        return results

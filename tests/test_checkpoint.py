@@ -1,0 +1,115 @@
+"""Checkpoints: exact round trips, exact resume, and refusal of bad files."""
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import games
+from selfplay import checkpoint, dqn, load_agent
+from selfplay.checkpoint import CheckpointError
+from selfplay.network import NetConfig
+
+
+def _cfg(**kw):
+    base = dict(num_envs=8, batch_size=32, learning_starts=64, steps=800, eval_every=0,
+                checkpoint_every=0, seed=5, net=NetConfig(kind="mlp", hidden=32, layers=1), target_update=7)
+    base.update(kw)
+    return dqn.default_config("tic_tac_toe", **base)
+
+
+def _run(lr, until):
+    while lr.moves < until:
+        lr.train_step()
+
+
+def test_saved_and_reloaded_checkpoint_predicts_exactly_the_same(tmp_path):
+    lr = dqn.Learner(_cfg())
+    _run(lr, 400)
+    checkpoint.save_learner(lr, tmp_path / "a.pt")
+    agent = load_agent(tmp_path / "a.pt")
+    rng = np.random.default_rng(0)
+    g = lr.game
+    s = g.init(16)
+    for _ in range(4):
+        s = g.step(s, games.random_actions(s, rng))
+    np.testing.assert_array_equal(agent.q_values(s), lr.agent().q_values(s))
+
+
+@pytest.mark.parametrize("game_name,net", [("tic_tac_toe", NetConfig(kind="mlp", hidden=32, layers=1)),
+                                           ("connect_four", NetConfig(kind="resnet", channels=8, blocks=1, hidden=16))])
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, game_name, net):
+    cfg = dqn.default_config(game_name, num_envs=8, batch_size=32, learning_starts=64, steps=800,
+                             eval_every=0, checkpoint_every=0, seed=5, net=net, target_update=7)
+    straight = dqn.Learner(cfg)
+    _run(straight, 800)
+    first = dqn.Learner(cfg)
+    _run(first, 400)
+    checkpoint.save_learner(first, tmp_path / "mid.pt", with_replay=True)
+    del first
+    resumed = checkpoint.restore_learner(checkpoint.load(tmp_path / "mid.pt"))
+    _run(resumed, 800)
+    for a, b in zip(straight.online.state_dict().values(), resumed.online.state_dict().values()):
+        assert torch.equal(a, b)
+    for a, b in zip(straight.frozen.state_dict().values(), resumed.frozen.state_dict().values()):
+        assert torch.equal(a, b)
+    assert straight.updates == resumed.updates
+
+
+def test_refuses_corrupt_truncated_foreign_and_newer_files(tmp_path):
+    lr = dqn.Learner(_cfg())
+    good = tmp_path / "good.pt"
+    checkpoint.save_learner(lr, good)
+
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(os.urandom(2000))
+    trunc = tmp_path / "trunc.pt"
+    trunc.write_bytes(good.read_bytes()[:3000])
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"model": torch.zeros(3)}, foreign)
+    newer = tmp_path / "newer.pt"
+    d = torch.load(good, weights_only=True)
+    d["format_version"] = checkpoint.FORMAT_VERSION + 1
+    torch.save(d, newer)
+    cases = [(junk, "not a readable"), (trunc, "not a readable"), (foreign, "not a selfplay checkpoint"),
+             (newer, "newer"), (tmp_path / "missing.pt", "no such file"), (tmp_path, "folder")]
+    for path, msg in cases:
+        with pytest.raises(CheckpointError, match=msg) as e:
+            load_agent(path)
+        assert "\n" not in str(e.value)
+    with pytest.raises(CheckpointError, match="connect_four"):
+        load_agent(good, game="connect_four")
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED_BY_CHECKPOINT",))
+
+
+def test_a_checkpoint_carrying_code_is_refused_and_not_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "selfplay-checkpoint", "payload": _Evil()}, evil)
+    with pytest.raises(CheckpointError, match="refused"):
+        load_agent(evil)
+    assert not (tmp_path / "PWNED_BY_CHECKPOINT").exists()
+    plain = tmp_path / "plain.pkl"
+    plain.write_bytes(pickle.dumps(_Evil()))
+    with pytest.raises(CheckpointError):
+        load_agent(plain)
+    assert not (tmp_path / "PWNED_BY_CHECKPOINT").exists()
+
+
+def test_atomic_save_leaves_the_old_file_when_a_write_fails(tmp_path):
+    target = tmp_path / "latest.pt"
+    checkpoint.atomic_save({"format": "x", "v": 1}, target)
+
+    class Unsaveable:
+        def __reduce__(self):
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        checkpoint.atomic_save({"v": Unsaveable()}, target)
+    assert torch.load(target, weights_only=True)["v"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["latest.pt"]

@@ -1,0 +1,137 @@
+"""The self-play DQN target, the learner's mechanics and its learning, by known answers."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+import games
+from selfplay import dqn
+from selfplay.agents import QAgent
+from selfplay.network import NetConfig, build, masked
+
+
+def _nets(seed=0):
+    torch.manual_seed(seed)
+    online = build(NetConfig(kind="mlp", hidden=16, layers=1), (2, 3, 3), 9)
+    frozen = build(NetConfig(kind="mlp", hidden=16, layers=1), (2, 3, 3), 9)
+    return online, frozen
+
+
+def test_terminal_target_equals_reward():
+    online, frozen = _nets()
+    next_obs = torch.rand(3, 2, 3, 3)
+    reward = torch.tensor([1.0, 0.0, -1.0])
+    y = dqn.td_targets(online, frozen, reward, next_obs, torch.tensor([True] * 3),
+                       torch.zeros(3, 9, dtype=torch.bool), gamma=0.9, double=False)
+    torch.testing.assert_close(y, reward)
+
+
+def test_nonterminal_target_is_minus_gamma_times_frozen_best_legal_value():
+    online, frozen = _nets()
+    next_obs = torch.rand(4, 2, 3, 3)
+    mask = torch.zeros(4, 9, dtype=torch.bool)
+    mask[:, [2, 5, 7]] = True
+    with torch.no_grad():
+        q = frozen(next_obs)
+    expected = 0.0 - 0.9 * q[:, [2, 5, 7]].max(dim=1).values
+    y = dqn.td_targets(online, frozen, torch.zeros(4), next_obs, torch.zeros(4, dtype=torch.bool), mask, 0.9, False)
+    torch.testing.assert_close(y, expected)
+    # the illegal actions' values do not count even when they are the largest
+    assert not torch.allclose(y, -0.9 * q.max(dim=1).values)
+    # double DQN: the online net picks a', the frozen net values it
+    a_star = masked(online(next_obs), mask).argmax(dim=1)
+    y2 = dqn.td_targets(online, frozen, torch.zeros(4), next_obs, torch.zeros(4, dtype=torch.bool), mask, 0.9, True)
+    torch.testing.assert_close(y2, -0.9 * q[torch.arange(4), a_star])
+
+
+def test_illegal_actions_never_win_argmax():
+    g = games.make("tic_tac_toe")
+    net = build(NetConfig(kind="mlp", hidden=8, layers=1), g.obs_shape, 9)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.zero_()
+        net.body[-2].bias.copy_(torch.tensor([5.0, 4, 3, 2, 1, 0, -1, -2, -3]))  # cell 0 looks best
+    s = g.step(g.init(1), np.array([0]))  # ...but X has taken it
+    agent = QAgent(g, net)
+    q = agent.q_values(s)
+    assert q[0, 0] == -np.inf and agent.act(s, np.random.default_rng(0))[0] == 1
+
+
+def _learner(**kw):
+    cfg = dqn.default_config("tic_tac_toe", num_envs=8, batch_size=32, learning_starts=32,
+                             steps=2_000, eval_every=0, checkpoint_every=0, seed=3,
+                             net=NetConfig(kind="mlp", hidden=32, layers=1), **kw)
+    return dqn.Learner(cfg)
+
+
+def test_no_gradient_reaches_the_frozen_copy_and_it_catches_up_on_schedule():
+    lr = _learner(target_update=5)
+    while lr.replay.size < 64:
+        lr.play_step()
+    before = [p.clone() for p in lr.frozen.parameters()]
+    for _ in range(4):
+        lr.update()
+    assert all(p.grad is None for p in lr.frozen.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(before, lr.frozen.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(lr.online.parameters(), lr.frozen.parameters()))
+    lr.update()  # the 5th update: hard copy
+    assert all(torch.equal(a, b) for a, b in zip(lr.online.parameters(), lr.frozen.parameters()))
+
+
+def test_polyak_averaging_moves_frozen_partway():
+    lr = _learner(tau=0.5)
+    while lr.replay.size < 64:
+        lr.play_step()
+    f0 = [p.clone() for p in lr.frozen.parameters()]
+    lr.update()
+    for a, f, o in zip(f0, lr.frozen.parameters(), lr.online.parameters()):
+        assert torch.allclose(f, 0.5 * a + 0.5 * o, atol=1e-6)
+
+
+def test_self_play_stores_both_seats_with_mover_rewards():
+    lr = _learner(eps_start=1.0, eps_end=1.0)
+    for _ in range(30):
+        lr.play_step()
+    n = lr.replay.size
+    assert n == 30 * 8
+    # every game's learner alternates seats; both seats are played
+    assert set(np.unique(lr.learner_seat)) == {0, 1}
+    rewards = lr.replay.reward[:n].astype(np.float32)
+    done = lr.replay.done[:n]
+    # a reward is only ever earned by the move that ends the game, and it is a win (+1)
+    assert (rewards[~done] == 0).all() and (rewards[done] >= 0).all() and (rewards[done] == 1).any()
+
+
+def test_epsilon_schedules():
+    cfg = dqn.default_config("tic_tac_toe", eps_start=1.0, eps_end=0.1, eps_steps=100)
+    assert dqn.epsilon_at(cfg, 0) == 1.0 and abs(dqn.epsilon_at(cfg, 50) - 0.55) < 1e-9
+    assert dqn.epsilon_at(cfg, 10_000) == pytest.approx(0.1)
+    exp = dataclasses.replace(cfg, eps_schedule="exp")
+    assert dqn.epsilon_at(exp, 50) == pytest.approx(1.0 * 0.1 ** 0.5)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="gamma"):
+        dqn.default_config("tic_tac_toe", gamma=1.5)
+    with pytest.raises(ValueError, match="eps_end"):
+        dqn.default_config("tic_tac_toe", eps_start=0.1, eps_end=0.5)
+    with pytest.raises(ValueError, match="kind"):
+        NetConfig(kind="transformer")
+
+
+def test_learns_win_in_one_and_must_block_in_tic_tac_toe():
+    """A short run learns the two tactical basics (known answers)."""
+    cfg = dqn.default_config("tic_tac_toe", steps=60_000, updates_per_step=4, eval_every=0,
+                             checkpoint_every=0, seed=1, replay_capacity=1_000_000)
+    lr = dqn.Learner(cfg)
+    dqn.train(lr)
+    g = lr.game
+    agent = lr.agent()
+    # X: a1, b1 ; O: a2, b2 -> X to move wins at c1 (cell 2)
+    win = g.from_stones(np.array([[0b000000011, 0b000011000]]))
+    assert agent.act(win, np.random.default_rng(0))[0] == 2
+    # X: a1, b2 ; O: c3 -> O to move... X threatens nothing; use: X a1 b1, O b2 -> O must block c1
+    block = g.from_stones(np.array([[0b000000011, 0b000010000]]))
+    assert block.current_player[0] == 1
+    assert agent.act(block, np.random.default_rng(0))[0] == 2
