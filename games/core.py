@@ -74,6 +74,13 @@ def where(mask: np.ndarray, a: S, b: S) -> S:
     return dataclasses.replace(a, **out)
 
 
+def assign(buffer: S, index: np.ndarray, values: S) -> None:
+    """Write ``values`` into rows ``index`` of ``buffer`` in place (for search trees that
+    own their buffer; game engines never mutate states)."""
+    for f in dataclasses.fields(buffer):
+        getattr(buffer, f.name)[index] = getattr(values, f.name)
+
+
 def concat(states: list[S]) -> S:
     """Join batches of the same game into one."""
     first = states[0]

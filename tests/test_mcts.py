@@ -1,0 +1,114 @@
+"""Batched MCTS by known answers."""
+import numpy as np
+import pytest
+import torch
+
+import games
+from selfplay import mcts
+from selfplay.minimax import solve
+from selfplay.network import NetConfig, build
+
+
+def _c4(moves):
+    g = games.make("connect_four")
+    s = g.init(1)
+    for m in moves:
+        s = g.step(s, np.array([m]))
+    return g, s
+
+
+def _ttt(x_cells, o_cells):
+    g = games.make("tic_tac_toe")
+    stones = np.array([[sum(1 << c for c in x_cells), sum(1 << c for c in o_cells)]])
+    return g, g.from_stones(stones)
+
+
+CASES = {
+    # tic-tac-toe: X (a1, b1) vs O (a2, b2), X to move wins at c1 = cell 2
+    "ttt win in one": (lambda: _ttt([0, 1], [3, 4]), 2),
+    # X a1 b1, O b2: O to move must block at c1
+    "ttt must block": (lambda: _ttt([0, 1], [4]), 2),
+    # connect four: X has 0,1,2 on the bottom row, O stacked on 0 and 1... X to move wins at column 3
+    "c4 win in one": (lambda: _c4([0, 0, 1, 1, 2, 5]), 3),
+    # O to move must block column 3 (X threatens the bottom row 0-1-2-3)
+    "c4 must block": (lambda: _c4([0, 0, 1, 1, 2]), 3),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("evaluator", ["rollout", "uniform"])
+def test_finds_win_in_one_and_forced_block(case, evaluator):
+    make, expected = CASES[case]
+    g, s = make()
+    ev = mcts.RolloutEvaluator(g, rollouts=2, rng=np.random.default_rng(0)) if evaluator == "rollout" else mcts.UniformEvaluator()
+    r = mcts.search(g, s, ev, mcts.SearchConfig(simulations=400), np.random.default_rng(0))
+    assert r.action[0] == expected
+    if "win" in case:
+        # the winning move's empirical Q is an exact, mover's-view +1
+        assert r.q[0, expected] == pytest.approx(1.0)
+
+
+def test_root_values_match_minimax_on_tic_tac_toe():
+    stones, values = solve()
+    count = np.array([bin(int(x | o)).count("1") for x, o in stones])
+    sel = np.flatnonzero(count >= 4)[::7]
+    g = games.make("tic_tac_toe")
+    r = mcts.search(g, g.from_stones(stones[sel]), mcts.UniformEvaluator(), mcts.SearchConfig(simulations=3000),
+                    np.random.default_rng(0))
+    v = values[sel]
+    best = v.max(axis=1)
+    rows = np.arange(len(sel))
+    assert (v[rows, r.action] == best).all(), "the chosen move keeps the best outcome"
+    np.testing.assert_allclose(r.q[rows, r.action], best, atol=0.1)
+    np.testing.assert_allclose(r.value, best, atol=0.15)
+
+
+def test_batch_of_b_equals_b_single_searches():
+    g = games.make("connect_four")
+    torch.manual_seed(0)
+    net = build(NetConfig(kind="mlp", hidden=32, layers=1), g.obs_shape, g.num_actions)
+    ev = mcts.NetworkEvaluator(g, net)
+    rng = np.random.default_rng(1)
+    s = g.init(6)
+    for _ in range(5):
+        s = g.step(s, games.random_actions(s, rng))
+    cfg = mcts.SearchConfig(simulations=64)
+    batch = mcts.search(g, s, ev, cfg, np.random.default_rng(0))
+    for i in range(6):
+        one = mcts.search(g, games.take(s, i), ev, cfg, np.random.default_rng(0))
+        np.testing.assert_array_equal(one.visits[0], batch.visits[i])
+        np.testing.assert_allclose(one.q[0], batch.q[i], rtol=1e-5, equal_nan=True)
+        assert one.action[0] == batch.action[i]
+
+
+def test_targets_have_the_movers_sign():
+    # O to move (player 1) in a position where X threatens a win O cannot stop: two threats
+    g, s = _ttt([0, 4], [1])  # X a1 b2, O b1: O to move; X wins by force
+    assert s.current_player[0] == 1
+    r = mcts.search(g, s, mcts.UniformEvaluator(), mcts.SearchConfig(simulations=2000), np.random.default_rng(0))
+    # every visited action of O's loses: its Q (O's view) is negative
+    visited = r.visits[0] > 50
+    assert (r.q[0][visited] < 0).all()
+    # and X's win in one position gives X a positive Q
+    g, s = _ttt([0, 1], [3, 4])
+    r = mcts.search(g, s, mcts.UniformEvaluator(), mcts.SearchConfig(simulations=50), np.random.default_rng(0))
+    assert r.q[0, 2] == 1.0
+
+
+def test_search_works_on_an_openspiel_adapter_game():
+    g = games.make("openspiel:tic_tac_toe")
+    import pyspiel
+
+    ps = pyspiel.load_game("tic_tac_toe").new_initial_state()
+    for a in (0, 3, 1, 4):
+        ps.apply_action(a)
+    s = g.from_pyspiel([ps])
+    r = mcts.search(g, s, mcts.UniformEvaluator(), mcts.SearchConfig(simulations=200), np.random.default_rng(0))
+    assert r.action[0] == 2
+
+
+def test_time_limit_stops_early():
+    g = games.make("connect_four")
+    r = mcts.search(g, g.init(1), mcts.RolloutEvaluator(g), mcts.SearchConfig(simulations=10**6, time_limit=0.05),
+                    np.random.default_rng(0))
+    assert 1 <= r.simulations < 10**6
