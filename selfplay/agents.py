@@ -87,3 +87,42 @@ class MinimaxAgent:
             raise ValueError("the minimax player only plays native tic_tac_toe")
         actions = minimax_actions(state.stones, rng)
         return np.where(state.terminated, 0, actions)
+
+
+class OpenSpielMCTSAgent:
+    """OpenSpiel's C++ MCTS (random rollouts) on the pyspiel twin of our game.
+
+    Our state is replayed into a pyspiel state from the move history that the arena
+    passes; the two engines' legal moves are compared at every move, so both sides play
+    by the same rules."""
+
+    uses_history = True
+
+    def __init__(self, game, simulations: int, seed: int = 0, rollouts: int = 1, uct_c: float = 2.0):
+        import pyspiel
+
+        self.game = game
+        self.simulations = int(simulations)
+        self.name = f"mcts:{simulations}"
+        name = game.name
+        if name.startswith("openspiel:"):
+            self.ps_game = game.pyspiel_game
+        elif name in ("tic_tac_toe", "connect_four"):
+            self.ps_game = pyspiel.load_game(name)
+        else:
+            raise ValueError(f"OpenSpiel's MCTS bot cannot play {name}")
+        self.bot = pyspiel.MCTSBot(self.ps_game, pyspiel.RandomRolloutEvaluator(rollouts, seed), uct_c,
+                                   self.simulations, 1000, False, seed, False)
+
+    def act(self, state, rng, histories=None) -> np.ndarray:
+        if histories is None:
+            raise ValueError("the OpenSpiel MCTS player needs the games' move histories")
+        out = np.zeros(state.batch_size, np.int64)
+        for i in np.flatnonzero(~state.terminated):
+            s = self.ps_game.new_initial_state()
+            for a in histories[i]:
+                s.apply_action(a)
+            if s.legal_actions() != list(np.flatnonzero(state.legal_action_mask[i])):
+                raise games.IllegalActionError("our engine and pyspiel disagree on the legal moves")
+            out[i] = self.bot.step(s)
+        return out

@@ -33,10 +33,6 @@ class MatchResult:
         return out
 
 
-def _merge(actions: np.ndarray, idx: np.ndarray, chosen: np.ndarray) -> None:
-    actions[idx] = chosen
-
-
 def play(game, agent_a, agent_b, a_seat: np.ndarray, rng: np.random.Generator,
          opening_plies: int = 0, openings: list[list[int]] | None = None) -> MatchResult:
     """Play ``len(a_seat)`` games; the first ``opening_plies`` moves of each are random
@@ -53,11 +49,11 @@ def play(game, agent_a, agent_b, a_seat: np.ndarray, rng: np.random.Generator,
             actions = np.array([o[ply] if ply < len(o) else -1 for o in openings])
             forced = actions >= 0
             if (~forced & live).any():
-                actions = np.where(forced, actions, _agent_actions(state, agent_a, agent_b, a_seat, rng))
+                actions = np.where(forced, actions, _agent_actions(state, agent_a, agent_b, a_seat, rng, moves))
         elif ply < opening_plies:
             actions = games.random_actions(state, rng)
         else:
-            actions = _agent_actions(state, agent_a, agent_b, a_seat, rng)
+            actions = _agent_actions(state, agent_a, agent_b, a_seat, rng, moves)
         actions = np.where(live, actions, 0)
         state = game.step(state, actions)
         returns += state.rewards
@@ -69,7 +65,7 @@ def play(game, agent_a, agent_b, a_seat: np.ndarray, rng: np.random.Generator,
     return MatchResult(scores=scores, a_seat=a_seat, moves=moves)
 
 
-def _agent_actions(state: State, agent_a, agent_b, a_seat, rng) -> np.ndarray:
+def _agent_actions(state: State, agent_a, agent_b, a_seat, rng, moves) -> np.ndarray:
     actions = np.zeros(state.batch_size, np.int64)
     live = ~state.terminated
     a_moves = live & (state.current_player == a_seat)
@@ -77,7 +73,11 @@ def _agent_actions(state: State, agent_a, agent_b, a_seat, rng) -> np.ndarray:
     for agent, sel in ((agent_a, a_moves), (agent_b, b_moves)):
         idx = np.flatnonzero(sel)
         if len(idx):
-            actions[idx] = agent.act(games.take(state, idx), rng)
+            sub = games.take(state, idx)
+            if getattr(agent, "uses_history", False):
+                actions[idx] = agent.act(sub, rng, histories=[moves[i] for i in idx])
+            else:
+                actions[idx] = agent.act(sub, rng)
     return actions
 
 

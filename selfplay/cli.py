@@ -240,6 +240,168 @@ def play(game_name, checkpoint, search, move_time, side, seed):
     session.run()
 
 
+# ------------------------------------------------------------------ tournament
+def _players_or_fail(specs, game_name):
+    from selfplay import tournament as T
+
+    try:
+        return T.resolve(list(specs), game_name)
+    except (T.PlayerError, games.UnknownGameError) as e:
+        raise click.UsageError(str(e)) from None
+
+
+def _print_standings(st, as_json: bool) -> None:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    if as_json:
+        click.echo(json.dumps({
+            "ratings": [{"player": r.name, "ident": p.ident, "elo": round(r.elo, 1), "ci95": round(r.ci95, 1),
+                         "games": r.games, "score": round(r.score, 4)} for r, p in zip(st.ratings, st.players)],
+            "cross": {p.label: {q.label: {"points": st.cross[i][j][0], "games": st.cross[i][j][1]}
+                                for j, q in enumerate(st.players) if i != j} for i, p in enumerate(st.players)},
+        }, indent=2))
+        return
+    console = Console()
+    n = len(st.players)
+    cross = Table(title="cross table: points of the row player / games")
+    cross.add_column("player")
+    for k in range(n):
+        cross.add_column(str(k + 1), justify="right")
+    for i, p in enumerate(st.players):
+        cells = ["-" if i == j else (f"{st.cross[i][j][0]:g}/{st.cross[i][j][1]}" if st.cross[i][j][1] else "")
+                 for j in range(n)]
+        cross.add_row(f"{i + 1}. {p.label}", *cells)
+    console.print(cross)
+    table = Table(title="ratings (Bradley-Terry, Elo units, 95% interval)")
+    for col, just in (("rank", "right"), ("player", "left"), ("Elo", "right"), ("+-95%", "right"), ("games", "right"),
+                      ("score", "right"), ("as first", "right"), ("as second", "right")):
+        table.add_column(col, justify=just)
+    order = sorted(range(n), key=lambda k: -st.ratings[k].elo) if st.ratings else range(n)
+    for rank, k in enumerate(order, 1):
+        r = st.ratings[k]
+        (f_pts, f_n), (s_pts, s_n) = st.seat[k]
+        table.add_row(str(rank), r.name, f"{r.elo:.0f}", f"{r.ci95:.0f}", str(r.games), f"{r.score:.1%}",
+                      f"{f_pts / f_n:.1%}" if f_n else "", f"{s_pts / s_n:.1%}" if s_n else "")
+    console.print(table)
+
+
+@cli.command()
+@click.argument("players", nargs=-1, required=True)
+@click.option("--game", "game_name", type=GameName(), default="connect_four", show_default=True)
+@click.option("--games", "games_per_pair", type=click.IntRange(1, 100_000), default=20, show_default=True,
+              help="games per pair (each opening twice, seats swapped)")
+@click.option("--db", type=click.Path(dir_okay=False), default="tournament.db", show_default=True,
+              help="SQLite file of results; rerunning plays only missing games")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="parallel processes")
+@click.option("--anchor", default="random", show_default=True, help="player whose rating is fixed")
+@click.option("--anchor-elo", type=float, default=0.0, show_default=True)
+@click.option("--opening-plies", type=click.IntRange(0, 20), default=None,
+              help="random plies in each opening [default: 1 tic-tac-toe, else 2]")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the openings")
+@click.option("--export", "export_csv", type=click.Path(dir_okay=False), default=None, help="write games as CSV")
+@click.option("--json", "as_json", is_flag=True, help="print ratings and cross table as JSON")
+def tournament(players, game_name, games_per_pair, db, workers, anchor, anchor_elo, opening_plies, seed,
+               export_csv, as_json):
+    """Round robin between checkpoints, folders of checkpoints and bots, with ratings.
+
+    PLAYERS: checkpoint files, folders, PATH@search=N, random, minimax, mcts:N.
+    """
+    import csv
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from selfplay import tournament as T
+
+    plist = _players_or_fail(players, game_name)
+    try:
+        store = T.Store(db)
+        if anchor != "random" and not any(anchor in (p.label, p.ident, p.path) for p in plist):
+            raise T.PlayerError(f"anchor {anchor!r} is not one of the players")
+    except T.PlayerError as e:
+        raise click.UsageError(str(e)) from None
+    if not as_json:
+        click.echo(f"{len(plist)} players, {games_per_pair} games per pair, results in {db}")
+    with Progress(TextColumn("games"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  disable=as_json) as progress:
+        task = progress.add_task("games", total=None)
+
+        def on_progress(done, total):
+            progress.update(task, completed=done, total=total)
+
+        try:
+            T.run(game_name, plist, games_per_pair, store, workers=workers, seed=seed,
+                  opening_plies=opening_plies, on_progress=on_progress)
+        except KeyboardInterrupt:
+            progress.stop()
+            click.echo("\ninterrupted: finished games are saved; run the same command again to resume.")
+            sys.exit(130)
+    st = T.standings(game_name, plist, store, anchor=anchor, anchor_elo=anchor_elo)
+    _print_standings(st, as_json)
+    if export_csv:
+        labels = {p.ident: p.label for p in plist}
+        with open(export_csv, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["game", "player_a", "player_b", "a_first", "opening", "moves", "score_a"])
+            for a, b, op, a_first, mv, sc in st.rows:
+                w.writerow([game_name, labels[a], labels[b], int(a_first), op, mv, sc])
+
+
+@cli.command()
+@click.argument("player_a")
+@click.argument("player_b")
+@click.option("--game", "game_name", type=GameName(), default="connect_four", show_default=True)
+@click.option("--games", "num_games", type=click.IntRange(2, 1_000_000), default=100, show_default=True,
+              help="games to play (the most, with --sprt)")
+@click.option("--sprt", is_flag=True, help="stop as soon as a sequential probability ratio test decides")
+@click.option("--elo0", type=float, default=0.0, show_default=True, help="SPRT: H0, A is not stronger than this")
+@click.option("--elo1", type=float, default=20.0, show_default=True, help="SPRT: H1, A is stronger by this")
+@click.option("--alpha", type=click.FloatRange(0.001, 0.5), default=0.05, show_default=True)
+@click.option("--beta", type=click.FloatRange(0.001, 0.5), default=0.05, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, beta, seed):
+    """Play A against B (seats alternating, varied openings); optionally gate by SPRT."""
+    import numpy as np
+
+    from selfplay import arena, ratings
+    from selfplay import tournament as T
+
+    plist = _players_or_fail([player_a, player_b], game_name)
+    game = games.make(game_name)
+    a, b = T.make_agent(plist[0], game_name, seed), T.make_agent(plist[1], game_name, seed + 1)
+    plies = 1 if game_name == "tic_tac_toe" else 2
+    opening_set = T.openings(game_name, max(1, num_games // 2), plies, seed)
+    rng = np.random.default_rng(seed)
+    scores: list[float] = []
+    batch = 16
+    decision = None
+    lo, hi = ratings.sprt_bounds(alpha, beta)
+    while len(scores) < num_games and decision is None:
+        n = min(batch, num_games - len(scores))
+        start = len(scores)
+        ops = [opening_set[((start + k) // 2) % len(opening_set)] for k in range(n)]
+        seats = np.array([(start + k) % 2 for k in range(n)], np.int8)
+        res = arena.play(game, a, b, seats, rng, openings=ops)
+        for s in res.scores:
+            scores.append(float(s))
+            if sprt:
+                decision = ratings.sprt_decision(scores, elo0, elo1, alpha, beta)
+                if decision:
+                    break
+        llr = ratings.sprt_llr(scores, elo0, elo1)
+        click.echo(f"{len(scores)} games: A scores {np.mean(scores):.1%}" + (f"  LLR {llr:+.2f} [{lo:.2f}, {hi:.2f}]" if sprt else ""))
+    r = ratings.fit(["B", "A"], [(1, 0, s) for s in scores], anchor=0)[1]
+    w, d, l_ = scores.count(1.0), scores.count(0.5), scores.count(0.0)
+    click.echo(f"{plist[0].label} vs {plist[1].label}: +{w} ={d} -{l_}  score {np.mean(scores):.1%}  "
+               f"Elo {r.elo:+.0f} +- {r.ci95:.0f}")
+    if sprt:
+        verdict = {"H1": f"H1 accepted: A is stronger (elo1={elo1:g})", "H0": f"H0 accepted: A is not stronger than elo0={elo0:g}",
+                   None: "no decision within --games"}[decision]
+        click.echo(f"SPRT: {verdict}")
+
+
 def main() -> None:
     import warnings
 
