@@ -412,3 +412,7 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("\ninterrupted", err=True)
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""The command line through click's CliRunner: train, resume, refusals, games list."""
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from selfplay.cli import cli
+
+SMALL = ["--steps", "3000", "--num-envs", "16", "--learning-starts", "256", "--eval-every", "1500",
+         "--eval-games", "10", "--checkpoint-every", "1500", "--hidden", "32", "--layers", "1"]
+
+
+def test_games_lists_registered_games_with_action_counts():
+    r = CliRunner().invoke(cli, ["games"])
+    assert r.exit_code == 0
+    lines = {line.split()[0]: line.split()[1] for line in r.output.splitlines()[1:] if line and line[0] not in " A"}
+    assert lines["tic_tac_toe"] == "9" and lines["connect_four"] == "7" and lines["openspiel:hex(board_size=5)"] == "25"
+
+
+def test_short_train_run_writes_metrics_checkpoints_and_curve_then_resumes(tmp_path):
+    out = tmp_path / "run"
+    r = CliRunner().invoke(cli, ["train", "--game", "tic_tac_toe", "--out", str(out), *SMALL])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [row["moves"] for row in rows] == [1504, 3008]
+    assert {"vs_random", "vs_frozen", "exact"} <= rows[-1].keys()
+    assert rows[-1]["exact"]["positions"] == 4520
+    assert (out / "latest.pt").exists() and (out / "learning_curve.png").stat().st_size > 1000
+    assert sorted(p.name for p in out.glob("step_*.pt")) == ["step_1504.pt", "step_3008.pt"]
+    # the same folder again without --resume is refused, nothing overwritten
+    before = (out / "latest.pt").read_bytes()
+    r = CliRunner().invoke(cli, ["train", "--game", "tic_tac_toe", "--out", str(out), *SMALL])
+    assert r.exit_code == 2 and "--resume" in r.output
+    assert (out / "latest.pt").read_bytes() == before
+    # resume continues to a larger step count from the saved counters
+    r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--steps", "4500"])
+    assert r.exit_code == 0, r.output
+    d = torch.load(out / "latest.pt", weights_only=True)
+    assert d["counters"]["moves"] == 4512
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["train", "--game", "chess"], "unknown game"),
+    (["train", "--game", "openspiel:kuhn_poker"], "chance"),
+    (["train", "--gamma", "3"], "gamma"),
+    (["train", "--net-kind", "transformer"], "transformer"),
+    (["play", "--game", "tic_tac_toe", "--checkpoint", "missing.pt"], "no such file"),
+    (["play", "--game", "connect_four", "--checkpoint", "checkpoints/tic_tac_toe.pt"], "not connect_four"),
+    (["tournament", "--game", "connect_four", "checkpoints/tic_tac_toe.pt", "random"], "not connect_four"),
+])
+def test_bad_options_get_a_one_line_error(args, msg, tmp_path, monkeypatch):
+    import os
+
+    root = os.getcwd()
+    monkeypatch.chdir(tmp_path)
+    args = [a.replace("checkpoints/", f"{root}/checkpoints/") for a in args]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 2
+    err = [line for line in r.output.splitlines() if line.startswith("Error")]
+    assert len(err) == 1 and msg in err[0]
+    assert not (tmp_path / "runs").exists()

@@ -1,0 +1,143 @@
+"""`selfplay play` driven through a pseudo-terminal, as a person would."""
+import os
+import re
+import sys
+
+import pexpect
+import pytest
+
+TTT = "checkpoints/tic_tac_toe.pt"
+PROMPT = r"your move \([XO]\) > "
+END = r"You win!|The agent wins\.|It's a draw\."
+
+
+def spawn(*args, timeout=60):
+    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=os.getcwd(), COLUMNS="100")
+    child = pexpect.spawn(sys.executable, ["-m", "selfplay.cli", "play", *args], env=env, encoding="utf-8",
+                          timeout=timeout, dimensions=(50, 120))
+    return child
+
+
+def play_to_end(child):
+    """Play the first legal move each turn (read from `moves`) until the game ends."""
+    while True:
+        i = child.expect([PROMPT, END])
+        if i == 1:
+            return child.match.group(0)
+        child.sendline("moves")
+        child.expect(r"legal moves: ([^\r\n]+)")
+        first = child.match.group(1).split()[0]
+        child.expect(PROMPT)
+        child.sendline(first)
+
+
+@pytest.mark.parametrize("side", ["--first", "--second"])
+def test_full_tic_tac_toe_game_against_exact_agent_from_both_sides(side):
+    child = spawn("--game", "tic_tac_toe", "--checkpoint", TTT, side, "--seed", "1")
+    child.expect("a1..c3")
+    result = play_to_end(child)
+    assert result in ("The agent wins.", "It's a draw.")  # exact play never loses
+    child.expect(r"rematch with sides swapped\? \[y/N\] ")
+    child.sendline("n")
+    child.expect("Thanks for playing")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_bad_input_gets_one_line_and_the_same_prompt():
+    child = spawn("--game", "tic_tac_toe", "--checkpoint", TTT, "--first", "--seed", "0")
+    child.expect(PROMPT)
+    for typed, message in [("", "empty move"), ("hello", "is not a move"), ("0", "is not a move"),
+                           ("d4", "is not a move"), ("x" * 5000, "too long"), ("99999999999", "is not a move")]:
+        child.sendline(typed)
+        child.expect(message)
+        child.expect(PROMPT)
+        assert "Traceback" not in child.before
+    child.sendline("5")  # centre
+    child.expect("agent plays")
+    child.expect(PROMPT)
+    child.sendline("b2")  # the same cell in the other notation: occupied
+    child.expect("is taken")
+    child.expect(PROMPT)
+    child.sendline("quit")
+    child.expect("you resign")
+    child.expect(r"\[y/N\]")
+    child.sendline("")
+    child.expect(pexpect.EOF)
+
+
+def test_hint_and_undo():
+    child = spawn("--game", "tic_tac_toe", "--checkpoint", TTT, "--first", "--seed", "0")
+    child.expect(PROMPT)
+    child.sendline("hint")
+    child.expect(r"win estimate\):\r?\n\s+(.+)\r?\n")
+    hints = child.match.group(1)
+    assert len(re.findall(r"[abc][123]: [+-]\d\.\d\d \(\d+%\)", hints)) == 9
+    child.expect(PROMPT)
+    child.sendline("1")
+    child.expect(r"agent plays (\w\d)")
+    board_after = child.before  # the boards after our move and after the agent's reply
+    child.expect(PROMPT)
+    child.sendline("undo")
+    child.expect("took back")
+    child.expect(PROMPT)
+    # the board is empty again: no X or O on it
+    assert "X" not in child.before.split("took back")[-1] and "O" not in child.before.split("took back")[-1]
+    assert "[O]" in board_after and "X" in board_after  # the agent's last move is marked
+    child.sendline("undo")
+    child.expect("nothing to undo")
+    child.sendline("quit")
+    child.expect(r"\[y/N\]")
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+
+
+def test_end_of_input_mid_game_ends_cleanly():
+    child = spawn("--game", "tic_tac_toe", "--checkpoint", TTT, "--first")
+    child.expect(PROMPT)
+    child.sendline("5")
+    child.expect(PROMPT)
+    child.sendeof()
+    child.expect("match abandoned")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "Traceback" not in child.before
+
+
+def test_full_connect_four_game_and_a_full_column():
+    # with the shipped checkpoint when there is one, else a freshly saved tiny network
+    path = "checkpoints/connect_four.pt"
+    if not os.path.exists(path):
+        pytest.skip("no shipped connect four checkpoint yet")
+    child = spawn("--game", "connect_four", "--first", "--seed", "0")
+    child.expect("column 1-7")
+    child.expect(PROMPT)
+    child.sendline("8")
+    child.expect("out of range")
+    # fill column 1: six stones (ours and, if the agent joins, its own)
+    for _ in range(6):
+        child.expect(PROMPT) if child.after != PROMPT else None
+        child.sendline("1")
+        i = child.expect(["agent plays", "is full", END])
+        if i != 0:
+            break
+    result = play_to_end(child)
+    assert result in ("You win!", "The agent wins.", "It's a draw.")
+    child.expect(r"\[y/N\]")
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+
+
+def test_wrong_or_corrupt_checkpoint_is_one_line_before_the_board(tmp_path):
+    bad = tmp_path / "x.pt"
+    bad.write_bytes(b"\x00" * 100)
+    for args, msg in [(["--checkpoint", str(bad)], "not a readable checkpoint"),
+                      (["--checkpoint", TTT, "--game", "connect_four"], "not connect_four")]:
+        child = spawn(*args)
+        child.expect(pexpect.EOF)
+        out = child.before
+        child.close()
+        assert child.exitstatus == 2
+        assert msg in out and "Traceback" not in out and "your move" not in out
