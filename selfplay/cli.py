@@ -402,6 +402,75 @@ def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, bet
         click.echo(f"SPRT: {verdict}")
 
 
+# ------------------------------------------------------------------ eval
+@cli.command("eval")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("--search", type=click.IntRange(1, 1_000_000), default=None, help="MCTS simulations per move")
+@click.option("--move-time", type=click.FloatRange(0.001, 600), default=None, help="thinking time per move (s)")
+@click.option("--games", "games_per_seat", type=click.IntRange(1, 100_000), default=50, show_default=True,
+              help="games per seat against each opponent")
+@click.option("--opponents", default="random,mcts:100,mcts:1000,mcts:10000", show_default=True,
+              help="comma-separated: random, mcts:N")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, as_json):
+    """Report a checkpoint's strength: exact play, and matches against random and MCTS."""
+    import json
+
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    from selfplay import evaluate, load_agent
+    from selfplay.dqn import evaluate_tic_tac_toe
+
+    try:
+        agent = load_agent(checkpoint, search=search, move_time=move_time)
+    except CheckpointError as e:
+        raise click.UsageError(str(e)) from None
+    game_name = agent.game.name
+    opp_list = [o.strip() for o in opponents.split(",") if o.strip()]
+    for o in opp_list:
+        if o != "random" and not (o.startswith("mcts:") and o[5:].isdigit() and int(o[5:]) > 0):
+            raise click.UsageError(f"unknown opponent {o!r}: use random or mcts:N")
+    rng = np.random.default_rng(seed)
+    report = {"checkpoint": checkpoint, "game": game_name, "search": search, "move_time": move_time}
+    if game_name == "tic_tac_toe":
+        report["exact"] = evaluate_tic_tac_toe(agent, rng, num_games=games_per_seat)
+    elif game_name == "connect_four":
+        report["exact"] = evaluate.exact_connect_four(agent, rng)
+    report["matches"] = [evaluate.versus(agent, game_name, o, games_per_seat, seed) for o in opp_list]
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    console = Console()
+    who = checkpoint + (f" @search={search}" if search else "") + (f" @{move_time}s/move" if move_time else "")
+    console.print(f"[bold]{who}[/bold] ({game_name})")
+    ex = report.get("exact")
+    if ex and game_name == "tic_tac_toe":
+        console.print(f"exact play: best outcome kept in {ex['best_outcome_kept']:.2%} of {ex['positions']} positions; "
+                      f"vs minimax {ex['losses_vs_minimax']} losses in {2 * games_per_seat} games")
+    elif ex:
+        t = Table(title=f"exact play: move keeps the best outcome ({ex['positions']} labelled positions)")
+        for c in ("phase", "positions", "kept", "kept (non-trivial)"):
+            t.add_column(c, justify="right")
+        for ph, v in ex["by_phase"].items():
+            t.add_row(ph, str(v["positions"]), f"{v['kept']:.1%}", f"{v['kept_nontrivial']:.1%}" if v["kept_nontrivial"] is not None else "")
+        t.add_row("all", str(ex["positions"]), f"{ex['kept']:.1%}", f"{ex['kept_nontrivial']:.1%} of {ex['nontrivial_positions']}")
+        t.add_row("uniform random", "", f"{ex['random_kept']:.1%}", f"{ex['random_kept_nontrivial']:.1%}")
+        console.print(t)
+        console.print(f"(labels: exact win/draw/loss by the solver with {ex['solver_budget']:,} nodes per move; "
+                      f"positions left unsolved were dropped: {ex['dropped_unsolved']} early/middle/late)")
+    t = Table(title="matches (each seat; Elo relative to the opponent, 95% interval)")
+    for c in ("opponent", "as first W/D/L", "as second W/D/L", "score", "Elo"):
+        t.add_column(c, justify="right")
+    for m in report["matches"]:
+        f, s_ = m["seat0"], m["seat1"]
+        t.add_row(m["opponent"], f"{f['win']}/{f['draw']}/{f['loss']}", f"{s_['win']}/{s_['draw']}/{s_['loss']}",
+                  f"{m['score']:.1%}", f"{m['elo']:+.0f} +- {m['ci95']:.0f}")
+    console.print(t)
+
+
 def main() -> None:
     import warnings
 

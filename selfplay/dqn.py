@@ -304,7 +304,7 @@ def evaluate_tic_tac_toe(agent, rng: np.random.Generator, num_games: int = 100) 
     stones, values = solve()
     game = games.make("tic_tac_toe")
     state = game.from_stones(stones)
-    chosen = np.argmax(agent.q_values(state), axis=1)
+    chosen = agent.act(state, rng)
     kept = best_actions_mask(values)[np.arange(len(stones)), chosen]
     match = arena.play(game, agent, MinimaxAgent(), arena.both_seats(2 * num_games), rng, opening_plies=0).summary()
     return {
