@@ -8,7 +8,7 @@ labelled win/draw/loss by the exact solver under a node budget per move; positio
 a move left unsolved are dropped (and counted), so the early phase leans to positions the
 solver settles within the budget.
 
-    python scripts/make_c4_positions.py --agent runs/c4/latest.pt --per-phase 400
+    python scripts/make_c4_positions.py --agent runs/c4/latest.pt --per-phase 340
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--agent", required=True, help="connect four checkpoint used for part of the moves")
     ap.add_argument("--per-phase", type=int, default=400)
-    ap.add_argument("--budget", type=int, default=4_000_000, help="solver nodes per move")
+    ap.add_argument("--budget", type=int, default=1_000_000, help="solver nodes per move")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "selfplay" / "data" / "c4_positions.npz"))
     args = ap.parse_args()
@@ -72,6 +72,8 @@ def main():
             values.append(v)
             phases.append(phase)
             kept += 1
+            if kept % 50 == 0:
+                print(f"  {phase}: {kept} kept, {dropped[phase]} dropped, {time.time() - t0:.0f}s", flush=True)
         print(f"{phase}: {kept} kept, {dropped[phase]} dropped (unsolved within budget), {time.time() - t0:.0f}s",
               flush=True)
     np.savez_compressed(args.out, moves=np.array(rows, np.int8), values=np.array(values, np.int8),

@@ -77,6 +77,7 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
             torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; checkpoints are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -113,6 +114,14 @@ def learner_to_dict(learner, with_replay: bool = False) -> dict:
 
 def save_learner(learner, path, with_replay: bool = False) -> None:
     atomic_save(learner_to_dict(learner, with_replay), path)
+
+
+def slim(d: dict) -> dict:
+    """A checkpoint for playing only: the network and what describes it, no optimizer,
+    frozen copy, RNG or in-flight games (a few MB instead of four times that)."""
+    keep = ("format", "format_version", "game", "history", "obs_shape", "num_actions", "net_config",
+            "train_config", "weights", "counters", "last_eval")
+    return {k: d[k] for k in keep if k in d}
 
 
 def load(path: str | os.PathLike, game: str | None = None) -> dict:
@@ -180,6 +189,8 @@ def restore_learner(d: dict, path="checkpoint", with_replay: bool = True):
     c = d["counters"]
     learner.moves, learner.updates, learner.episodes = int(c["moves"]), int(c["updates"]), int(c["episodes"])
     learner.wall_time = float(c.get("wall_time", 0.0))
+    if cfg.mcts:  # the search-target buffer is not saved: the next iteration starts afresh
+        learner.episodes_at_iteration = learner.episodes
     learner.rng.bit_generator.state = json.loads(d["rng"]["numpy"])
     torch.set_rng_state(d["rng"]["torch"])
     sp = d.get("selfplay", {})

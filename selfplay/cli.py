@@ -438,7 +438,10 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, as_
     if game_name == "tic_tac_toe":
         report["exact"] = evaluate_tic_tac_toe(agent, rng, num_games=games_per_seat)
     elif game_name == "connect_four":
-        report["exact"] = evaluate.exact_connect_four(agent, rng)
+        try:
+            report["exact"] = evaluate.exact_connect_four(agent, rng)
+        except FileNotFoundError as e:
+            report["exact_missing"] = str(e)
     report["matches"] = [evaluate.versus(agent, game_name, o, games_per_seat, seed) for o in opp_list]
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -447,6 +450,8 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, as_
     who = checkpoint + (f" @search={search}" if search else "") + (f" @{move_time}s/move" if move_time else "")
     console.print(f"[bold]{who}[/bold] ({game_name})")
     ex = report.get("exact")
+    if "exact_missing" in report:
+        console.print(f"exact play: skipped ({report['exact_missing']})")
     if ex and game_name == "tic_tac_toe":
         console.print(f"exact play: best outcome kept in {ex['best_outcome_kept']:.2%} of {ex['positions']} positions; "
                       f"vs minimax {ex['losses_vs_minimax']} losses in {2 * games_per_seat} games")

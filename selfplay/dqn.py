@@ -78,6 +78,21 @@ class TrainConfig:
     eps_steps: int = 50_000
     #: "linear" or "exp" annealing
     eps_schedule: str = "linear"
+    #: MCTS mode: each self-play move is chosen by a search whose empirical root Q values
+    #: become regression targets after every iteration of episodes
+    mcts: bool = False
+    #: MCTS mode: simulations per move
+    simulations: int = 64
+    #: MCTS mode: finished episodes per iteration (then a batch of gradient steps)
+    iteration_episodes: int = 64
+    #: MCTS mode: gradient steps after each iteration
+    iteration_updates: int = 200
+    #: MCTS mode: weight of the plain TD loss mixed into each step (0 = search targets only)
+    td_weight: float = 0.5
+    #: MCTS mode: moves of each game chosen in proportion to visit counts, then greedily
+    temperature_moves: int = 8
+    #: MCTS mode: Dirichlet noise concentration at the learner's roots
+    dirichlet_alpha: float = 0.5
     #: moves between evaluations (0 = only at the end)
     eval_every: int = 20_000
     #: games per seat in each evaluation against random and the frozen copy
@@ -103,6 +118,9 @@ class TrainConfig:
             (self.eps_schedule in ("linear", "exp"), "eps_schedule must be 'linear' or 'exp'"),
             (self.history >= 0, "history must be >= 0"),
             (self.eval_games > 0, "eval_games must be > 0"),
+            (self.simulations >= 1, "simulations must be >= 1"),
+            (self.iteration_episodes >= 1, "iteration_episodes must be >= 1"),
+            (self.td_weight >= 0, "td_weight must be >= 0"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -138,8 +156,11 @@ GAME_DEFAULTS: dict[str, dict] = {
 def default_config(game: str, **overrides) -> TrainConfig:
     """The config for ``game``: TrainConfig's defaults, the game's own, then overrides."""
     base = dict(GAME_DEFAULTS.get(game.split(":", 1)[-1] if game.startswith("pettingzoo") else game, {}))
-    if game.startswith("openspiel:") and "net" not in base:
-        base["net"] = NetConfig(kind="resnet", channels=64, blocks=3, hidden=128)
+    if not base:  # adapter games: sized for one CPU core (a residual CNN is ~20x slower there)
+        base = dict(steps=500_000, num_envs=32, batch_size=256, lr=5e-4, target_update=500,
+                    updates_per_step=1, eps_steps=150_000, eps_end=0.05, replay_capacity=500_000,
+                    learning_starts=5_000, eval_every=50_000, checkpoint_every=100_000,
+                    net=NetConfig(kind="mlp", hidden=512, layers=2))
     base.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig(game=game, **base)
 
@@ -193,6 +214,11 @@ class Learner:
         self.state = self._fresh
         self.obs = self._fresh_obs
         self.learner_seat = (np.arange(cfg.num_envs) % 2).astype(np.int8)
+        if cfg.mcts:
+            from selfplay.replay import SearchTargets
+
+            self.targets = SearchTargets(cfg.replay_capacity // 4, self.game.obs_shape, self.game.num_actions)
+            self.episodes_at_iteration = 0
 
     # -------------------------------------------------------------- acting
     @torch.no_grad()
@@ -200,6 +226,29 @@ class Learner:
         net.eval()
         q = masked(net(torch.from_numpy(obs)), torch.from_numpy(mask))
         return q.argmax(dim=1).numpy()
+
+    def play_step_mcts(self) -> None:
+        """One searched move in every parallel game (the learner's seat searches with the
+        online network and root noise, the other seat with the frozen copy); store the
+        root's empirical Q and visit counts, and the plain transition."""
+        from selfplay import mcts
+
+        s, obs, cfg = self.state, self.obs, self.cfg
+        learner_moves = s.current_player == self.learner_seat
+        actions = np.zeros(cfg.num_envs, np.int64)
+        for net, sel, noise in ((self.online, learner_moves, cfg.dirichlet_alpha), (self.frozen, ~learner_moves, 0.0)):
+            idx = np.flatnonzero(sel)
+            if not len(idx):
+                continue
+            sub = games.take(s, idx)
+            res = mcts.search(self.game, sub, mcts.NetworkEvaluator(self.game, net),  # puts net in eval mode
+                              mcts.SearchConfig(simulations=cfg.simulations, dirichlet_alpha=noise), self.rng)
+            self.targets.add(obs[idx], np.nan_to_num(res.q), res.visits)
+            early = sub.num_moves < cfg.temperature_moves
+            probs = res.visits / np.maximum(res.visits.sum(axis=1, keepdims=True), 1)
+            sampled = np.array([self.rng.choice(len(p), p=p) if p.sum() > 0 else 0 for p in probs])
+            actions[idx] = np.where(early, sampled, res.action)
+        self._advance(actions)
 
     def play_step(self) -> None:
         """One move in every parallel game: the learner's seat by the online network, the
@@ -215,6 +264,11 @@ class Learner:
         eps = epsilon_at(cfg, self.moves)
         explore = self.rng.random(cfg.num_envs) < eps
         actions = np.where(explore, games.random_actions(s, self.rng), actions)
+        self._advance(actions)
+
+    def _advance(self, actions: np.ndarray) -> None:
+        """Step every game, store the transitions, restart finished games."""
+        s, obs, cfg = self.state, self.obs, self.cfg
         nxt = self.game.step(s, actions)
         next_obs = self.game.observe(nxt)
         mover_reward = nxt.rewards[np.arange(cfg.num_envs), s.current_player.astype(np.int64)]
@@ -243,6 +297,12 @@ class Learner:
         self.online.train()
         q = self.online(obs).gather(1, torch.from_numpy(b["action"])[:, None]).squeeze(1)
         loss = F.smooth_l1_loss(q, y) if cfg.loss == "huber" else F.mse_loss(q, y)
+        if cfg.mcts:
+            t = self.targets.sample(cfg.batch_size, self.rng)
+            q_all = self.online(torch.from_numpy(t["obs"]))
+            w = torch.from_numpy(t["weight"])
+            search_loss = (w * (q_all - torch.from_numpy(t["q"])) ** 2).sum(dim=1).mean()
+            loss = search_loss + cfg.td_weight * loss
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -262,7 +322,16 @@ class Learner:
             self.frozen.load_state_dict(self.online.state_dict())
 
     def train_step(self) -> None:
-        """One batched move, then ``updates_per_step`` gradient steps once warmed up."""
+        """One batched move, then ``updates_per_step`` gradient steps once warmed up (MCTS
+        mode: a batch of ``iteration_updates`` steps after every iteration of episodes)."""
+        cfg = self.cfg
+        if cfg.mcts:
+            self.play_step_mcts()
+            if self.episodes - self.episodes_at_iteration >= cfg.iteration_episodes and self.targets.size:
+                self.episodes_at_iteration = self.episodes
+                for _ in range(cfg.iteration_updates):
+                    self.last_loss = self.update()
+            return
         self.play_step()
         if self.replay.size >= self.cfg.learning_starts:
             for _ in range(self.cfg.updates_per_step):

@@ -42,11 +42,10 @@ class NetworkEvaluator:
     """Leaf value = max legal Q; priors = softmax(Q / temperature) over legal actions."""
 
     def __init__(self, game, net: torch.nn.Module, temperature: float = 0.25):
-        self.game, self.net, self.temperature = game, net, temperature
+        self.game, self.net, self.temperature = game, net.eval(), temperature
 
     @torch.no_grad()
     def __call__(self, states):
-        self.net.eval()
         q = masked(self.net(torch.from_numpy(self.game.observe(states))), torch.from_numpy(states.legal_action_mask))
         value = q.max(dim=1).values
         value = torch.where(torch.isfinite(value), value, torch.zeros_like(value))

@@ -110,3 +110,31 @@ class Replay:
         for k in ("obs", "next_obs", "action", "reward", "done", "next_mask"):
             getattr(self, k)[:n] = np.asarray(d[k])
         self.size, self.pos = n, int(d["pos"]) % self.capacity
+
+
+class SearchTargets:
+    """Ring buffer of searched positions for MCTS training: the observation, the root's
+    empirical Q of every action (0 where unvisited) and its visit weights (visit counts
+    normalised to sum 1; unvisited actions weigh 0), so the regression is visit-weighted."""
+
+    def __init__(self, capacity: int, obs_shape: tuple[int, ...], num_actions: int):
+        self.capacity = int(capacity)
+        self.obs = np.zeros((capacity, *obs_shape), np.float16)
+        self.q = np.zeros((capacity, num_actions), np.float16)
+        self.weight = np.zeros((capacity, num_actions), np.float16)
+        self.size = 0
+        self.pos = 0
+
+    def add(self, obs: np.ndarray, q: np.ndarray, visits: np.ndarray) -> None:
+        n = len(obs)
+        idx = (self.pos + np.arange(n)) % self.capacity
+        self.obs[idx] = obs
+        self.q[idx] = q
+        self.weight[idx] = visits / np.maximum(visits.sum(axis=1, keepdims=True), 1)
+        self.pos = int((self.pos + n) % self.capacity)
+        self.size = min(self.size + n, self.capacity)
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        idx = rng.integers(0, self.size, batch_size)
+        return {"obs": self.obs[idx].astype(np.float32), "q": self.q[idx].astype(np.float32),
+                "weight": self.weight[idx].astype(np.float32)}
