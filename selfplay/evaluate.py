@@ -31,7 +31,8 @@ def _states_from_moves(game, move_rows: np.ndarray):
     s = game.init(len(move_rows))
     for t in range(int(lengths.max())):
         live = lengths > t
-        acts = np.where(live, move_rows[:, t], 0)
+        # rows already complete get any legal move; their result is discarded below
+        acts = np.where(live, move_rows[:, t], np.argmax(s.legal_action_mask, axis=1))
         stepped = game.step(s, acts)
         s = games.where(live, stepped, s)
     return s

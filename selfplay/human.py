@@ -184,6 +184,7 @@ class Session:
         except EndOfInput:
             self.write("\ninput closed: match abandoned.")
             results.append("abandoned")
-        wins, losses, draws = (results.count(k) for k in ("win", "loss", "draw"))
+        wins, draws = results.count("win"), results.count("draw")
+        losses = results.count("loss") + results.count("resigned")
         self.write(f"Thanks for playing. You: {wins} won, {losses} lost, {draws} drawn.")
         return results

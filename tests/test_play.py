@@ -106,23 +106,41 @@ def test_end_of_input_mid_game_ends_cleanly():
     assert "Traceback" not in child.before
 
 
-def test_full_connect_four_game_and_a_full_column():
-    # with the shipped checkpoint when there is one, else a freshly saved tiny network
-    path = "checkpoints/connect_four.pt"
-    if not os.path.exists(path):
-        pytest.skip("no shipped connect four checkpoint yet")
-    child = spawn("--game", "connect_four", "--first", "--seed", "0")
+def _column_one_lover(path):
+    """A real connect four checkpoint whose network prefers column 1, then 2, and so on."""
+    import torch
+
+    from selfplay import checkpoint, dqn
+    from selfplay.network import NetConfig
+
+    cfg = dqn.default_config("connect_four", net=NetConfig(kind="mlp", hidden=8, layers=1))
+    lr = dqn.Learner(cfg)
+    with torch.no_grad():
+        for p in lr.online.parameters():
+            p.zero_()
+        lr.online.body[-2].bias.copy_(torch.tensor([0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0]))
+    checkpoint.atomic_save(checkpoint.slim(checkpoint.learner_to_dict(lr)), path)
+
+
+def test_full_connect_four_game_and_a_full_column(tmp_path):
+    ckpt = tmp_path / "c4.pt"
+    _column_one_lover(ckpt)
+    child = spawn("--game", "connect_four", "--checkpoint", str(ckpt), "--first", "--seed", "0")
     child.expect("column 1-7")
     child.expect(PROMPT)
     child.sendline("8")
     child.expect("out of range")
-    # fill column 1: six stones (ours and, if the agent joins, its own)
-    for _ in range(6):
-        child.expect(PROMPT) if child.after != PROMPT else None
+    child.expect(PROMPT)
+    for _ in range(3):  # X, O, X, O, X, O: column 1 fills with no four
         child.sendline("1")
-        i = child.expect(["agent plays", "is full", END])
-        if i != 0:
-            break
+        child.expect("agent plays 1")
+        child.expect(PROMPT)
+    child.sendline("1")
+    child.expect("column 1 is full")
+    child.expect(PROMPT)
+    child.sendline("moves")
+    child.expect(r"legal moves: ([^\r\n]+)")
+    assert child.match.group(1).split() == ["2", "3", "4", "5", "6", "7"]
     result = play_to_end(child)
     assert result in ("You win!", "The agent wins.", "It's a draw.")
     child.expect(r"\[y/N\]")

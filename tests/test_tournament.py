@@ -72,20 +72,20 @@ def test_openings_are_seeded_distinct_and_balanced_for_tic_tac_toe():
 
 def test_a_killed_tournament_resumes_with_exactly_the_planned_games(tmp_path):
     db = tmp_path / "kill.db"
-    cmd = [sys.executable, "-m", "selfplay.cli", "tournament", "--game", "connect_four", "random", "mcts:30",
-           "mcts:60", "--games", "40", "--db", str(db)]
+    cmd = [sys.executable, "-m", "selfplay.cli", "tournament", "--game", "connect_four", "random", "mcts:300",
+           "mcts:600", "--games", "40", "--db", str(db)]
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 120
     count = 0
     while time.time() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.05)
         if db.exists():
             try:
                 count = sqlite3.connect(db).execute("SELECT COUNT(*) FROM games").fetchone()[0]
             except sqlite3.OperationalError:
                 count = 0
-            if count >= 16:
+            if count >= 8:
                 break
     proc.send_signal(signal.SIGKILL)
     proc.wait()
