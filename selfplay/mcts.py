@@ -239,7 +239,11 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator) 
 
 def search_actions(agent, state, rng: np.random.Generator) -> np.ndarray:
     """The move of a searching QAgent (``agent.search`` simulations or ``agent.move_time``)."""
-    sims = agent.search or 1_000_000
-    cfg = SearchConfig(simulations=sims, time_limit=agent.move_time)
+    b = max(1, int((~state.terminated).sum()))
+    # a time budget is per move of each game: B roots searched together get B times it;
+    # without a simulation count the tree is capped at about two million nodes in all
+    sims = agent.search or max(16, 2_000_000 // b)
+    limit = agent.move_time * b if agent.move_time else None
+    cfg = SearchConfig(simulations=sims, time_limit=limit)
     result = search(agent.game, state, NetworkEvaluator(agent.game, agent.net), cfg, rng)
     return result.action
