@@ -92,6 +92,18 @@ class Session:
             return " ".join(self.game.legal_moves_text(state, 0))
         return " ".join(self.game.action_to_string(state, int(a)) for a in np.flatnonzero(state.legal_action_mask[0]))
 
+    def _agent_move(self, state):
+        """The agent moves; show the board and its move with its own evaluation."""
+        action = int(self.agent.act(state, self.rng)[0])
+        value = self._agent_value(state)
+        said = f"agent plays {self.game.action_to_string(state, action)}"
+        state = self.game.step(state, np.array([action]))
+        self._show(state)
+        if value is not None:
+            said += f"  (agent thinks it is {describe_value(value)})"
+        self.write(said)
+        return state
+
     # -------------------------------------------------------------- one game
     def play_game(self) -> str:
         """Play one game; return 'win', 'loss', 'draw' or 'resigned' (human's view)."""
@@ -105,15 +117,8 @@ class Session:
         self._show(state)
         while not state.terminated[0]:
             if state.current_player[0] != self.human_seat:
-                action = int(self.agent.act(state, self.rng)[0])
-                value = self._agent_value(state)
-                said = f"agent plays {g.action_to_string(state, action)}"
-                state = g.step(state, np.array([action]))
+                state = self._agent_move(state)
                 returns += state.rewards[0]
-                self._show(state)
-                if value is not None:
-                    said += f"  (agent thinks it is {describe_value(value)})"
-                self.write(said)
                 continue
             line = self._ask(f"your move ({you}) > ")
             if len(line) > MAX_INPUT:
@@ -149,21 +154,12 @@ class Session:
                 continue
             state = g.step(state, np.array([action]))
             returns += state.rewards[0]
+            self._show(state)
             if not state.terminated[0]:
                 # the agent replies before the human's next turn; remember that turn for undo
-                action_a = int(self.agent.act(state, self.rng)[0])
-                value = self._agent_value(state)
-                said = f"agent plays {g.action_to_string(state, action_a)}"
-                self._show(state)
-                state = g.step(state, np.array([action_a]))
+                state = self._agent_move(state)
                 returns += state.rewards[0]
-                self._show(state)
-                if value is not None:
-                    said += f"  (agent thinks it is {describe_value(value)})"
-                self.write(said)
                 history.append(state)
-            else:
-                self._show(state)
         mine = returns[self.human_seat]
         result = "win" if mine > 0 else "loss" if mine < 0 else "draw"
         self.write({"win": "You win!", "loss": "The agent wins.", "draw": "It's a draw."}[result])
