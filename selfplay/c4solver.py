@@ -179,7 +179,9 @@ def from_state(state, index: int = 0) -> tuple[int, int, int]:
 
 
 class PerfectAgent:
-    """Perfect connect four (random among the best moves); slow in the opening."""
+    """Perfect connect four (random among the best moves) wherever every move is settled
+    within ``budget`` nodes; a move left unsolved counts as a draw, so in the first few
+    moves of a game it is strong but not proven perfect."""
 
     name = "perfect"
 
@@ -191,8 +193,13 @@ class PerfectAgent:
         out = np.zeros(state.batch_size, np.int64)
         for i in np.flatnonzero(~state.terminated):
             vals = self.solver.move_values(*from_state(state, i), budget=self.budget).astype(np.int64)
-            vals[vals == UNKNOWN] = 0  # unsolved within budget: treat as a draw
+            unknown = vals == UNKNOWN
+            vals[unknown] = 0  # unsolved within budget: as good as a draw, no better
             vals[vals == ILLEGAL] = -99
             best = np.flatnonzero(vals == vals.max())
-            out[i] = best[rng.integers(len(best))]
+            if unknown[best].any():
+                # not settled: prefer the centre, as the solver's own move ordering does
+                out[i] = min(best, key=lambda c: abs(c - 3))
+            else:
+                out[i] = best[rng.integers(len(best))]
         return out

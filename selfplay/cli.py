@@ -63,10 +63,16 @@ def _field_help() -> dict[str, str]:
     out = {}
     for mod in (dqn, network):
         lines = inspect.getsource(mod).splitlines()
-        for i, line in enumerate(lines):
+        doc: list[str] = []
+        for line in lines:
             s = line.strip()
-            if s.startswith("#:") and i + 1 < len(lines) and ":" in lines[i + 1]:
-                out[lines[i + 1].strip().split(":")[0]] = s[2:].strip()
+            if s.startswith("#:"):
+                doc.append(s[2:].strip())
+            elif doc and ":" in s:
+                out[s.split(":")[0]] = " ".join(doc)
+                doc = []
+            else:
+                doc = []
     return out
 
 
@@ -78,7 +84,7 @@ def _train_options(f):
 
     helps = _field_help()
     skip = {"game", "net"}
-    choices = {"loss": ["huber", "mse"], "eps_schedule": ["linear", "exp"]}
+    choices = {"loss": ["huber", "mse"], "eps_schedule": ["linear", "exp"], "leaf": ["network", "rollout"]}
     opts = []
     for fld in dataclasses.fields(TrainConfig):
         if fld.name in skip:
@@ -206,6 +212,26 @@ def _load_player_agent(game_name: str, checkpoint, search, move_time):
         raise click.UsageError(str(e)) from None
 
 
+def _exact_hints(game_name: str):
+    """Exact move values for `hint`: the solver (connect four, within a node budget) or
+    minimax (tic-tac-toe); None for other games."""
+    if game_name == "connect_four":
+        from selfplay.c4solver import Solver, from_state
+
+        solver = Solver(table_bits=22)
+        return lambda state: solver.move_values(*from_state(state), budget=2_000_000)
+    if game_name == "tic_tac_toe":
+        from selfplay.minimax import _action_value
+
+        def values(state):
+            x, o = int(state.stones[0, 0]), int(state.stones[0, 1])
+            mine, theirs = (x, o) if state.current_player[0] == 0 else (o, x)
+            return [(_action_value(mine, theirs, a) if state.legal_action_mask[0, a] else 9) for a in range(9)]
+
+        return values
+    return None
+
+
 @cli.command()
 @click.option("--game", "game_name", type=GameName(), default="connect_four", show_default=True, help="game to play")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
@@ -236,7 +262,7 @@ def play(game_name, checkpoint, search, move_time, side, seed):
         return input(prompt)
 
     session = human.Session(agent.game, agent, read=read, write=click.echo, human_seat=seat,
-                            color=_use_color(), seed=seed)
+                            color=_use_color(), seed=seed, exact=_exact_hints(game_name))
     session.run()
 
 

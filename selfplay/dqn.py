@@ -83,6 +83,10 @@ class TrainConfig:
     mcts: bool = False
     #: MCTS mode: simulations per move
     simulations: int = 64
+    #: MCTS mode: leaf evaluation, "network" (max legal Q) or "rollout" (random playouts)
+    leaf: str = "network"
+    #: MCTS mode: random playouts per leaf with leaf="rollout"
+    rollouts: int = 1
     #: MCTS mode: finished episodes per iteration (then a batch of gradient steps)
     iteration_episodes: int = 64
     #: MCTS mode: gradient steps after each iteration
@@ -119,6 +123,8 @@ class TrainConfig:
             (self.history >= 0, "history must be >= 0"),
             (self.eval_games > 0, "eval_games must be > 0"),
             (self.simulations >= 1, "simulations must be >= 1"),
+            (self.leaf in ("network", "rollout"), "leaf must be 'network' or 'rollout'"),
+            (self.rollouts >= 1, "rollouts must be >= 1"),
             (self.iteration_episodes >= 1, "iteration_episodes must be >= 1"),
             (self.td_weight >= 0, "td_weight must be >= 0"),
         ]
@@ -241,7 +247,11 @@ class Learner:
             if not len(idx):
                 continue
             sub = games.take(s, idx)
-            res = mcts.search(self.game, sub, mcts.NetworkEvaluator(self.game, net),  # puts net in eval mode
+            if cfg.leaf == "rollout":
+                evaluator = mcts.RolloutEvaluator(self.game, cfg.rollouts, self.rng)
+            else:
+                evaluator = mcts.NetworkEvaluator(self.game, net)  # puts net in eval mode
+            res = mcts.search(self.game, sub, evaluator,
                               mcts.SearchConfig(simulations=cfg.simulations, dirichlet_alpha=noise), self.rng)
             self.targets.add(obs[idx], np.nan_to_num(res.q), res.visits)
             early = sub.num_moves < cfg.temperature_moves

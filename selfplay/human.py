@@ -51,8 +51,11 @@ class EndOfInput(Exception):
 class Session:
     """One or more games between a human and an agent."""
 
-    def __init__(self, game, agent, read, write, human_seat: int = 0, color: bool = False, seed: int = 0):
+    def __init__(self, game, agent, read, write, human_seat: int = 0, color: bool = False, seed: int = 0,
+                 exact=None):
         self.game, self.agent, self.read, self.write = game, agent, read, write
+        #: optional ``state -> int[A]`` of exact move values (+1/0/-1, other = unknown) for hints
+        self.exact = exact
         self.human_seat = human_seat
         self.color = color
         self.rng = np.random.default_rng(seed)
@@ -86,6 +89,12 @@ class Session:
                       reverse=True)
         self.write("agent's value of each move for you (win estimate):")
         self.write("  " + "  ".join(f"{m}: {v:+.2f} ({(v + 1) / 2:.0%})" for v, m in rows))
+        if self.exact is not None:
+            vals = self.exact(state)
+            words = {1: "wins", 0: "draws", -1: "loses"}
+            legal = np.flatnonzero(state.legal_action_mask[0])
+            self.write("with perfect play from here (exact solver): " + "  ".join(
+                f"{self.game.action_to_string(state, int(a))} {words.get(int(vals[a]), 'unsolved')}" for a in legal))
 
     def _moves(self, state) -> str:
         if hasattr(self.game, "legal_moves_text"):

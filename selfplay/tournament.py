@@ -7,6 +7,8 @@ Players (strings, as typed on the command line):
     random                uniform random legal moves
     mcts:N                OpenSpiel's C++ MCTS, random rollouts, N simulations
     minimax               perfect play (tic-tac-toe only)
+    perfect               exact connect four play by the solver: perfect wherever it settles
+                          the position within its node budget (all but the first few moves)
 
 Every pair plays ``games_per_pair`` games: each opening of a seeded set of short random
 openings twice, seats swapped. A game is identified by (game, player A, player B,
@@ -82,6 +84,10 @@ def resolve(specs: list[str], game_name: str) -> list[Player]:
             if game_name != "tic_tac_toe":
                 raise PlayerError(f"minimax plays only tic_tac_toe, not {game_name}")
             out.append(Player("minimax", "minimax", "minimax"))
+        elif spec == "perfect":
+            if game_name != "connect_four":
+                raise PlayerError(f"perfect plays only connect_four (use minimax for tic_tac_toe), not {game_name}")
+            out.append(Player("perfect", "perfect", "perfect"))
         elif spec.startswith("mcts:"):
             try:
                 n = int(spec.split(":", 1)[1])
@@ -109,7 +115,7 @@ def resolve(specs: list[str], game_name: str) -> list[Player]:
             elif path.exists():
                 out.append(_checkpoint_player(path, game_name, search))
             else:
-                raise PlayerError(f"{spec!r}: not a file, folder, or player (random, minimax, mcts:N)")
+                raise PlayerError(f"{spec!r}: not a file, folder, or player (random, minimax, perfect, mcts:N)")
     seen, unique = set(), []
     for p in out:  # latest.pt is often the same bytes as a step file: play it once
         if p.ident not in seen:
@@ -128,6 +134,10 @@ def make_agent(player: Player, game_name: str, seed: int = 0):
         return RandomAgent()
     if player.kind == "minimax":
         return MinimaxAgent()
+    if player.kind == "perfect":
+        from selfplay.c4solver import PerfectAgent
+
+        return PerfectAgent(budget=2_000_000)
     if player.kind == "mcts":
         return OpenSpielMCTSAgent(games.make(game_name), player.simulations, seed=seed)
     return load_agent(player.path, search=player.search, game=game_name)

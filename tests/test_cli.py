@@ -60,3 +60,29 @@ def test_bad_options_get_a_one_line_error(args, msg, tmp_path, monkeypatch):
     err = [line for line in r.output.splitlines() if line.startswith("Error")]
     assert len(err) == 1 and msg in err[0]
     assert not (tmp_path / "runs").exists()
+
+
+def test_ctrl_c_during_training_saves_a_checkpoint_and_exits_cleanly(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.Popen([sys.executable, "-m", "selfplay.cli", "train", "--game", "tic_tac_toe", "--out", str(out),
+                             "--steps", "10000000", "--eval-every", "0", "--checkpoint-every", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    deadline = time.time() + 60
+    while time.time() < deadline and not out.exists():
+        time.sleep(0.2)
+    time.sleep(3)  # let it play and learn for a while
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, output
+    assert "interrupted: saved" in output and "Traceback" not in output
+    d = torch.load(out / "latest.pt", weights_only=True)
+    assert 0 < d["counters"]["moves"] < 10_000_000
+    r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--steps", str(d["counters"]["moves"] + 64)])
+    assert r.exit_code == 0, r.output

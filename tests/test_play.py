@@ -74,6 +74,8 @@ def test_hint_and_undo():
     child.expect(r"win estimate\):\r?\n\s+(.+)\r?\n")
     hints = child.match.group(1)
     assert len(re.findall(r"[abc][123]: [+-]\d\.\d\d \(\d+%\)", hints)) == 9
+    child.expect(r"exact solver\): ([^\r\n]+)")
+    assert child.match.group(1).split() == [w for c in ("a1 b1 c1 a2 b2 c2 a3 b3 c3".split()) for w in (c, "draws")]
     child.expect(PROMPT)
     child.sendline("1")
     child.expect(r"agent plays (\w\d)")
@@ -91,6 +93,17 @@ def test_hint_and_undo():
     child.expect(r"\[y/N\]")
     child.sendline("n")
     child.expect(pexpect.EOF)
+
+
+def test_ctrl_c_mid_game_ends_cleanly():
+    child = spawn("--game", "tic_tac_toe", "--checkpoint", TTT, "--first")
+    child.expect(PROMPT)
+    child.sendintr()
+    child.expect("match abandoned")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "Traceback" not in child.before
 
 
 def test_end_of_input_mid_game_ends_cleanly():
