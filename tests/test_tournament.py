@@ -96,3 +96,24 @@ def test_a_killed_tournament_resumes_with_exactly_the_planned_games(tmp_path):
     assert len(rows) == 3 * 40 and len(set(rows)) == len(rows)
     out = json.loads(done.stdout)
     assert sum(r["games"] for r in out["ratings"]) == 2 * 120
+
+
+def test_openspiel_mcts_player_checks_both_engines_agree_on_the_rules():
+    import numpy as np
+
+    import games
+    from selfplay.agents import OpenSpielMCTSAgent
+
+    g = games.make("connect_four")
+    bot = OpenSpielMCTSAgent(g, 20)
+    s = g.init(1)
+    for m in (3, 3, 3):
+        s = g.step(s, np.array([m]))
+    rng = np.random.default_rng(0)
+    assert s.legal_action_mask[0, bot.act(s, rng, histories=[[3, 3, 3]])[0]]
+    # a history that reaches another position than our state: refused, not played
+    full = g.init(1)
+    for m in (0,) * 6:
+        full = g.step(full, np.array([m]))
+    with pytest.raises(games.IllegalActionError, match="disagree"):
+        bot.act(full, rng, histories=[[1] * 6])
