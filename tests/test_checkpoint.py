@@ -63,7 +63,7 @@ def test_refuses_corrupt_truncated_foreign_and_newer_files(tmp_path):
     checkpoint.save_learner(lr, good)
 
     junk = tmp_path / "junk.pt"
-    junk.write_bytes(os.urandom(2000))
+    junk.write_bytes(np.random.default_rng(0).bytes(2000))
     trunc = tmp_path / "trunc.pt"
     trunc.write_bytes(good.read_bytes()[:3000])
     foreign = tmp_path / "foreign.pt"
@@ -80,6 +80,14 @@ def test_refuses_corrupt_truncated_foreign_and_newer_files(tmp_path):
         assert "\n" not in str(e.value)
     with pytest.raises(CheckpointError, match="connect_four"):
         load_agent(good, game="connect_four")
+    # fuzz: random bytes, and random bytes after a pickle header, are all one-line refusals
+    for seed in range(50):
+        rng = np.random.default_rng(seed)
+        blob = rng.bytes(int(rng.integers(1, 3000)))
+        junk.write_bytes(blob if seed % 2 else b"\x80\x02" + blob)
+        with pytest.raises(CheckpointError) as e:
+            load_agent(junk)
+        assert "\n" not in str(e.value)
 
 
 class _Evil:
