@@ -17,7 +17,6 @@ Conventions (written once, here):
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Callable, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
@@ -169,9 +168,6 @@ def register_prefix(prefix: str, factory: Callable[[str], Game]) -> None:
 def registered() -> list[str]:
     """Names of the native games, and the adapter prefixes as ``prefix:*``."""
     return sorted(_REGISTRY) + [f"{p}:*" for p in sorted(_PREFIXES)]
-
-
-_HISTORY_RE = re.compile(r"^(?P<base>.*?)(?:\+history=(?P<k>\d+))?$")
 
 
 def make(name: str, history: int = 0) -> Game:

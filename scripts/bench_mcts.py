@@ -34,17 +34,22 @@ def ours(g, evaluator, batch, sims, seconds) -> float:
     return done / (time.perf_counter() - t0)
 
 
-def openspiel_cpp(sims, seconds) -> float:
-    import pyspiel
-
-    game = pyspiel.load_game("connect_four")
-    bot = pyspiel.MCTSBot(game, pyspiel.RandomRolloutEvaluator(1, 0), 2.0, sims, 1000, False, 0, False)
+def _bot_rate(bot, game, sims, seconds) -> float:
+    """Simulations per second of an OpenSpiel bot stepping from the initial position."""
     state = game.new_initial_state()
     done, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         bot.step(state)
         done += sims
     return done / (time.perf_counter() - t0)
+
+
+def openspiel_cpp(sims, seconds) -> float:
+    import pyspiel
+
+    game = pyspiel.load_game("connect_four")
+    bot = pyspiel.MCTSBot(game, pyspiel.RandomRolloutEvaluator(1, 0), 2.0, sims, 1000, False, 0, False)
+    return _bot_rate(bot, game, sims, seconds)
 
 
 def openspiel_python(sims, seconds) -> float:
@@ -54,12 +59,7 @@ def openspiel_python(sims, seconds) -> float:
     game = pyspiel.load_game("connect_four")
     bot = os_mcts.MCTSBot(game, 2.0, sims, os_mcts.RandomRolloutEvaluator(1, np.random.RandomState(0)),
                           random_state=np.random.RandomState(0))
-    state = game.new_initial_state()
-    done, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        bot.step(state)
-        done += sims
-    return done / (time.perf_counter() - t0)
+    return _bot_rate(bot, game, sims, seconds)
 
 
 def main():
