@@ -13,7 +13,7 @@ import torch
 
 import games
 from selfplay import mcts
-from selfplay.network import NetConfig, build
+from selfplay.network import build
 
 
 def _positions(g, batch, seed=0):

@@ -13,7 +13,7 @@ import torch
 
 import games
 from games.core import State
-from selfplay.network import masked
+from selfplay.network import legal_q
 
 
 @runtime_checkable
@@ -46,12 +46,9 @@ class QAgent:
         self.move_time = move_time
         self.info = info or {}
 
-    @torch.no_grad()
     def q_values(self, state: State) -> np.ndarray:
         """float32[B, A]: Q of every action for the player to move; -inf where illegal."""
-        obs = torch.from_numpy(self.game.observe(state))
-        q = masked(self.net(obs), torch.from_numpy(state.legal_action_mask))
-        return q.numpy()
+        return legal_q(self.net, self.game.observe(state), state.legal_action_mask).numpy()
 
     def act(self, state: State, rng: np.random.Generator) -> np.ndarray:
         if self.search or self.move_time:

@@ -23,14 +23,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 import games
-from selfplay.network import NetConfig, build, masked
+from selfplay.network import NetConfig, build, legal_q, masked
 from selfplay.replay import Replay
 
 
@@ -227,11 +226,9 @@ class Learner:
             self.episodes_at_iteration = 0
 
     # -------------------------------------------------------------- acting
-    @torch.no_grad()
     def _greedy(self, net, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
         net.eval()
-        q = masked(net(torch.from_numpy(obs)), torch.from_numpy(mask))
-        return q.argmax(dim=1).numpy()
+        return legal_q(net, obs, mask).argmax(dim=1).numpy()
 
     def play_step_mcts(self) -> None:
         """One searched move in every parallel game (the learner's seat searches with the

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 
-import games
 from games.text import MAX_INPUT, PLAYER_NAMES
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"

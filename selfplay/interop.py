@@ -74,11 +74,7 @@ class PettingZooPolicy:
     def __call__(self, observation: dict) -> int:
         obs = self.adapter._frame_of(observation["observation"])[None]
         mask = np.asarray(observation["action_mask"], bool)[self.adapter._to_env][None]
-        import torch
+        from selfplay.network import legal_q
 
-        from selfplay.network import masked
-
-        with torch.no_grad():
-            q = masked(self.agent.net(torch.from_numpy(obs)), torch.from_numpy(mask))
-        ours = int(q.argmax(dim=1)[0])
+        ours = int(legal_q(self.agent.net, obs, mask).argmax(dim=1)[0])
         return int(self.adapter._to_env[ours])

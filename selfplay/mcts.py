@@ -31,7 +31,7 @@ import torch
 
 import games
 from games.core import assign
-from selfplay.network import masked
+from selfplay.network import legal_q
 
 
 class Evaluator(Protocol):
@@ -46,7 +46,7 @@ class NetworkEvaluator:
 
     @torch.no_grad()
     def __call__(self, states):
-        q = masked(self.net(torch.from_numpy(self.game.observe(states))), torch.from_numpy(states.legal_action_mask))
+        q = legal_q(self.net, self.game.observe(states), states.legal_action_mask)
         value = q.max(dim=1).values
         value = torch.where(torch.isfinite(value), value, torch.zeros_like(value))
         priors = torch.softmax(q / self.temperature, dim=1)
@@ -132,7 +132,6 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator) 
     term_value = np.zeros((b, m), np.float32)
     nodes = games.take(roots, np.repeat(np.arange(b), m))  # node state buffer, row = tree * m + slot
     n_used = np.ones(b, np.int32)
-    rows = np.arange(b)
 
     value0, prior0 = evaluator(roots)
     if cfg.dirichlet_alpha > 0:

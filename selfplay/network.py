@@ -89,3 +89,10 @@ def build(cfg: NetConfig, obs_shape: tuple[int, int, int], num_actions: int) -> 
 def masked(q: torch.Tensor, legal_mask: torch.Tensor) -> torch.Tensor:
     """Q with illegal actions set to -inf, so they never win a max or argmax."""
     return q.masked_fill(~legal_mask, float("-inf"))
+
+
+@torch.no_grad()
+def legal_q(net: nn.Module, obs, legal_mask) -> torch.Tensor:
+    """Q of every action for a batch of numpy observations ``float32[B, C, H, W]`` and
+    legal masks ``bool[B, A]``, illegal actions at -inf, no gradient (acting, not learning)."""
+    return masked(net(torch.from_numpy(obs)), torch.from_numpy(legal_mask))

@@ -6,8 +6,6 @@ import json
 import time
 from pathlib import Path
 
-import torch
-
 from selfplay import checkpoint, dqn
 
 

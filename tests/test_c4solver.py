@@ -1,8 +1,5 @@
 """The exact connect four solver against brute force on late positions, and known answers."""
-import functools
-
 import numpy as np
-import pytest
 
 import games
 from selfplay.c4solver import ILLEGAL, PerfectAgent, Solver, from_state

@@ -2,7 +2,7 @@
 import numpy as np
 import pyspiel
 from open_spiel.python.algorithms import evaluate_bots
-from pettingzoo.classic import connect_four_v3, tictactoe_v3
+from pettingzoo.classic import tictactoe_v3
 
 from selfplay import load_agent
 from selfplay.minimax import solve
