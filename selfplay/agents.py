@@ -37,13 +37,15 @@ class QAgent:
     optionally epsilon-greedy; with ``search`` simulations it plays by MCTS instead."""
 
     def __init__(self, game, net: torch.nn.Module, name: str = "q", epsilon: float = 0.0,
-                 search: int | None = None, move_time: float | None = None, info: dict | None = None):
+                 search: int | None = None, move_time: float | None = None, info: dict | None = None,
+                 lanes: int | None = None):
         self.game = game
         self.net = net.eval()
         self.name = name
         self.epsilon = float(epsilon)
         self.search = search
         self.move_time = move_time
+        self.lanes = lanes  # leaves per tree per search wave; None = by batch size
         self.info = info or {}
 
     def q_values(self, state: State) -> np.ndarray:

@@ -28,6 +28,7 @@ from typing import Protocol
 
 import numpy as np
 import torch
+from numba import njit
 
 import games
 from games.core import assign
@@ -94,12 +95,19 @@ class SearchConfig:
     dirichlet_alpha: float = 0.0
     #: share of the noise in the root priors
     noise_fraction: float = 0.25
-    #: stop once this many seconds have passed (None = run all simulations)
+    #: stop once this many seconds have passed since the call (None = run all simulations)
     time_limit: float | None = None
+    #: leaves selected per tree per wave; lanes after the first see the earlier lanes'
+    #: pending paths as visited losses (virtual loss), so one tree fills a batch by itself
+    lanes: int = 1
+    #: the virtual loss of a pending path (with lanes > 1)
+    virtual_loss: float = 1.0
 
     def __post_init__(self):
         if self.simulations < 1:
             raise ValueError("simulations must be >= 1")
+        if self.lanes < 1:
+            raise ValueError("lanes must be >= 1")
 
 
 @dataclasses.dataclass
@@ -112,26 +120,117 @@ class SearchResult:
     value: np.ndarray
     #: int64[B]: the most visited action (ties: higher Q, then lower id)
     action: np.ndarray
-    #: simulations actually run per root
+    #: simulations actually run per root (the fewest over the live roots)
     simulations: int
+
+
+# lane status after selection
+_IDLE, _EXPAND, _TERMINAL, _COLLIDED = 0, 1, 2, 3
+
+
+@njit(cache=True)
+def _select(N, W, P, child, legal, terminal, lanes, c_puct, vloss, path_node, path_action, depth,
+            leaf_parent, leaf_action, status):
+    """Walk lanes[t] paths down every tree t; mark pending leaves (child = -2) and put a
+    virtual visit (and, with vloss, a virtual loss) on every edge of each path."""
+    b, _, a_n = N.shape
+    for t in range(b):
+        for k in range(lanes[t]):
+            nd, d = 0, 0
+            while True:
+                total = 0.0
+                for a in range(a_n):
+                    total += N[t, nd, a]
+                sq = np.sqrt(total + 1.0)
+                act, best = -1, -np.inf
+                for a in range(a_n):
+                    if legal[t, nd, a]:
+                        n = N[t, nd, a]
+                        q = W[t, nd, a] / n if n > 0 else 0.0
+                        score = q + c_puct * P[t, nd, a] * sq / (1.0 + n)
+                        if score > best:
+                            act, best = a, score
+                path_node[t, k, d] = nd
+                path_action[t, k, d] = act
+                d += 1
+                N[t, nd, act] += 1.0
+                W[t, nd, act] -= vloss
+                nxt = child[t, nd, act]
+                if nxt == -1:  # a new leaf
+                    child[t, nd, act] = -2
+                    leaf_parent[t, k], leaf_action[t, k] = nd, act
+                    status[t, k] = _EXPAND
+                    break
+                if nxt == -2:  # another lane's pending leaf: keep the virtual loss, no value
+                    status[t, k] = _COLLIDED
+                    break
+                nd = nxt
+                if terminal[t, nd]:
+                    status[t, k] = _TERMINAL
+                    break
+            depth[t, k] = d
+
+
+@njit(cache=True)
+def _backup(N, W, player, path_node, path_action, depth, status, values, ref_player, vloss):
+    """Replace each lane's virtual loss by its value, flipped to each node's mover; undo
+    collided lanes."""
+    b, k_n = status.shape
+    for t in range(b):
+        for k in range(k_n):
+            st = status[t, k]
+            if st == _IDLE:
+                continue
+            for d in range(depth[t, k]):
+                nd, a = path_node[t, k, d], path_action[t, k, d]
+                if st == _COLLIDED:
+                    N[t, nd, a] -= 1.0
+                    W[t, nd, a] += vloss
+                else:
+                    sign = 1.0 if player[t, nd] == ref_player[t, k] else -1.0
+                    W[t, nd, a] += vloss + sign * values[t, k]
+
+
+class _Tree:
+    """Edge statistics of B trees in arrays of M node slots, grown by doubling."""
+
+    def __init__(self, roots, m: int):
+        b, a_n = roots.batch_size, roots.legal_action_mask.shape[1]
+        self.b, self.m = b, m
+        self.N = np.zeros((b, m, a_n), np.float32)
+        self.W = np.zeros((b, m, a_n), np.float32)
+        self.P = np.zeros((b, m, a_n), np.float32)
+        self.child = np.full((b, m, a_n), -1, np.int32)
+        self.legal = np.zeros((b, m, a_n), bool)
+        self.player = np.zeros((b, m), np.int8)
+        self.terminal = np.zeros((b, m), bool)
+        # value of a terminal node for the player who moved into it (its parent's mover)
+        self.term_value = np.zeros((b, m), np.float32)
+        self.nodes = games.take(roots, np.repeat(np.arange(b), m))  # row = tree * m + slot
+        self.n_used = np.ones(b, np.int64)
+
+    def grow(self, m: int) -> None:
+        old = self.m
+        for name, fill in (("N", 0), ("W", 0), ("P", 0), ("child", -1), ("legal", False), ("player", 0),
+                           ("terminal", False), ("term_value", 0)):
+            a = getattr(self, name)
+            bigger = np.full((self.b, m) + a.shape[2:], fill, a.dtype)
+            bigger[:, :old] = a
+            setattr(self, name, bigger)
+        slot = np.minimum(np.arange(m), old - 1)
+        rows = (np.arange(self.b)[:, None] * old + slot[None, :]).reshape(-1)
+        self.nodes = games.take(self.nodes, rows)
+        self.m = m
 
 
 def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator) -> SearchResult:
     """Search every root of the batch ``roots`` (live games only; terminated roots get a
     zero result)."""
-    b, a_n = roots.batch_size, roots.legal_action_mask.shape[1]
-    m = cfg.simulations + 1
-    N = np.zeros((b, m, a_n), np.float32)
-    W = np.zeros((b, m, a_n), np.float32)
-    P = np.zeros((b, m, a_n), np.float32)
-    child = np.full((b, m, a_n), -1, np.int32)
-    legal = np.zeros((b, m, a_n), bool)
-    player = np.zeros((b, m), np.int8)
-    terminal = np.zeros((b, m), bool)
-    # value of a terminal node for the player who moved into it (its parent's mover)
-    term_value = np.zeros((b, m), np.float32)
-    nodes = games.take(roots, np.repeat(np.arange(b), m))  # node state buffer, row = tree * m + slot
-    n_used = np.ones(b, np.int32)
+    start = time.perf_counter()
+    b = roots.batch_size
+    k_n = cfg.lanes
+    tree = _Tree(roots, min(cfg.simulations + 1, 1024))
+    vloss = float(cfg.virtual_loss) if k_n > 1 else 0.0
 
     value0, prior0 = evaluator(roots)
     if cfg.dirichlet_alpha > 0:
@@ -140,109 +239,103 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator) 
             if len(k):
                 noise = rng.dirichlet([cfg.dirichlet_alpha] * len(k))
                 prior0[i, k] = (1 - cfg.noise_fraction) * prior0[i, k] + cfg.noise_fraction * noise
-    P[:, 0] = prior0
-    legal[:, 0] = roots.legal_action_mask
-    player[:, 0] = roots.current_player
-    terminal[:, 0] = roots.terminated
-    live_tree = ~roots.terminated
-    start = time.perf_counter()
-    sims = 0
-    max_depth = m
-    path_node = np.zeros((b, max_depth), np.int32)
-    path_action = np.zeros((b, max_depth), np.int32)
-    for sims in range(1, cfg.simulations + 1):
-        # ---- selection: walk every tree down to an unexpanded edge or a terminal node
-        node = np.zeros(b, np.int32)
-        depth = np.zeros(b, np.int32)
-        active = live_tree.copy()
-        leaf_parent = np.zeros(b, np.int32)
-        leaf_action = np.zeros(b, np.int32)
-        hit_terminal = np.zeros(b, bool)
-        while active.any():
-            idx = np.flatnonzero(active)
-            nd = node[idx]
-            n = N[idx, nd]
-            q = np.where(n > 0, W[idx, nd] / np.maximum(n, 1), 0.0)
-            u = cfg.c_puct * P[idx, nd] * np.sqrt(n.sum(axis=1, keepdims=True) + 1) / (1 + n)
-            score = np.where(legal[idx, nd], q + u, -np.inf)
-            act = np.argmax(score, axis=1).astype(np.int32)
-            path_node[idx, depth[idx]] = nd
-            path_action[idx, depth[idx]] = act
-            depth[idx] += 1
-            nxt = child[idx, nd, act]
-            new = nxt < 0
-            # unexpanded edge: this is the leaf to create
-            leaf_parent[idx[new]] = nd[new]
-            leaf_action[idx[new]] = act[new]
-            active[idx[new]] = False
-            old = idx[~new]
-            node[old] = nxt[~new]
-            # an existing terminal child ends the walk with its exact value
-            term = terminal[old, node[old]]
-            hit_terminal[old[term]] = True
-            active[old[term]] = False
-        # ---- expansion: create the new leaves in one batched step
-        expand = live_tree & ~hit_terminal
-        values = np.zeros(b, np.float32)
-        ref_player = np.zeros(b, np.int8)  # whose point of view `values` is from
-        t_idx = np.flatnonzero(live_tree & hit_terminal)
-        values[t_idx] = term_value[t_idx, node[t_idx]]
-        ref_player[t_idx] = player[t_idx, path_node[t_idx, depth[t_idx] - 1]]
-        e_idx = np.flatnonzero(expand)
-        if len(e_idx):
-            parents = games.take(nodes, e_idx * m + leaf_parent[e_idx])
-            leaves = game.step(parents, leaf_action[e_idx])
-            slot = n_used[e_idx]
-            n_used[e_idx] += 1
-            assign(nodes, e_idx * m + slot, leaves)
-            child[e_idx, leaf_parent[e_idx], leaf_action[e_idx]] = slot
+    tree.P[:, 0] = prior0
+    tree.legal[:, 0] = roots.legal_action_mask
+    tree.player[:, 0] = roots.current_player
+    tree.terminal[:, 0] = roots.terminated
+    done = np.where(roots.terminated, cfg.simulations, 0).astype(np.int64)  # simulations run per tree
+    max_depth = 1
+    while (done < cfg.simulations).any():
+        lanes = np.minimum(cfg.simulations - done, k_n).astype(np.int64)
+        if int((tree.n_used + lanes).max()) > tree.m:
+            tree.grow(min(2 * tree.m + k_n, cfg.simulations + 1 + k_n))
+        # ---- selection, compiled: every lane of every tree walks to a new leaf or a terminal
+        path_node = np.zeros((b, k_n, max_depth + 1), np.int32)
+        path_action = np.zeros((b, k_n, max_depth + 1), np.int32)
+        depth = np.zeros((b, k_n), np.int64)
+        leaf_parent = np.zeros((b, k_n), np.int64)
+        leaf_action = np.zeros((b, k_n), np.int64)
+        status = np.zeros((b, k_n), np.int8)
+        _select(tree.N, tree.W, tree.P, tree.child, tree.legal, tree.terminal, lanes, cfg.c_puct, vloss,
+                path_node, path_action, depth, leaf_parent, leaf_action, status)
+        values = np.zeros((b, k_n), np.float32)
+        ref_player = np.zeros((b, k_n), np.int8)  # whose point of view `values` is from
+        # ---- terminal hits: the exact value, for the terminal node's parent's mover
+        t_t, t_k = np.nonzero(status == _TERMINAL)
+        if len(t_t):
+            last = depth[t_t, t_k] - 1
+            term_node = tree.child[t_t, path_node[t_t, t_k, last], path_action[t_t, t_k, last]]
+            values[t_t, t_k] = tree.term_value[t_t, term_node]
+            ref_player[t_t, t_k] = tree.player[t_t, path_node[t_t, t_k, last]]
+        # ---- expansion: create all new leaves in one batched step, evaluate them in one call
+        e_t, e_k = np.nonzero(status == _EXPAND)
+        if len(e_t):
+            counts = np.bincount(e_t, minlength=b)
+            rank = np.arange(len(e_t)) - (np.cumsum(counts) - counts)[e_t]
+            slot = tree.n_used[e_t] + rank
+            tree.n_used += counts
+            parent, action = leaf_parent[e_t, e_k], leaf_action[e_t, e_k]
+            parents = games.take(tree.nodes, e_t * tree.m + parent)
+            leaves = game.step(parents, action)
+            assign(tree.nodes, e_t * tree.m + slot, leaves)
+            tree.child[e_t, parent, action] = slot
             mover = parents.current_player.astype(np.int64)
-            player[e_idx, slot] = leaves.current_player
-            terminal[e_idx, slot] = leaves.terminated
-            legal[e_idx, slot] = leaves.legal_action_mask
-            reward = leaves.rewards[np.arange(len(e_idx)), mover]
-            term_value[e_idx, slot] = reward
-            done = leaves.terminated
-            v = np.zeros(len(e_idx), np.float32)
-            rp = np.zeros(len(e_idx), np.int8)
-            v[done] = reward[done]
-            rp[done] = mover[done]
-            live_leaves = np.flatnonzero(~done)
-            if len(live_leaves):
-                sub = games.take(leaves, live_leaves)
+            tree.player[e_t, slot] = leaves.current_player
+            tree.terminal[e_t, slot] = leaves.terminated
+            tree.legal[e_t, slot] = leaves.legal_action_mask
+            reward = leaves.rewards[np.arange(len(e_t)), mover]
+            tree.term_value[e_t, slot] = reward
+            ended = leaves.terminated
+            v = np.where(ended, reward, 0).astype(np.float32)
+            rp = mover.astype(np.int8)
+            live = np.flatnonzero(~ended)
+            if len(live):
+                sub = games.take(leaves, live)
                 lv, lp = evaluator(sub)
-                v[live_leaves] = lv
-                rp[live_leaves] = sub.current_player
-                P[e_idx[live_leaves], slot[live_leaves]] = lp
-            values[e_idx] = v
-            ref_player[e_idx] = rp
-        # ---- backup: every edge on the path, value flipped to each node's mover
-        for d in range(int(depth.max()) if live_tree.any() else 0):
-            idx = np.flatnonzero(live_tree & (depth > d))
-            nd, act = path_node[idx, d], path_action[idx, d]
-            sign = np.where(player[idx, nd] == ref_player[idx], 1.0, -1.0)
-            N[idx, nd, act] += 1
-            W[idx, nd, act] += sign * values[idx]
+                v[live] = lv
+                rp[live] = sub.current_player
+                tree.P[e_t[live], slot[live]] = lp
+            values[e_t, e_k] = v
+            ref_player[e_t, e_k] = rp
+        # ---- backup, compiled
+        _backup(tree.N, tree.W, tree.player, path_node, path_action, depth, status, values, ref_player, vloss)
+        done += ((status == _EXPAND) | (status == _TERMINAL)).sum(axis=1)
+        max_depth = max(max_depth, int(depth.max()) + 1)
         if cfg.time_limit is not None and time.perf_counter() - start >= cfg.time_limit:
             break
-    visits = N[:, 0]
+    visits = tree.N[:, 0]
     with np.errstate(invalid="ignore", divide="ignore"):
-        q_root = np.where(visits > 0, W[:, 0] / visits, np.nan).astype(np.float32)
+        q_root = np.where(visits > 0, tree.W[:, 0] / visits, np.nan).astype(np.float32)
     total = np.maximum(visits.sum(axis=1), 1)
     value = np.nansum(np.nan_to_num(q_root) * visits, axis=1) / total
     key = visits + 1e-3 * np.nan_to_num(q_root, nan=-2.0)  # most visits, then higher Q
     key = np.where(roots.legal_action_mask, key, -np.inf)
     action = np.where(roots.terminated, 0, np.argmax(key, axis=1))
+    live_done = done[~roots.terminated]
+    sims = int(live_done.min()) if len(live_done) else 0
     return SearchResult(visits=visits, q=q_root, value=value.astype(np.float32), action=action, simulations=sims)
 
 
+def auto_lanes(batch: int) -> int:
+    """Leaves per tree per wave for a batch of ``batch`` roots: enough that each wave
+    evaluates about 128 positions at once (a few roots search 16 leaves each; 128 or more
+    roots search one each, as without virtual loss)."""
+    return max(1, min(16, 128 // max(1, batch)))
+
+
 def search_actions(agent, state, rng: np.random.Generator) -> np.ndarray:
-    """The move of a searching QAgent (``agent.search`` simulations or ``agent.move_time``)."""
-    b = max(1, int((~state.terminated).sum()))
-    # a time budget is per move of each game: B roots searched together get B times it;
-    # without a simulation count the tree is capped at about two million nodes in all
-    sims = agent.search or max(16, 2_000_000 // b)
-    limit = agent.move_time * b if agent.move_time else None
-    cfg = SearchConfig(simulations=sims, time_limit=limit)
-    result = search(agent.game, state, NetworkEvaluator(agent.game, agent.net), cfg, rng)
-    return result.action
+    """The move of a searching QAgent: ``agent.search`` simulations for every game of the
+    batch at once, or, with ``agent.move_time``, a search of that many seconds for each
+    live game in turn (a per-move budget, as a clock would give it; capped at
+    ``agent.search`` simulations when both are set, else at two million nodes)."""
+    evaluator = NetworkEvaluator(agent.game, agent.net)
+    if not agent.move_time:
+        b = max(1, int((~state.terminated).sum()))
+        cfg = SearchConfig(simulations=agent.search, lanes=agent.lanes or auto_lanes(b))
+        return search(agent.game, state, evaluator, cfg, rng).action
+    cfg = SearchConfig(simulations=agent.search or 2_000_000, time_limit=agent.move_time,
+                       lanes=agent.lanes or auto_lanes(1))
+    actions = np.zeros(state.batch_size, np.int64)
+    for i in np.flatnonzero(~state.terminated):
+        actions[i] = search(agent.game, games.take(state, np.array([i])), evaluator, cfg, rng).action[0]
+    return actions
