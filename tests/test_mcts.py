@@ -37,23 +37,27 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("evaluator", ["rollout", "uniform"])
-def test_finds_win_in_one_and_forced_block(case, evaluator):
+@pytest.mark.parametrize("lanes", [1, 8])
+def test_finds_win_in_one_and_forced_block(case, evaluator, lanes):
     make, expected = CASES[case]
     g, s = make()
     ev = mcts.RolloutEvaluator(g, rollouts=2, rng=np.random.default_rng(0)) if evaluator == "rollout" else mcts.UniformEvaluator()
-    r = mcts.search(g, s, ev, mcts.SearchConfig(simulations=400), np.random.default_rng(0))
+    r = mcts.search(g, s, ev, mcts.SearchConfig(simulations=400, lanes=lanes), np.random.default_rng(0))
+    assert r.simulations == 400 and r.visits[0].sum() == 400
     assert r.action[0] == expected
     if "win" in case:
         # the winning move's empirical Q is an exact, mover's-view +1
         assert r.q[0, expected] == pytest.approx(1.0)
 
 
-def test_root_values_match_minimax_on_tic_tac_toe():
+@pytest.mark.parametrize("lanes", [1, 16])
+def test_root_values_match_minimax_on_tic_tac_toe(lanes):
+    # 3,000 simulations also make each tree grow past its first 1,024 node slots
     stones, values = solve()
     count = np.array([bin(int(x | o)).count("1") for x, o in stones])
     sel = np.flatnonzero(count >= 4)[::7]
     g = games.make("tic_tac_toe")
-    r = mcts.search(g, g.from_stones(stones[sel]), mcts.UniformEvaluator(), mcts.SearchConfig(simulations=3000),
+    r = mcts.search(g, g.from_stones(stones[sel]), mcts.UniformEvaluator(), mcts.SearchConfig(simulations=3000, lanes=lanes),
                     np.random.default_rng(0))
     v = values[sel]
     best = v.max(axis=1)
@@ -63,7 +67,8 @@ def test_root_values_match_minimax_on_tic_tac_toe():
     np.testing.assert_allclose(r.value, best, atol=0.15)
 
 
-def test_batch_of_b_equals_b_single_searches():
+@pytest.mark.parametrize("lanes", [1, 4])
+def test_batch_of_b_equals_b_single_searches(lanes):
     g = games.make("connect_four")
     torch.manual_seed(0)
     net = build(NetConfig(kind="mlp", hidden=32, layers=1), g.obs_shape, g.num_actions)
@@ -72,13 +77,28 @@ def test_batch_of_b_equals_b_single_searches():
     s = g.init(6)
     for _ in range(5):
         s = g.step(s, games.random_actions(s, rng))
-    cfg = mcts.SearchConfig(simulations=64)
+    cfg = mcts.SearchConfig(simulations=64, lanes=lanes)
     batch = mcts.search(g, s, ev, cfg, np.random.default_rng(0))
     for i in range(6):
         one = mcts.search(g, games.take(s, i), ev, cfg, np.random.default_rng(0))
         np.testing.assert_array_equal(one.visits[0], batch.visits[i])
         np.testing.assert_allclose(one.q[0], batch.q[i], rtol=1e-5, equal_nan=True)
         assert one.action[0] == batch.action[i]
+        assert one.visits[0].sum() == 64
+
+
+def test_virtual_losses_are_all_taken_back():
+    # with many lanes, collisions happen; afterwards every root edge's N counts real
+    # simulations only, and Q stays inside [-1, 1]
+    g = games.make("connect_four")
+    s = g.step(g.init(3), np.array([3, 3, 0]))
+    r = mcts.search(g, s, mcts.UniformEvaluator(), mcts.SearchConfig(simulations=100, lanes=16), np.random.default_rng(0))
+    np.testing.assert_array_equal(r.visits.sum(axis=1), [100, 100, 100])
+    q = r.q[np.isfinite(r.q)]
+    assert (np.abs(q) <= 1.0 + 1e-6).all()
+    # uniform evaluator: a value of 0 everywhere but at terminals; no win is in reach
+    # within a few plies of these positions, so a leftover virtual loss would show as Q < 0
+    assert np.abs(q).max() < 0.05
 
 
 def test_targets_have_the_movers_sign():
