@@ -24,9 +24,9 @@ def _positions(g, batch, seed=0):
     return s
 
 
-def ours(g, evaluator, batch, sims, seconds) -> float:
+def ours(g, evaluator, batch, sims, seconds, lanes=1) -> float:
     roots = _positions(g, batch)
-    cfg = mcts.SearchConfig(simulations=sims)
+    cfg = mcts.SearchConfig(simulations=sims, lanes=lanes)
     done, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         r = mcts.search(g, roots, evaluator, cfg, np.random.default_rng(0))
@@ -81,6 +81,7 @@ def main():
     net_ev = mcts.NetworkEvaluator(g, net)
     rows = [
         ("ours, network evaluator, batch 1", ours(g, net_ev, 1, 800, args.seconds)),
+        ("ours, network evaluator, batch 1, 16 lanes", ours(g, net_ev, 1, 800, args.seconds, lanes=16)),
         ("ours, network evaluator, batch 256", ours(g, net_ev, 256, 200, args.seconds)),
         ("ours, rollout evaluator, batch 256", ours(g, mcts.RolloutEvaluator(g), 256, 200, args.seconds)),
         ("ours, uniform evaluator (overhead), batch 1", ours(g, mcts.UniformEvaluator(), 1, 800, args.seconds)),
@@ -92,7 +93,7 @@ def main():
     print(f"{'search':48s} {'sims/s':>10s} {'x C++ bot':>10s} {'x Py bot':>9s}")
     for name, v in rows:
         print(f"{name:48s} {v:10,.0f} {v / cpp:10.2f} {v / py:9.1f}")
-    overhead = rows[4][1]
+    overhead = rows[5][1]
     print(f"\ntarget: our search's own overhead at batch 256 >= OpenSpiel's C++ bot -> "
           f"{overhead:,.0f} vs {cpp:,.0f} sims/s ({overhead / cpp:.2f}x)")
 
