@@ -106,9 +106,14 @@ def learner_to_dict(learner, with_replay: bool = False) -> dict:
                      "learner_seat": _to_tensor(learner.learner_seat)},
         "last_eval": json.dumps(learner.last_eval),
     }
+    if cfg.mcts:
+        d["counters"]["episodes_at_iteration"] = learner.episodes_at_iteration
     if with_replay:
         d["replay"] = {k: (_to_tensor(v) if isinstance(v, np.ndarray) else v)
                        for k, v in learner.replay.state_dict().items()}
+        if cfg.mcts:
+            d["search_targets"] = {k: (_to_tensor(v) if isinstance(v, np.ndarray) else v)
+                                   for k, v in learner.targets.state_dict().items()}
     return d
 
 
@@ -191,8 +196,12 @@ def restore_learner(d: dict, path="checkpoint", with_replay: bool = True):
     c = d["counters"]
     learner.moves, learner.updates, learner.episodes = int(c["moves"]), int(c["updates"]), int(c["episodes"])
     learner.wall_time = float(c.get("wall_time", 0.0))
-    if cfg.mcts:  # the search-target buffer is not saved: the next iteration starts afresh
-        learner.episodes_at_iteration = learner.episodes
+    if cfg.mcts:  # without saved search targets (no --save-replay) a fresh iteration starts
+        saved = with_replay and "search_targets" in d
+        learner.episodes_at_iteration = int(c.get("episodes_at_iteration", learner.episodes)) if saved else learner.episodes
+        if saved:
+            learner.targets.load_state_dict({k: (v.numpy() if isinstance(v, torch.Tensor) else v)
+                                             for k, v in d["search_targets"].items()})
     learner.rng.bit_generator.state = json.loads(d["rng"]["numpy"])
     torch.set_rng_state(d["rng"]["torch"])
     sp = d.get("selfplay", {})

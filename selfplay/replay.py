@@ -134,6 +134,19 @@ class SearchTargets:
         self.pos = int((self.pos + n) % self.capacity)
         self.size = min(self.size + n, self.capacity)
 
+    def state_dict(self) -> dict:
+        n = self.size
+        return {"obs": self.obs[:n].copy(), "q": self.q[:n].copy(), "weight": self.weight[:n].copy(),
+                "size": n, "pos": self.pos}
+
+    def load_state_dict(self, d: dict) -> None:
+        n = int(d["size"])
+        if n > self.capacity:
+            raise ValueError("saved search targets are more than this buffer's capacity")
+        for k in ("obs", "q", "weight"):
+            getattr(self, k)[:n] = np.asarray(d[k])
+        self.size, self.pos = n, int(d["pos"]) % self.capacity
+
     def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         idx = rng.integers(0, self.size, batch_size)
         return {"obs": self.obs[idx].astype(np.float32), "q": self.q[idx].astype(np.float32),

@@ -57,6 +57,23 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, game_na
     assert straight.updates == resumed.updates
 
 
+def test_mcts_mode_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
+    # the search targets and the iteration's progress travel in the checkpoint
+    cfg = _cfg(mcts=True, simulations=8, iteration_episodes=4, iteration_updates=3, steps=300, td_weight=0.5)
+    straight = dqn.Learner(cfg)
+    _run(straight, 300)
+    first = dqn.Learner(cfg)
+    _run(first, 150)
+    assert first.targets.size > 0 and first.episodes > first.episodes_at_iteration
+    checkpoint.save_learner(first, tmp_path / "mid.pt", with_replay=True)
+    del first
+    resumed = checkpoint.restore_learner(checkpoint.load(tmp_path / "mid.pt"))
+    _run(resumed, 300)
+    assert straight.updates == resumed.updates > 0
+    for a, b in zip(straight.online.state_dict().values(), resumed.online.state_dict().values()):
+        assert torch.equal(a, b)
+
+
 def test_refuses_corrupt_truncated_foreign_and_newer_files(tmp_path):
     lr = dqn.Learner(_cfg())
     good = tmp_path / "good.pt"
