@@ -1,4 +1,6 @@
 """Batched MCTS by known answers."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -132,3 +134,28 @@ def test_time_limit_stops_early():
     r = mcts.search(g, g.init(1), mcts.RolloutEvaluator(g), mcts.SearchConfig(simulations=10**6, time_limit=0.05),
                     np.random.default_rng(0))
     assert 1 <= r.simulations < 10**6
+
+
+def test_a_move_time_agent_searches_each_live_game_on_its_own_budget():
+    # a batch of three connect four positions: a win in one, a forced block, and a finished
+    # game; each live game gets its own search, and the finished one is left alone
+    from selfplay.agents import QAgent
+
+    g = games.make("connect_four")
+    torch.manual_seed(0)
+    net = build(NetConfig(kind="mlp", hidden=32, layers=1), g.obs_shape, g.num_actions)
+    s = games.concat([_c4([0, 0, 1, 1, 2, 5])[1], _c4([0, 0, 1, 1, 2])[1], _c4([0, 1, 0, 1, 0, 1, 0])[1]])
+    assert s.terminated.tolist() == [False, False, True]
+    calls = []
+    real = mcts.search
+
+    def spy(game, roots, evaluator, cfg, rng):
+        calls.append((roots.batch_size, cfg.time_limit, cfg.lanes))
+        return real(game, roots, evaluator, dataclasses.replace(cfg, time_limit=None, simulations=300), rng)
+
+    agent = QAgent(g, net, move_time=0.05)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(mcts, "search", spy)
+        actions = agent.act(s, np.random.default_rng(0))
+    assert calls == [(1, 0.05, mcts.auto_lanes(1)), (1, 0.05, mcts.auto_lanes(1))]
+    assert actions[:2].tolist() == [3, 3]
