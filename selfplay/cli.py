@@ -135,9 +135,9 @@ def train(game_name, out, resume, save_replay, threads, **opts):
     overrides = {k: v for k, v in opts.items() if v is not None}
     try:
         if resume:
-            if overrides.keys() - {"steps"} or any(v is not None for v in net_opts.values()):
-                raise click.UsageError("with --resume only --steps may change; the run keeps its saved settings")
-            learner = runner.prepare(None, Path(resume), resume=True, steps=overrides.get("steps"))
+            if overrides.keys() - {"steps", "lr"} or any(v is not None for v in net_opts.values()):
+                raise click.UsageError("with --resume only --steps and --lr may change; the run keeps its saved settings")
+            learner = runner.prepare(None, Path(resume), resume=True, steps=overrides.get("steps"), lr=overrides.get("lr"))
             out_dir = Path(resume)
         else:
             cfg = dqn.default_config(game_name, **overrides)

@@ -13,9 +13,12 @@ class RunError(Exception):
     """A run folder that cannot be used as asked; one-line message."""
 
 
-def prepare(cfg: dqn.TrainConfig | None, out: Path, resume: bool, steps: int | None = None) -> dqn.Learner:
+def prepare(cfg: dqn.TrainConfig | None, out: Path, resume: bool, steps: int | None = None,
+            lr: float | None = None) -> dqn.Learner:
     """A fresh learner writing into ``out`` (refused if it already holds a run), or the
-    learner restored from ``out/latest.pt``."""
+    learner restored from ``out/latest.pt`` (optionally with a new step count, or a new
+    learning rate from here on, e.g. a lower one to fine-tune; the change is kept in the
+    run's saved config)."""
     out = Path(out)
     latest = out / "latest.pt"
     if resume:
@@ -23,10 +26,14 @@ def prepare(cfg: dqn.TrainConfig | None, out: Path, resume: bool, steps: int | N
             raise RunError(f"{out}: no latest.pt to resume from")
         d = checkpoint.load(latest)
         learner = checkpoint.restore_learner(d, latest)
-        if steps is not None and steps != learner.cfg.steps:
-            import dataclasses
+        import dataclasses
 
+        if steps is not None and steps != learner.cfg.steps:
             learner.cfg = dataclasses.replace(learner.cfg, steps=steps)
+        if lr is not None and lr != learner.cfg.lr:
+            learner.cfg = dataclasses.replace(learner.cfg, lr=lr)  # validated like a new config
+            for group in learner.optimizer.param_groups:
+                group["lr"] = lr
         return learner
     if latest.exists():
         raise RunError(f"{out} already holds a run: pass --resume {out} to continue it, or choose another --out")

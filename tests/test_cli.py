@@ -38,6 +38,15 @@ def test_short_train_run_writes_metrics_checkpoints_and_curve_then_resumes(tmp_p
     assert r.exit_code == 0, r.output
     d = torch.load(out / "latest.pt", weights_only=True)
     assert d["counters"]["moves"] == 4512
+    # a lower learning rate for fine-tuning: the optimizer uses it and the run's config keeps it
+    r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--steps", "6000", "--lr", "2.5e-4"])
+    assert r.exit_code == 0, r.output
+    d = torch.load(out / "latest.pt", weights_only=True)
+    assert json.loads(d["train_config"])["lr"] == 2.5e-4
+    assert [g["lr"] for g in d["optimizer"]["param_groups"]] == [2.5e-4]
+    # other settings stay fixed on resume, with a one-line refusal
+    r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--gamma", "0.9"])
+    assert r.exit_code == 2 and "only --steps and --lr may change" in r.output
 
 
 @pytest.mark.parametrize("args,msg", [
