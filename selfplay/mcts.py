@@ -2,7 +2,8 @@
 
 Glossary (this module only):
     B  number of trees (root positions) searched together
-    M  node slots per tree (simulations + 1)
+    M  node slots per tree (1,024 at first, doubled as needed up to simulations + 1)
+    K  lanes: leaves selected per tree per wave
     A  number of actions
     N  visit count of an edge (node, action)           float32[B, M, A]
     W  summed backed-up value of an edge                float32[B, M, A]
@@ -11,10 +12,12 @@ Glossary (this module only):
        the edge's node (negamax: a value is flipped whenever the mover changes)
 
 Selection is PUCT: argmax over legal actions of Q + c * P * sqrt(sum N) / (1 + N), with
-unvisited edges at Q = 0 (``fpu``). Each simulation wave descends every tree to one new
-leaf, steps all B leaf positions in one batched ``game.step`` and evaluates them in one
-call to the evaluator, then backs the values up. Terminal leaves get their exact value
-(the mover's reward). The empirical Q of the root's visited actions is the search's
+unvisited edges at Q = 0 (``fpu``). Each simulation wave descends every tree to K new
+leaves (selection and backup are compiled with numba), steps all B x K leaf positions in
+one batched ``game.step`` and evaluates them in one call to the evaluator, then backs the
+values up. With K > 1 each pending path carries a virtual visit and loss, so later lanes
+of the same tree look elsewhere; a lane that reaches another lane's pending leaf is
+undone. Terminal leaves get their exact value (the mover's reward). The empirical Q of the root's visited actions is the search's
 target for training (``--mcts``).
 
 An Evaluator maps a batch of states to ``(values float32[B], priors float32[B, A])``,
