@@ -95,15 +95,20 @@ def test_hint_and_undo():
     child.expect(pexpect.EOF)
 
 
-def test_ctrl_c_mid_game_ends_cleanly():
-    child = spawn("--game", "tic_tac_toe", "--checkpoint", TTT, "--first")
-    child.expect(PROMPT)
-    child.sendintr()
+def _ends_cleanly(child):
+    """The match is abandoned with a message, the command exits 0, no traceback."""
     child.expect("match abandoned")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
     assert "Traceback" not in child.before
+
+
+def test_ctrl_c_mid_game_ends_cleanly():
+    child = spawn("--game", "tic_tac_toe", "--checkpoint", TTT, "--first")
+    child.expect(PROMPT)
+    child.sendintr()
+    _ends_cleanly(child)
 
 
 def test_end_of_input_mid_game_ends_cleanly():
@@ -112,11 +117,7 @@ def test_end_of_input_mid_game_ends_cleanly():
     child.sendline("5")
     child.expect(PROMPT)
     child.sendeof()
-    child.expect("match abandoned")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
-    assert "Traceback" not in child.before
+    _ends_cleanly(child)
 
 
 def _column_one_lover(path):
