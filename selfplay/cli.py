@@ -80,11 +80,13 @@ def _train_options(f):
     import dataclasses
 
     from selfplay.dqn import TrainConfig
+    from selfplay.mcts import TARGET_SOURCES
     from selfplay.network import NetConfig
 
     helps = _field_help()
     skip = {"game", "net"}
-    choices = {"loss": ["huber", "mse"], "eps_schedule": ["linear", "exp"], "leaf": ["network", "rollout"]}
+    choices = {"loss": ["huber", "mse"], "eps_schedule": ["linear", "exp"], "leaf": ["network", "rollout"],
+               "search_target": list(TARGET_SOURCES)}
     opts = []
     for fld in dataclasses.fields(TrainConfig):
         if fld.name in skip:
@@ -113,8 +115,10 @@ def _train_options(f):
               help="continue the run in this folder from its latest.pt")
 @click.option("--save-replay", is_flag=True, help="keep the replay memory in latest.pt (exact resume)")
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="torch CPU threads")
+@click.option("--minutes", type=click.FloatRange(0.01, 1e6), default=None,
+              help="stop after this many minutes of training (then evaluate and save), or at --steps")
 @_train_options
-def train(game_name, out, resume, save_replay, threads, **opts):
+def train(game_name, out, resume, save_replay, threads, minutes, **opts):
     """Learn a game by self-play DQN against a frozen, negated copy of the network.
 
     Writes runs/<name>/metrics.jsonl, step_<N>.pt, latest.pt and learning_curve.png.
@@ -173,7 +177,8 @@ def train(game_name, out, resume, save_replay, threads, **opts):
             progress.console.print(f"[{lr.moves:,} moves, {row['time']:.0f}s] {state['eval']}")
 
         try:
-            final = runner.run(learner, out_dir, on_progress=on_progress, on_eval=on_eval, save_replay=save_replay)
+            final = runner.run(learner, out_dir, on_progress=on_progress, on_eval=on_eval, save_replay=save_replay,
+                               time_limit=None if minutes is None else 60 * minutes)
         except KeyboardInterrupt:
             progress.stop()
             click.echo(f"\ninterrupted: saved {out_dir}/latest.pt at {learner.moves:,} moves; "

@@ -96,6 +96,13 @@ class TrainConfig:
     temperature_moves: int = 8
     #: MCTS mode: Dirichlet noise concentration at the learner's roots
     dirichlet_alpha: float = 0.5
+    #: MCTS mode: how a search becomes targets: "visits" (visited root actions, weighted by
+    #: visits) or "completed" (every legal root action, unvisited ones at the root value)
+    search_target: str = "visits"
+    #: MCTS mode: visit every legal root action once before PUCT chooses
+    root_all: bool = False
+    #: MCTS mode: the frozen opponent searches too (else it plays its greedy move, epsilon-greedy)
+    opponent_search: bool = True
     #: moves between evaluations (0 = only at the end)
     eval_every: int = 20_000
     #: games per seat in each evaluation against random and the frozen copy
@@ -126,6 +133,7 @@ class TrainConfig:
             (self.rollouts >= 1, "rollouts must be >= 1"),
             (self.iteration_episodes >= 1, "iteration_episodes must be >= 1"),
             (self.td_weight >= 0, "td_weight must be >= 0"),
+            (self.search_target in _search_targets(), f"search_target must be one of {', '.join(_search_targets())}"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -143,6 +151,12 @@ class TrainConfig:
         return cls(**d)
 
 
+def _search_targets() -> list[str]:
+    from selfplay.mcts import TARGET_SOURCES
+
+    return list(TARGET_SOURCES)
+
+
 #: per-game defaults that differ from TrainConfig's
 GAME_DEFAULTS: dict[str, dict] = {
     # reaches exact play (all 4,520 positions) at ~40k moves; 100k leaves a margin
@@ -158,14 +172,32 @@ GAME_DEFAULTS: dict[str, dict] = {
 }
 
 
+#: what MCTS mode (``--mcts``) changes on top of a game's defaults: many games in parallel
+#: so each wave of the search fills a batch, a cheap search whose first visits cover every
+#: root action (so every action gets a target), a frozen opponent that does not search,
+#: and an early first evaluation (chosen by measurement: see the README)
+MCTS_DEFAULTS: dict[str, dict] = {
+    "*": dict(num_envs=256, simulations=16, eps_start=0.3, eps_end=0.05, eps_steps=100_000, root_all=True, search_target="completed", opponent_search=False,
+              iteration_episodes=256, iteration_updates=200, temperature_moves=8, td_weight=0.5),
+    "tic_tac_toe": dict(steps=100_000, num_envs=64, simulations=16, iteration_episodes=64, iteration_updates=100,
+                        eval_every=10_000, eps_start=0.2, eps_end=0.2),
+    "connect_four": dict(steps=600_000, eval_every=25_000, checkpoint_every=100_000),
+}
+
+
 def default_config(game: str, **overrides) -> TrainConfig:
-    """The config for ``game``: TrainConfig's defaults, the game's own, then overrides."""
-    base = dict(GAME_DEFAULTS.get(game.split(":", 1)[-1] if game.startswith("pettingzoo") else game, {}))
+    """The config for ``game``: TrainConfig's defaults, the game's own (and, with
+    ``mcts=True``, MCTS mode's own), then overrides."""
+    key = game.split(":", 1)[-1] if game.startswith("pettingzoo") else game
+    base = dict(GAME_DEFAULTS.get(key, {}))
     if not base:  # adapter games: sized for one CPU core (a residual CNN is ~20x slower there)
         base = dict(steps=500_000, num_envs=32, batch_size=256, lr=5e-4, target_update=500,
                     updates_per_step=1, eps_steps=150_000, eps_end=0.05, replay_capacity=500_000,
                     learning_starts=5_000, eval_every=50_000, checkpoint_every=100_000,
                     net=NetConfig(kind="mlp", hidden=512, layers=2))
+    if overrides.get("mcts"):
+        base.update(MCTS_DEFAULTS["*"])
+        base.update(MCTS_DEFAULTS.get(key, {}))
     base.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig(game=game, **base)
 
@@ -239,7 +271,15 @@ class Learner:
         s, obs, cfg = self.state, self.obs, self.cfg
         learner_moves = s.current_player == self.learner_seat
         actions = np.zeros(cfg.num_envs, np.int64)
-        for net, sel, noise in ((self.online, learner_moves, cfg.dirichlet_alpha), (self.frozen, ~learner_moves, 0.0)):
+        source = mcts.TARGET_SOURCES[cfg.search_target]
+        if not cfg.opponent_search:  # the frozen copy plays its greedy move, epsilon-greedy
+            idx = np.flatnonzero(~learner_moves)
+            if len(idx):
+                greedy = self._greedy(self.frozen, obs[idx], s.legal_action_mask[idx])
+                explore = self.rng.random(len(idx)) < epsilon_at(cfg, self.moves)
+                actions[idx] = np.where(explore, games.random_actions(games.take(s, idx), self.rng), greedy)
+        seats = ((self.online, learner_moves, cfg.dirichlet_alpha), (self.frozen, ~learner_moves, 0.0))
+        for net, sel, noise in seats[:2 if cfg.opponent_search else 1]:
             idx = np.flatnonzero(sel)
             if not len(idx):
                 continue
@@ -248,12 +288,13 @@ class Learner:
                 evaluator = mcts.RolloutEvaluator(self.game, cfg.rollouts, self.rng)
             else:
                 evaluator = mcts.NetworkEvaluator(self.game, net)  # puts net in eval mode
-            res = mcts.search(self.game, sub, evaluator,
-                              mcts.SearchConfig(simulations=cfg.simulations, dirichlet_alpha=noise), self.rng)
-            self.targets.add(obs[idx], np.nan_to_num(res.q), res.visits)
+            res = mcts.search(self.game, sub, evaluator, mcts.SearchConfig(
+                simulations=cfg.simulations, dirichlet_alpha=noise, root_all=cfg.root_all), self.rng)
+            self.targets.add(obs[idx], *source.targets(res, sub.legal_action_mask))
             early = sub.num_moves < cfg.temperature_moves
             probs = res.visits / np.maximum(res.visits.sum(axis=1, keepdims=True), 1)
-            sampled = np.array([self.rng.choice(len(p), p=p) if p.sum() > 0 else 0 for p in probs])
+            u = self.rng.random(len(idx)) * probs.sum(axis=1)  # one draw per game, proportional to visits
+            sampled = np.minimum((np.cumsum(probs, axis=1) <= u[:, None]).sum(axis=1), probs.shape[1] - 1)
             actions[idx] = np.where(early, sampled, res.action)
         self._advance(actions)
 
@@ -306,6 +347,8 @@ class Learner:
         loss = F.smooth_l1_loss(q, y) if cfg.loss == "huber" else F.mse_loss(q, y)
         if cfg.mcts:
             t = self.targets.sample(cfg.batch_size, self.rng)
+            if self.symmetries is not None:
+                t = self.targets.augment(t, *self.symmetries, self.rng)
             q_all = self.online(torch.from_numpy(t["obs"]))
             w = torch.from_numpy(t["weight"])
             search_loss = (w * (q_all - torch.from_numpy(t["q"])) ** 2).sum(dim=1).mean()

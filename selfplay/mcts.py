@@ -105,6 +105,9 @@ class SearchConfig:
     lanes: int = 1
     #: the virtual loss of a pending path (with lanes > 1)
     virtual_loss: float = 1.0
+    #: visit every legal root action once before PUCT chooses (so the empirical Q of every
+    #: root action exists once simulations >= legal actions: targets for every action)
+    root_all: bool = False
 
     def __post_init__(self):
         if self.simulations < 1:
@@ -132,10 +135,12 @@ _IDLE, _EXPAND, _TERMINAL, _COLLIDED = 0, 1, 2, 3
 
 
 @njit(cache=True)
-def _select(N, W, P, child, legal, terminal, lanes, c_puct, vloss, path_node, path_action, depth,
+def _select(N, W, P, child, legal, terminal, lanes, c_puct, vloss, root_all, path_node, path_action, depth,
             leaf_parent, leaf_action, status):
     """Walk lanes[t] paths down every tree t; mark pending leaves (child = -2) and put a
-    virtual visit (and, with vloss, a virtual loss) on every edge of each path."""
+    virtual visit (and, with vloss, a virtual loss) on every edge of each path. With
+    ``root_all`` an unvisited legal root action (the highest prior first) is taken before
+    PUCT chooses among the root's actions."""
     b, _, a_n = N.shape
     for t in range(b):
         for k in range(lanes[t]):
@@ -146,8 +151,14 @@ def _select(N, W, P, child, legal, terminal, lanes, c_puct, vloss, path_node, pa
                     total += N[t, nd, a]
                 sq = np.sqrt(total + 1.0)
                 act, best = -1, -np.inf
+                if root_all and nd == 0:
+                    for a in range(a_n):
+                        if legal[t, 0, a] and N[t, 0, a] == 0 and P[t, 0, a] > best:
+                            act, best = a, P[t, 0, a]
+                    if act >= 0:
+                        best = np.inf  # skip PUCT below
                 for a in range(a_n):
-                    if legal[t, nd, a]:
+                    if legal[t, nd, a] and best < np.inf:
                         n = N[t, nd, a]
                         q = W[t, nd, a] / n if n > 0 else 0.0
                         score = q + c_puct * P[t, nd, a] * sq / (1.0 + n)
@@ -259,7 +270,7 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator) 
         leaf_parent = np.zeros((b, k_n), np.int64)
         leaf_action = np.zeros((b, k_n), np.int64)
         status = np.zeros((b, k_n), np.int8)
-        _select(tree.N, tree.W, tree.P, tree.child, tree.legal, tree.terminal, lanes, cfg.c_puct, vloss,
+        _select(tree.N, tree.W, tree.P, tree.child, tree.legal, tree.terminal, lanes, cfg.c_puct, vloss, cfg.root_all,
                 path_node, path_action, depth, leaf_parent, leaf_action, status)
         values = np.zeros((b, k_n), np.float32)
         ref_player = np.zeros((b, k_n), np.int8)  # whose point of view `values` is from
@@ -342,3 +353,35 @@ def search_actions(agent, state, rng: np.random.Generator) -> np.ndarray:
     for i in np.flatnonzero(~state.terminated):
         actions[i] = search(agent.game, games.take(state, np.array([i])), evaluator, cfg, rng).action[0]
     return actions
+
+
+# ------------------------------------------------------------------ training targets
+@dataclasses.dataclass(frozen=True)
+class TargetSource:
+    """How a search result becomes regression targets for Q(s, .): ``targets(result,
+    legal_mask) -> (q float32[B, A], weight float32[B, A])``, weights summing to 1 per row."""
+
+    name: str
+    doc: str
+    targets: object
+
+
+def _visit_targets(res: SearchResult, legal_mask: np.ndarray):
+    visits = res.visits
+    return np.nan_to_num(res.q), visits / np.maximum(visits.sum(axis=1, keepdims=True), 1)
+
+
+def _completed_targets(res: SearchResult, legal_mask: np.ndarray):
+    # "completed Q" (Danihelka et al. 2022): a visited action's target is its empirical Q,
+    # an unvisited one's the search's value of the root; every legal action weighs the same
+    q = np.where(res.visits > 0, np.nan_to_num(res.q), res.value[:, None]).astype(np.float32)
+    w = legal_mask / np.maximum(legal_mask.sum(axis=1, keepdims=True), 1)
+    return q, w.astype(np.float32)
+
+
+#: the search target sources by name (``TrainConfig.search_target``)
+TARGET_SOURCES: dict[str, TargetSource] = {t.name: t for t in (
+    TargetSource("visits", "the visited root actions' empirical Q, weighted by visit counts", _visit_targets),
+    TargetSource("completed", "every legal root action: empirical Q where visited, else the root value; "
+                              "equal weights", _completed_targets),
+)}

@@ -113,9 +113,9 @@ class Replay:
 
 
 class SearchTargets:
-    """Ring buffer of searched positions for MCTS training: the observation, the root's
-    empirical Q of every action (0 where unvisited) and its visit weights (visit counts
-    normalised to sum 1; unvisited actions weigh 0), so the regression is visit-weighted."""
+    """Ring buffer of searched positions for MCTS training: the observation, a target Q
+    for every action and the weight of each action in the regression (a row sums to 1;
+    see ``mcts.TARGET_SOURCES`` for how a search fills them)."""
 
     def __init__(self, capacity: int, obs_shape: tuple[int, ...], num_actions: int):
         self.capacity = int(capacity)
@@ -125,12 +125,12 @@ class SearchTargets:
         self.size = 0
         self.pos = 0
 
-    def add(self, obs: np.ndarray, q: np.ndarray, visits: np.ndarray) -> None:
+    def add(self, obs: np.ndarray, q: np.ndarray, weight: np.ndarray) -> None:
         n = len(obs)
         idx = (self.pos + np.arange(n)) % self.capacity
         self.obs[idx] = obs
         self.q[idx] = q
-        self.weight[idx] = visits / np.maximum(visits.sum(axis=1, keepdims=True), 1)
+        self.weight[idx] = weight
         self.pos = int((self.pos + n) % self.capacity)
         self.size = min(self.size + n, self.capacity)
 
@@ -151,3 +151,17 @@ class SearchTargets:
         idx = rng.integers(0, self.size, batch_size)
         return {"obs": self.obs[idx].astype(np.float32), "q": self.q[idx].astype(np.float32),
                 "weight": self.weight[idx].astype(np.float32)}
+
+    @staticmethod
+    def augment(batch: dict[str, np.ndarray], cells: np.ndarray, actions: np.ndarray,
+                rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """One random board symmetry per sample: the planes, and the target and weight of
+        every action, move together (see ``Replay.augment``)."""
+        n, c, h, w = batch["obs"].shape
+        k = rng.integers(0, len(cells), n)
+        inv_cells = np.argsort(cells, axis=1)[k]
+        inv_actions = np.argsort(actions, axis=1)[k]
+        flat = batch["obs"].reshape(n, c, h * w)
+        return {"obs": np.take_along_axis(flat, inv_cells[:, None, :], axis=2).reshape(n, c, h, w),
+                "q": np.take_along_axis(batch["q"], inv_actions, axis=1),
+                "weight": np.take_along_axis(batch["weight"], inv_actions, axis=1)}

@@ -41,9 +41,11 @@ def prepare(cfg: dqn.TrainConfig | None, out: Path, resume: bool, steps: int | N
     return dqn.Learner(cfg)
 
 
-def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_replay: bool = False) -> dict:
-    """Train to ``learner.cfg.steps``; evaluate, log and checkpoint on schedule. Ctrl-C
-    saves a checkpoint and re-raises KeyboardInterrupt. Returns the final evaluation."""
+def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_replay: bool = False,
+        time_limit: float | None = None) -> dict:
+    """Train to ``learner.cfg.steps`` (or until ``time_limit`` seconds of this call have
+    passed); evaluate, log and checkpoint on schedule. Ctrl-C saves a checkpoint and
+    re-raises KeyboardInterrupt. Returns the final evaluation."""
     out = Path(out)
     metrics = out / "metrics.jsonl"
     t_start = time.perf_counter() - learner.wall_time
@@ -65,7 +67,9 @@ def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_re
             on_eval(lr, row)
 
     try:
-        dqn.train(learner, on_progress=on_progress, on_eval=_on_eval, on_checkpoint=lambda _: _save())
+        deadline = None if time_limit is None else time.perf_counter() + time_limit
+        stop = None if deadline is None else (lambda _: time.perf_counter() >= deadline)
+        dqn.train(learner, on_progress=on_progress, on_eval=_on_eval, on_checkpoint=lambda _: _save(), should_stop=stop)
     except KeyboardInterrupt:
         _save()
         raise

@@ -1,0 +1,122 @@
+"""Train learner configurations for the same wall-clock budget, one CPU core each, then
+compare them: head-to-head Bradley-Terry Elo with 95% intervals (both seats, seeded
+openings), the labelled connect four positions where the greedy move keeps the best
+outcome (all and non-trivial), and points against OpenSpiel's MCTS.
+
+    python scripts/compare_learners.py --game connect_four --minutes 15 \\
+        --config dqn: --config mcts:--mcts --games 200 --out runs/compare
+
+Each ``--config NAME:OPTIONS`` is a ``selfplay train`` run with those extra options (split
+on spaces). Runs go side by side (``--parallel``, default: as many as there are configs,
+at most the CPU count), each with ``--threads 1``. A run folder that already holds a
+finished run is reused, so the evaluation can be redone without training again.
+Prints a markdown table for the README.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def train_all(args, configs: list[tuple[str, list[str]]]) -> None:
+    pending = [(n, o) for n, o in configs if not (args.out / n / "latest.pt").exists()]
+    procs: list[tuple[str, subprocess.Popen]] = []
+    parallel = args.parallel or min(len(pending), os.cpu_count() or 1)
+    while pending or procs:
+        while pending and len(procs) < parallel:
+            name, opts = pending.pop(0)
+            cmd = [sys.executable, "-m", "selfplay.cli", "train", "--game", args.game, "--out", str(args.out / name),
+                   "--minutes", str(args.minutes), "--steps", str(10**9), "--eval-every", "0", "--threads", "1",
+                   "--seed", str(args.seed), *opts]
+            log = open(args.out / f"{name}.log", "w")
+            print(f"[{time.strftime('%H:%M:%S')}] training {name}: {shlex.join(cmd[3:])}", flush=True)
+            procs.append((name, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)))
+        time.sleep(2)
+        for name, p in list(procs):
+            if p.poll() is not None:
+                procs.remove((name, p))
+                print(f"[{time.strftime('%H:%M:%S')}] {name} finished (exit {p.returncode})", flush=True)
+                if p.returncode != 0:
+                    raise SystemExit(f"training {name} failed: see {args.out / (name + '.log')}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--game", default="connect_four")
+    ap.add_argument("--minutes", type=float, default=15.0, help="training wall clock per configuration")
+    ap.add_argument("--config", action="append", default=None,
+                    help="NAME:OPTIONS for selfplay train (repeatable) [default: dqn: and mcts:--mcts]")
+    ap.add_argument("--games", type=int, default=200, help="head-to-head games per pair (both seats)")
+    ap.add_argument("--mcts-sims", type=int, default=1000, help="OpenSpiel MCTS opponent's simulations")
+    ap.add_argument("--mcts-games", type=int, default=50, help="games per seat against OpenSpiel MCTS")
+    ap.add_argument("--parallel", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=Path("runs/compare"))
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(1)
+    import games
+    from selfplay import arena, evaluate, ratings
+    from selfplay import tournament as T
+    from selfplay.checkpoint import load, load_agent
+
+    configs = [(c.split(":", 1)[0], shlex.split(c.split(":", 1)[1]) if ":" in c else [])
+               for c in (args.config or ["dqn:", "mcts:--mcts"])]
+    args.out.mkdir(parents=True, exist_ok=True)
+    train_all(args, configs)
+
+    names = [n for n, _ in configs]
+    agents = {n: load_agent(args.out / n / "latest.pt", name=n) for n in names}
+    info = {}
+    for n in names:
+        c = load(args.out / n / "latest.pt")["counters"]
+        info[n] = {"moves": int(c["moves"]), "updates": int(c["updates"]), "seconds": float(c["wall_time"])}
+    game = games.make(args.game)
+    plies = 1 if args.game == "tic_tac_toe" else 2
+    ops = T.openings(args.game, max(1, args.games // 2), plies, args.seed)
+    results = []
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            seats = arena.both_seats(args.games)
+            res = arena.play(game, agents[names[i]], agents[names[j]], seats, np.random.default_rng(args.seed),
+                             openings=[ops[(k // 2) % len(ops)] for k in range(args.games)])
+            results += [(i, j, float(s)) for s in res.scores]
+            print(f"{names[i]} vs {names[j]}: {res.summary()}", flush=True)
+    rat = ratings.fit(names, results, anchor=0)
+    rows = []
+    for k, n in enumerate(names):
+        row = {"name": n, "elo": rat[k].elo, "ci95": rat[k].ci95, **info[n]}
+        if args.game == "connect_four":
+            ex = evaluate.exact_connect_four(agents[n], np.random.default_rng(args.seed))
+            row.update(kept=ex["kept"], kept_nontrivial=ex["kept_nontrivial"])
+        if args.mcts_games:
+            m = evaluate.versus(agents[n], args.game, f"mcts:{args.mcts_sims}", args.mcts_games, args.seed)
+            row.update(vs_mcts=m["score"])
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    (args.out / "compare.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
+                                                        "configs": configs, "rows": rows}, indent=2))
+    print(f"\n{args.game}, {args.minutes:g} min of training each, one core each; "
+          f"head to head {args.games} games per pair, Elo relative to {names[0]}\n")
+    print("| learner | options | moves | updates | Elo (95%) | best kept: all / non-trivial | "
+          f"vs MCTS {args.mcts_sims} |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for (n, opts), r in zip(configs, rows):
+        kept = f"{r['kept']:.1%} / {r['kept_nontrivial']:.1%}" if "kept" in r else "n/a"
+        vs = f"{r['vs_mcts']:.1%}" if "vs_mcts" in r else "n/a"
+        print(f"| {n} | `{shlex.join(opts) or '(defaults)'}` | {r['moves']:,} | {r['updates']:,} | "
+              f"{r['elo']:+.0f} ± {r['ci95']:.0f} | {kept} | {vs} |")
+
+
+if __name__ == "__main__":
+    main()
