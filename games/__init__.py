@@ -8,10 +8,12 @@ from games.core import (
     IllegalActionError,
     State,
     UnknownGameError,
+    canonical_name,
     concat,
     make,
     random_actions,
     registered,
+    slug,
     take,
     where,
 )
@@ -20,5 +22,5 @@ from games import openspiel as _os, pettingzoo as _pz  # noqa: F401  (register a
 
 __all__ = [
     "Game", "IllegalActionError", "State", "UnknownGameError",
-    "concat", "make", "random_actions", "registered", "take", "where",
+    "canonical_name", "concat", "make", "random_actions", "registered", "slug", "take", "where",
 ]

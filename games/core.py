@@ -170,11 +170,26 @@ def registered() -> list[str]:
     return sorted(_REGISTRY) + [f"{p}:*" for p in sorted(_PREFIXES)]
 
 
+def canonical_name(name: str) -> str:
+    """The one spelling of a game name: no whitespace anywhere (``" tic_tac_toe"`` and
+    ``"openspiel:hex( board_size = 5 )"`` name the same games as without the spaces)."""
+    return "".join(str(name).split())
+
+
+def slug(name: str) -> str:
+    """A file-name form of a game name, the one rule everywhere:
+    ``openspiel:hex(board_size=5)`` -> ``openspiel_hex_board_size_5``."""
+    safe = "".join(c if c.isalnum() or c in "_-" else "_" for c in canonical_name(name))
+    while "__" in safe:
+        safe = safe.replace("__", "_")
+    return safe.strip("_")
+
+
 def make(name: str, history: int = 0) -> Game:
     """The game called ``name``: a native one, ``openspiel:<short_name>(params)``, or
     ``pettingzoo:<env>``. ``history`` stacks the last K positions into observations.
     Raises :class:`UnknownGameError` with a one-line reason."""
-    name = name.strip()
+    name = canonical_name(name)
     if history < 0:
         raise ValueError("history must be >= 0")
     if name in _REGISTRY:

@@ -21,6 +21,11 @@ def _pyspiel():
     return pyspiel
 
 
+#: the largest games the adapter takes (a board of 100,000 x 100,000 would exhaust memory)
+MAX_ACTIONS = 100_000
+MAX_CELLS = 1_000_000
+
+
 def check_fits(game) -> None:
     """Raise UnknownGameError with a one-line reason if the pyspiel game does not fit."""
     ps = _pyspiel()
@@ -54,6 +59,11 @@ class OpenSpielGame:
         except Exception as e:  # pyspiel raises a bare RuntimeError/SpielError
             raise UnknownGameError(f"openspiel cannot load {spec!r}: {str(e).splitlines()[0]}") from None
         check_fits(self.pyspiel_game)
+        n_actions = self.pyspiel_game.num_distinct_actions()
+        n_cells = int(np.prod(self.pyspiel_game.observation_tensor_shape()))
+        if not (2 <= n_actions <= MAX_ACTIONS and 1 <= n_cells <= MAX_CELLS):
+            raise UnknownGameError(f"openspiel:{spec} has {n_actions:,} actions and {n_cells:,} observation cells; "
+                                   f"a game here needs 2 to {MAX_ACTIONS:,} actions and 1 to {MAX_CELLS:,} cells")
         self.spec = spec
         self.name = f"openspiel:{spec}"
         self.history = int(history)

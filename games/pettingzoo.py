@@ -39,6 +39,20 @@ def clone_env(env):
     return new
 
 
+#: PettingZoo classic environments that fit: two players, deterministic, sequential,
+#: perfect information (base names, without the _vN version)
+FIT = frozenset({"tictactoe", "connect_four", "go", "chess"})
+#: why the other classic environments do not fit
+UNFIT = {
+    "texas_holdem": "has chance (card deals) and hidden information",
+    "texas_holdem_no_limit": "has chance (card deals) and hidden information",
+    "leduc_holdem": "has chance (card deals) and hidden information",
+    "gin_rummy": "has chance (card deals) and hidden information",
+    "hanabi": "has chance and hidden information",
+    "rps": "has simultaneous moves",
+}
+
+
 class PettingZooGame:
     binary_obs = False
 
@@ -51,6 +65,11 @@ class PettingZooGame:
             module = importlib.import_module(f"pettingzoo.classic.{env_name}")
         except ImportError:
             raise UnknownGameError(f"pettingzoo has no classic environment {env_name!r}") from None
+        base = env_name.rsplit("_v", 1)[0]
+        if base not in FIT:
+            why = UNFIT.get(base, "is not known to be a deterministic, sequential, perfect-information game")
+            raise UnknownGameError(f"pettingzoo:{env_name} {why}; these fit: "
+                                   + ", ".join(f"{b}_vN" for b in sorted(FIT)))
         try:
             env = module.env(**kwargs)
             env.reset(seed=0)

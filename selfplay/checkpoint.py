@@ -158,9 +158,56 @@ def load(path: str | os.PathLike, game: str | None = None) -> dict:
     missing = [k for k in ("game", "history", "net_config", "weights", "obs_shape", "num_actions") if k not in d]
     if missing:
         raise CheckpointError(f"{path}: incomplete checkpoint (missing {', '.join(missing)})")
+    _check_fields(d, path)
     if game is not None and d["game"] != game:
         raise CheckpointError(f"{path}: is a checkpoint for {d['game']}, not {game}")
+    build_net(d, path)  # the weights must fit the network the file describes
     return d
+
+
+def _check_fields(d: dict, path) -> None:
+    """Every field of the right type, so nothing downstream meets a surprise."""
+    bad = []
+    if not isinstance(d["game"], str):
+        bad.append("game is not a string")
+    if not isinstance(d["history"], int) or isinstance(d["history"], bool) or not 0 <= d["history"] <= 64:
+        bad.append("history is not a small whole number")
+    if not isinstance(d["net_config"], dict):
+        bad.append("net_config is not a record")
+    if not isinstance(d["weights"], dict) or not all(isinstance(v, torch.Tensor) for v in d["weights"].values()):
+        bad.append("weights are not tensors")
+    if not isinstance(d["obs_shape"], list) or not isinstance(d["num_actions"], int):
+        bad.append("obs_shape/num_actions malformed")
+    for key in ("last_eval", "train_config"):
+        if key in d:
+            try:
+                if not isinstance(d[key], str) or not isinstance(json.loads(d[key]), dict):
+                    raise ValueError
+            except ValueError:
+                bad.append(f"{key} is not a JSON record")
+    if "counters" in d and not isinstance(d["counters"], dict):
+        bad.append("counters is not a record")
+    if bad:
+        raise CheckpointError(f"{path}: malformed checkpoint ({'; '.join(bad)})")
+
+
+def check_resumable(d: dict, path) -> None:
+    """Refuse, with one line naming the file, a checkpoint that cannot restart training."""
+    from selfplay.dqn import TrainConfig
+
+    missing = [k for k in ("train_config", "optimizer", "frozen_weights", "counters", "rng") if k not in d]
+    if missing:
+        raise CheckpointError(f"{path}: holds no training state to resume from (missing {', '.join(missing)})")
+    try:
+        TrainConfig.from_dict(json.loads(d["train_config"]))
+    except (TypeError, ValueError, KeyError) as e:
+        raise CheckpointError(f"{path}: its training config is not valid ({e})") from None
+    c = d["counters"]
+    if not all(isinstance(c.get(k), int) and c[k] >= 0 for k in ("moves", "updates", "episodes")):
+        raise CheckpointError(f"{path}: its counters (moves, updates, episodes) are malformed")
+    rng = d["rng"]
+    if not isinstance(rng, dict) or not isinstance(rng.get("numpy"), str) or not isinstance(rng.get("torch"), torch.Tensor):
+        raise CheckpointError(f"{path}: its random-number state is malformed")
 
 
 def build_net(d: dict, path="checkpoint"):
@@ -184,10 +231,18 @@ def build_net(d: dict, path="checkpoint"):
 
 def restore_learner(d: dict, path="checkpoint", with_replay: bool = True):
     """A Learner in exactly the state it was saved in (replay memory if it was saved)."""
+    check_resumable(d, path)
+    try:
+        return _restore(d, with_replay)
+    except CheckpointError:
+        raise
+    except Exception as e:  # any part that does not fit this config: one line naming the file
+        raise CheckpointError(f"{path}: cannot restore its training state ({str(e).splitlines()[0][:160]})") from None
+
+
+def _restore(d: dict, with_replay: bool):
     from selfplay.dqn import Learner, TrainConfig
 
-    if "train_config" not in d or "optimizer" not in d:
-        raise CheckpointError(f"{path}: holds no training state to resume from")
     cfg = TrainConfig.from_dict(json.loads(d["train_config"]))
     learner = Learner(cfg)
     learner.online.load_state_dict(d["weights"])

@@ -1,12 +1,12 @@
 """The `selfplay` command: parses options and calls library functions, nothing more."""
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
 
 import games
-from selfplay.checkpoint import CheckpointError
 
 
 class GameName(click.ParamType):
@@ -16,6 +16,7 @@ class GameName(click.ParamType):
 
     def convert(self, value, param, ctx):
         if isinstance(value, str):
+            value = games.canonical_name(value)
             try:
                 games.make(value)
             except (games.UnknownGameError, ValueError) as e:
@@ -110,80 +111,110 @@ def _train_options(f):
 
 @cli.command()
 @click.option("--game", "game_name", type=GameName(), default="tic_tac_toe", show_default=True, help="game to learn")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="run folder [default: runs/<game>]")
-@click.option("--resume", type=click.Path(file_okay=False, exists=True), default=None,
-              help="continue the run in this folder from its latest.pt")
+@click.option("--out", type=click.Path(), default=None, help="run folder [default: runs/<game>]")
+@click.option("--resume", type=click.Path(), default=None,
+              help="continue the run in this folder from its newest checkpoint")
+@click.option("--force", is_flag=True, help="start over in a --out folder that holds a run (its run files are deleted)")
 @click.option("--save-replay", is_flag=True, help="keep the replay memory in latest.pt (exact resume)")
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="torch CPU threads")
 @click.option("--minutes", type=click.FloatRange(0.01, 1e6), default=None,
               help="stop after this many minutes of training (then evaluate and save), or at --steps")
+@click.option("--keep", type=click.IntRange(1, 1_000_000), default=None,
+              help="keep only the newest N step_<moves>.pt files [default: all]")
 @_train_options
-def train(game_name, out, resume, save_replay, threads, minutes, **opts):
+@click.pass_context
+def train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, **opts):
     """Learn a game by self-play DQN against a frozen, negated copy of the network.
 
     Writes runs/<name>/metrics.jsonl, step_<N>.pt, latest.pt and learning_curve.png.
-    Ctrl-C saves a checkpoint and exits; --resume continues exactly where it stopped.
+    Ctrl-C (or SIGTERM) saves a checkpoint and exits; --resume continues exactly there.
     """
+    try:
+        _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, opts)
+    except KeyboardInterrupt:  # before the run's own signal handling is in place
+        click.echo("\ninterrupted before training started: nothing was trained or saved")
+        sys.exit(130)
+
+
+def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, opts):
     import dataclasses
     import time
     from pathlib import Path
 
     import torch
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from selfplay import dqn, runner
+    from selfplay.checkpoint import CheckpointError
     from selfplay.network import NetConfig
 
     torch.set_num_threads(threads)
     net_opts = {k[4:]: opts.pop(k) for k in list(opts) if k.startswith("net_")}
     overrides = {k: v for k, v in opts.items() if v is not None}
+    game_given = ctx.get_parameter_source("game_name") == click.core.ParameterSource.COMMANDLINE
     try:
-        if resume:
+        for flag, value in (("--out", out), ("--resume", resume)):
+            if value is not None and not value.strip():
+                raise click.UsageError(f"{flag} must be a non-empty path")
+        if resume is not None:
+            if out is not None or force:
+                raise click.UsageError("--resume continues its own folder: leave out --out and --force")
             if overrides.keys() - {"steps", "lr"} or any(v is not None for v in net_opts.values()):
                 raise click.UsageError("with --resume only --steps and --lr may change; the run keeps its saved settings")
-            learner = runner.prepare(None, Path(resume), resume=True, steps=overrides.get("steps"), lr=overrides.get("lr"))
             out_dir = Path(resume)
+            learner = runner.prepare(None, out_dir, resume=True, steps=overrides.get("steps"), lr=overrides.get("lr"),
+                                     game=games.canonical_name(game_name) if game_given else None)
         else:
             cfg = dqn.default_config(game_name, **overrides)
             if any(v is not None for v in net_opts.values()):
                 base = dataclasses.asdict(cfg.net)
                 base.update({k: v for k, v in net_opts.items() if v is not None})
                 cfg = dataclasses.replace(cfg, net=NetConfig(**base))
-            out_dir = Path(out) if out else Path("runs") / game_name.replace(":", "_").replace("(", "_").replace(")", "").replace(",", "_").replace("=", "")
-            learner = runner.prepare(cfg, out_dir, resume=False)
+            out_dir = Path(out) if out is not None else Path("runs") / games.slug(game_name)
+            learner = runner.prepare(cfg, out_dir, resume=False, force=force)
     except (ValueError, runner.RunError, CheckpointError) as e:
         raise click.UsageError(str(e)) from None
     cfg = learner.cfg
-    click.echo(f"training {cfg.game} for {cfg.steps:,} moves into {out_dir}/ "
-               f"(net {cfg.net.kind}, {cfg.num_envs} games in parallel, seed {cfg.seed})")
-    columns = [TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("{task.fields[info]}")]
+    mode = (f"MCTS mode, {cfg.simulations} simulations a move, targets {cfg.search_target}" if cfg.mcts
+            else "DQN")
+    if resume is not None:
+        click.echo(f"resuming {cfg.game} at {learner.moves:,} of {cfg.steps:,} moves from {learner.resumed_from} "
+                   f"({mode})")
+    else:
+        click.echo(f"training {cfg.game} for {cfg.steps:,} moves into {out_dir}/ ({mode}; net {cfg.net.kind}, "
+                   f"{cfg.num_envs} games in parallel, seed {cfg.seed})")
+    columns = [TextColumn("moves"), BarColumn(bar_width=24), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
     t0, m0 = time.perf_counter(), learner.moves
+    asked = runner.stop_on_signals()  # from here on every SIGINT/SIGTERM means: save once, then stop
     with Progress(*columns, transient=False) as progress:
         task = progress.add_task("moves", total=cfg.steps, completed=learner.moves, info="")
-        state = {"eval": "", "last": 0.0}
+        last = {"t": 0.0}
 
         def on_progress(lr):
             now = time.perf_counter()
-            if now - state["last"] < 0.5:
+            if now - last["t"] < 0.5:
                 return
-            state["last"] = now
+            last["t"] = now
             rate = (lr.moves - m0) / max(1e-9, now - t0)
-            progress.update(task, completed=lr.moves, info=(
-                f"{rate:,.0f} moves/s  eps {dqn.epsilon_at(lr.cfg, lr.moves):.3f}  loss {lr.last_loss:.4f}  {state['eval']}"))
+            eps = "" if lr.cfg.mcts else f" eps {dqn.epsilon_at(lr.cfg, lr.moves):.2f}"
+            progress.update(task, completed=lr.moves, info=f"{rate:,.0f}/s loss {lr.last_loss:.4f}{eps}")
 
         def on_eval(lr, row):
-            state["eval"] = _eval_text(row)
-            progress.console.print(f"[{lr.moves:,} moves, {row['time']:.0f}s] {state['eval']}")
+            progress.console.print(f"[{lr.moves:,} moves, {row['time']:.0f}s] {_eval_text(row)}", soft_wrap=True)
 
         try:
             final = runner.run(learner, out_dir, on_progress=on_progress, on_eval=on_eval, save_replay=save_replay,
-                               time_limit=None if minutes is None else 60 * minutes)
-        except KeyboardInterrupt:
+                               time_limit=None if minutes is None else 60 * minutes, keep=keep, asked=asked)
+        except runner.Interrupted as e:
             progress.stop()
-            click.echo(f"\ninterrupted: saved {out_dir}/latest.pt at {learner.moves:,} moves; "
+            name = "SIGTERM" if e.signum == signal.SIGTERM else "interrupted"
+            click.echo(f"\n{name}: saved {e.saved} at {learner.moves:,} moves; "
                        f"continue with: selfplay train --resume {out_dir}")
-            sys.exit(130)
+            sys.exit(143 if e.signum == signal.SIGTERM else 130)
+        except runner.RunError as e:
+            progress.stop()
+            raise click.ClickException(str(e)) from None
     click.echo(f"done: {_eval_text(final)}")
     click.echo(f"checkpoint: {out_dir}/latest.pt   curve: {out_dir}/learning_curve.png")
 
@@ -205,7 +236,8 @@ def _use_color() -> bool:
 
 
 def _load_player_agent(game_name: str, checkpoint, search, move_time):
-    from selfplay import human, load_agent
+    from selfplay import human
+    from selfplay.checkpoint import CheckpointError, load_agent
 
     path = checkpoint or human.shipped_checkpoint(game_name)
     if checkpoint is None and not path.exists():
@@ -452,7 +484,8 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, as_
     from rich.console import Console
     from rich.table import Table
 
-    from selfplay import evaluate, load_agent
+    from selfplay import evaluate
+    from selfplay.checkpoint import CheckpointError, load_agent
     from selfplay.dqn import evaluate_tic_tac_toe
 
     try:
@@ -513,10 +546,14 @@ def main() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="pettingzoo")
     warnings.filterwarnings("ignore", message=".*old environment creation API.*")
     try:
-        cli(standalone_mode=True)
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted", err=True)
+        rc = cli.main(standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):  # Ctrl-C outside a command's own handling
+        click.echo("\ninterrupted: nothing was saved", err=True)
         sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 if __name__ == "__main__":

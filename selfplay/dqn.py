@@ -113,8 +113,25 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
+        if isinstance(self.net, dict):
+            object.__setattr__(self, "net", NetConfig(**self.net))
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError(f"{f.name} must be a finite number, not {v}")
         checks = [
             (self.steps > 0, "steps must be > 0"),
+            (self.num_envs <= 1_000_000, "num_envs must be <= 1,000,000"),
+            (self.batch_size <= 1_000_000, "batch_size must be <= 1,000,000"),
+            (self.learning_starts >= 0, "learning_starts must be >= 0"),
+            (self.eval_every >= 0, "eval_every must be >= 0 (0 = only at the end)"),
+            (self.checkpoint_every >= 0, "checkpoint_every must be >= 0 (0 = only at the end)"),
+            (self.replay_capacity <= 10**9, "replay_capacity must be <= 10**9"),
+            (self.simulations <= 1_000_000, "simulations must be <= 1,000,000"),
+            (self.history <= 64, "history must be <= 64"),
+            (0 <= self.temperature_moves, "temperature_moves must be >= 0"),
+            (self.dirichlet_alpha >= 0, "dirichlet_alpha must be >= 0"),
+            (self.iteration_updates >= 0, "iteration_updates must be >= 0"),
             (self.num_envs > 0, "num_envs must be > 0"),
             (self.batch_size > 0, "batch_size must be > 0"),
             (self.lr > 0, "lr must be > 0"),
@@ -138,8 +155,6 @@ class TrainConfig:
         for ok, msg in checks:
             if not ok:
                 raise ValueError(msg)
-        if isinstance(self.net, dict):
-            object.__setattr__(self, "net", NetConfig(**self.net))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -188,6 +203,7 @@ MCTS_DEFAULTS: dict[str, dict] = {
 def default_config(game: str, **overrides) -> TrainConfig:
     """The config for ``game``: TrainConfig's defaults, the game's own (and, with
     ``mcts=True``, MCTS mode's own), then overrides."""
+    game = games.canonical_name(game)
     key = game.split(":", 1)[-1] if game.startswith("pettingzoo") else game
     base = dict(GAME_DEFAULTS.get(key, {}))
     if not base:  # adapter games: sized for one CPU core (a residual CNN is ~20x slower there)
@@ -200,6 +216,38 @@ def default_config(game: str, **overrides) -> TrainConfig:
         base.update(MCTS_DEFAULTS.get(key, {}))
     base.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig(game=game, **base)
+
+
+def memory_estimate(cfg: TrainConfig, game) -> int:
+    """Bytes a Learner for ``cfg`` will hold, roughly: replay memory (and search targets),
+    and four copies of the weights (online, frozen, Adam's two moments)."""
+    cells = int(np.prod(game.obs_shape))
+    obs_bytes = (cells + 7) // 8 if game.binary_obs else 2 * cells
+    per_transition = 2 * obs_bytes + (game.num_actions + 7) // 8 + 8
+    total = cfg.replay_capacity * per_transition
+    if cfg.mcts:
+        total += (cfg.replay_capacity // 4) * (2 * cells + 4 * game.num_actions)
+    n = cfg.net
+    if n.kind == "mlp":
+        params = cells * n.hidden + (n.layers - 1) * n.hidden ** 2 + n.hidden * game.num_actions
+    else:
+        h, w = game.obs_shape[1:]
+        params = 18 * n.blocks * n.channels ** 2 + 4 * h * w * n.hidden + n.hidden * game.num_actions
+    return int(total + 16 * params)
+
+
+def check_memory(cfg: TrainConfig, game) -> None:
+    """Refuse, before allocating, a config that needs more memory than this machine has."""
+    import os
+
+    need = memory_estimate(cfg, game)
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > have:
+        raise ValueError(f"this run needs about {need / 2**30:,.1f} GiB of memory (replay memory and network), "
+                         f"more than this machine's {have / 2**30:,.1f} GiB: lower --replay-capacity or the network size")
 
 
 def epsilon_at(cfg: TrainConfig, moves: int) -> float:
@@ -230,6 +278,7 @@ class Learner:
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
         self.game = games.make(cfg.game, history=cfg.history)
+        check_memory(cfg, self.game)
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.online = build(cfg.net, self.game.obs_shape, self.game.num_actions)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+import games
 from games.text import MAX_INPUT, PLAYER_NAMES
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -25,8 +26,7 @@ HELP = """commands:
 
 def shipped_checkpoint(game_name: str) -> Path:
     """Where the shipped checkpoint for a game lives (it may not exist)."""
-    safe = "".join(c if c.isalnum() or c in "_-" else "_" for c in game_name).strip("_")
-    return CHECKPOINT_DIR / f"{safe}.pt"
+    return CHECKPOINT_DIR / f"{games.slug(game_name)}.pt"
 
 
 def describe_value(q: float) -> str:

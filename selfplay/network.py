@@ -30,9 +30,10 @@ class NetConfig:
     def __post_init__(self):
         if self.kind not in ("mlp", "resnet"):
             raise ValueError(f"network kind must be 'mlp' or 'resnet', not {self.kind!r}")
-        for f in ("hidden", "layers", "channels", "blocks"):
-            if getattr(self, f) < 1:
-                raise ValueError(f"network {f} must be >= 1")
+        for f, most in (("hidden", 65_536), ("layers", 64), ("channels", 4_096), ("blocks", 128)):
+            v = getattr(self, f)
+            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= most:
+                raise ValueError(f"network {f} must be a whole number from 1 to {most:,}, not {v!r}")
 
 
 class MLPQ(nn.Module):

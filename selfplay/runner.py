@@ -1,107 +1,319 @@
 """A training run on disk: ``runs/<name>/`` with metrics.jsonl, step_<N>.pt, latest.pt
-and learning_curve.png. The CLI's ``train`` calls :func:`run`."""
+and learning_curve.png. The CLI's ``train`` calls :func:`prepare` and :func:`run`.
+
+Nothing is lost or overwritten:
+- a fresh run refuses a folder that is not empty (``force`` deletes the old run's files);
+- the folder is checked writable before any training;
+- ``--resume`` takes the newest checkpoint that loads (latest.pt, else the newest
+  step_N.pt), sweeps the ``.tmp`` files of interrupted saves, and drops metrics rows from
+  after that checkpoint so replayed moves are logged once;
+- SIGINT and SIGTERM only ask the loop to stop after the current move and its updates,
+  then one checkpoint is saved (a second signal changes nothing), so a resumed run is the
+  run that would have gone on;
+- a write that fails (a full disk) stops the run with one line and leaves the last good
+  checkpoint; a loss that turns non-finite stops it before anything non-finite is saved.
+"""
 from __future__ import annotations
 
+import contextlib
 import json
+import math
+import os
+import re
+import signal
+import tempfile
 import time
 from pathlib import Path
 
+import torch
+
 from selfplay import checkpoint, dqn
+
+#: the files a run folder holds (all written by this module)
+RUN_FILES = ("latest.pt", "metrics.jsonl", "learning_curve.png")
+_STEP = re.compile(r"step_(\d+)\.pt$")
+#: seconds between the training rows (loss, epsilon, speed) in metrics.jsonl
+LOG_SECONDS = 5.0
 
 
 class RunError(Exception):
-    """A run folder that cannot be used as asked; one-line message."""
+    """A run folder that cannot be used as asked, or a run that had to stop; one line."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run stopped on SIGINT or SIGTERM after saving; ``signum`` says which."""
+
+    def __init__(self, signum: int, saved: Path):
+        super().__init__(signum)
+        self.signum, self.saved = signum, saved
+
+
+def step_files(out: Path) -> list[Path]:
+    """The folder's step_N.pt files, oldest (fewest moves) first."""
+    found = [(int(m.group(1)), p) for p in Path(out).glob("step_*.pt") if (m := _STEP.search(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def _is_run_file(p: Path) -> bool:
+    return p.name in RUN_FILES or bool(_STEP.search(p.name)) or (p.name.startswith(".") and p.name.endswith(".tmp"))
+
+
+def sweep_tmp(out: Path) -> int:
+    """Delete the temporary files of interrupted saves; returns how many."""
+    n = 0
+    for p in Path(out).glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            p.unlink()
+            n += 1
+    return n
+
+
+def check_folder_path(out: Path) -> None:
+    """Refuse, without creating anything, a path that cannot be a run folder."""
+    if not str(out).strip():
+        raise RunError("the run folder must be a non-empty path")
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise RunError(f"{out}: {p} is a file, not a folder")
+            break
+
+
+def check_writable(out: Path) -> None:
+    """Create the folder if needed and prove a file can be written in it."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", suffix=".tmp", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise RunError(f"{out}: cannot write the run folder ({e.strerror or e})") from None
+
+
+def newest_checkpoint(out: Path) -> tuple[dict, Path]:
+    """The loadable checkpoint with the most moves: latest.pt, or a step file where
+    latest.pt is missing, broken or older (a kill between the two writes)."""
+    found, errors = [], []
+    for p in [*step_files(out), out / "latest.pt"]:
+        if not p.exists():
+            continue
+        try:
+            d = checkpoint.load(p)
+            checkpoint.check_resumable(d, p)
+        except checkpoint.CheckpointError as e:
+            errors.append(str(e))
+            continue
+        found.append((int(d["counters"]["moves"]), p.name == "latest.pt", d, p))
+    if not found:
+        why = f" ({errors[-1]})" if errors else ""
+        raise RunError(f"{out}: no checkpoint to resume from{why}")
+    _, _, d, p = max(found, key=lambda t: (t[0], t[1]))
+    return d, p
 
 
 def prepare(cfg: dqn.TrainConfig | None, out: Path, resume: bool, steps: int | None = None,
-            lr: float | None = None) -> dqn.Learner:
-    """A fresh learner writing into ``out`` (refused if it already holds a run), or the
-    learner restored from ``out/latest.pt`` (optionally with a new step count, or a new
-    learning rate from here on, e.g. a lower one to fine-tune; the change is kept in the
-    run's saved config)."""
-    out = Path(out)
-    latest = out / "latest.pt"
-    if resume:
-        if not latest.exists():
-            raise RunError(f"{out}: no latest.pt to resume from")
-        d = checkpoint.load(latest)
-        learner = checkpoint.restore_learner(d, latest)
-        import dataclasses
+            lr: float | None = None, force: bool = False, game: str | None = None) -> dqn.Learner:
+    """A fresh learner writing into ``out`` (refused if the folder is not empty, unless
+    ``force``), or the learner restored from the newest checkpoint in ``out`` (optionally
+    with a new step count, or a new learning rate from here on; the change is kept in
+    the run's saved config). ``game``, when given with ``resume``, must be the run's."""
+    import dataclasses
 
+    out = Path(out)
+    check_folder_path(out)
+    if resume:
+        if not out.is_dir():
+            raise RunError(f"{out}: no such run folder")
+        d, path = newest_checkpoint(out)
+        if game is not None and d["game"] != game:
+            raise RunError(f"{out} is a {d['game']} run; --game {game} does not match (leave --game out to resume)")
+        check_writable(out)
+        sweep_tmp(out)
+        learner = checkpoint.restore_learner(d, path)
+        learner.resumed_from = path
         if steps is not None and steps != learner.cfg.steps:
             learner.cfg = dataclasses.replace(learner.cfg, steps=steps)
         if lr is not None and lr != learner.cfg.lr:
             learner.cfg = dataclasses.replace(learner.cfg, lr=lr)  # validated like a new config
             for group in learner.optimizer.param_groups:
                 group["lr"] = lr
+        _truncate_metrics(out / "metrics.jsonl", learner.moves)
         return learner
-    if latest.exists():
-        raise RunError(f"{out} already holds a run: pass --resume {out} to continue it, or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    return dqn.Learner(cfg)
+    if out.is_dir() and any(True for _ in out.iterdir()):
+        mine = [p for p in out.iterdir() if _is_run_file(p)]
+        if not force:
+            what = "holds a run" if mine else "is not empty"
+            raise RunError(f"{out} {what}: pass --resume {out} to continue it, --force to start over "
+                           f"(its run files are deleted), or choose another --out")
+    learner = dqn.Learner(cfg)
+    check_writable(out)
+    if force:
+        for p in out.iterdir():
+            if _is_run_file(p):
+                p.unlink()
+    return learner
+
+
+def _truncate_metrics(path: Path, moves: int) -> None:
+    """Keep only the rows logged up to ``moves``: the moves after it are played again."""
+    if not path.exists():
+        return
+    keep = []
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a row cut short by a kill
+        if isinstance(row, dict) and row.get("moves", math.inf) <= moves:
+            keep.append(line)
+    fd, tmp = tempfile.mkstemp(prefix=".metrics.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write("".join(line + "\n" for line in keep))
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _stop_requests():
+    """SIGINT and SIGTERM append their number to the yielded list instead of raising."""
+    asked: list[int] = []
+    old = {}
+    try:
+        for s in (signal.SIGINT, signal.SIGTERM):
+            old[s] = signal.signal(s, lambda signum, frame: asked.append(signum))
+    except ValueError:  # not the main thread: signals stay as they were
+        pass
+    try:
+        yield asked
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def stop_on_signals() -> list[int]:
+    """From now on SIGINT and SIGTERM only append their number to the returned list
+    (for a process that ends with the run, such as the CLI: never restored)."""
+    asked: list[int] = []
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, lambda signum, frame: asked.append(signum))
+    return asked
 
 
 def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_replay: bool = False,
-        time_limit: float | None = None) -> dict:
+        time_limit: float | None = None, keep: int | None = None, asked: list[int] | None = None) -> dict:
     """Train to ``learner.cfg.steps`` (or until ``time_limit`` seconds of this call have
-    passed); evaluate, log and checkpoint on schedule. Ctrl-C saves a checkpoint and
-    re-raises KeyboardInterrupt. Returns the final evaluation."""
+    passed); evaluate, log and checkpoint on schedule, keeping the newest ``keep`` step
+    files (all when None). SIGINT/SIGTERM (or a number put in ``asked``, the list of
+    :func:`stop_on_signals`): save once, raise :class:`Interrupted`. Returns the final
+    evaluation."""
     out = Path(out)
     metrics = out / "metrics.jsonl"
     t_start = time.perf_counter() - learner.wall_time
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    updates0 = learner.updates
+    log = {"t": time.perf_counter(), "moves": learner.moves}
+
+    def _append(row: dict) -> None:
+        with metrics.open("a") as f:
+            f.write(json.dumps(row) + "\n")
 
     def _save():
         learner.wall_time = time.perf_counter() - t_start
+        if not all(torch.isfinite(p).all() for p in learner.online.parameters()):
+            raise RunError(f"the network's weights are not finite at {learner.moves:,} moves: nothing saved; "
+                           f"the last good checkpoint stays in {out}")
         d = checkpoint.learner_to_dict(learner, with_replay=False)
         checkpoint.atomic_save(d, out / f"step_{learner.moves}.pt")
         if save_replay:
             d = checkpoint.learner_to_dict(learner, with_replay=True)
         checkpoint.atomic_save(d, out / "latest.pt")
+        if keep:
+            for old in step_files(out)[:-keep]:
+                old.unlink()
 
     def _on_eval(lr, ev):
         lr.wall_time = time.perf_counter() - t_start
-        row = {"time": round(lr.wall_time, 2), "loss": lr.last_loss, "epsilon": dqn.epsilon_at(lr.cfg, lr.moves), **ev}
-        with metrics.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        row = {"kind": "eval", "time": round(lr.wall_time, 2), "loss": lr.last_loss,
+               "epsilon": dqn.epsilon_at(lr.cfg, lr.moves), **ev}
+        _append(row)
         if on_eval:
             on_eval(lr, row)
 
+    def _on_progress(lr):
+        now = time.perf_counter()
+        if now - log["t"] >= LOG_SECONDS:
+            rate = (lr.moves - log["moves"]) / (now - log["t"])
+            _append({"kind": "train", "moves": lr.moves, "updates": lr.updates,
+                     "time": round(now - t_start, 2), "loss": lr.last_loss,
+                     "epsilon": dqn.epsilon_at(lr.cfg, lr.moves), "moves_per_s": round(rate, 1)})
+            log.update(t=now, moves=lr.moves)
+        if on_progress:
+            on_progress(lr)
+
+    def _should_stop(lr) -> bool:
+        if lr.updates > updates0 and not math.isfinite(lr.last_loss):
+            return True
+        return bool(asked) or (deadline is not None and time.perf_counter() >= deadline)
+
     try:
-        deadline = None if time_limit is None else time.perf_counter() + time_limit
-        stop = None if deadline is None else (lambda _: time.perf_counter() >= deadline)
-        dqn.train(learner, on_progress=on_progress, on_eval=_on_eval, on_checkpoint=lambda _: _save(), should_stop=stop)
-    except KeyboardInterrupt:
-        _save()
-        raise
-    if not learner.last_eval or learner.last_eval.get("moves") != learner.moves:
-        _on_eval(learner, learner.evaluate())
-    _save()
-    plot_curve(metrics, out / "learning_curve.png")
+        with (contextlib.nullcontext(asked) if asked is not None else _stop_requests()) as asked:
+            dqn.train(learner, on_progress=_on_progress, on_eval=_on_eval, on_checkpoint=lambda _: _save(),
+                      should_stop=_should_stop)
+            if learner.updates > updates0 and not math.isfinite(learner.last_loss):
+                raise RunError(f"the training loss became non-finite at {learner.moves:,} moves (try a lower --lr): "
+                               f"stopped; the last finite checkpoint stays in {out}")
+            if asked:
+                _save()
+                raise Interrupted(asked[0], out / "latest.pt")
+            if not learner.last_eval or learner.last_eval.get("moves") != learner.moves:
+                _on_eval(learner, learner.evaluate())
+            _save()
+    except OSError as e:
+        raise RunError(f"{out}: could not write ({e.strerror or e}); the last good checkpoint stays there") from None
+    finally:
+        with contextlib.suppress(Exception):
+            plot_curve(metrics, out / "learning_curve.png", title=learner.cfg.game)
     return learner.last_eval
 
 
-def plot_curve(metrics: Path, png: Path) -> None:
-    """Scores against random and the frozen copy (and exact play) over training moves."""
+def plot_curve(metrics: Path, png: Path, title: str | None = None) -> None:
+    """Two panels over training moves: scores (against random, the frozen copy, exact
+    play) at each evaluation, and the loss and epsilon from the training rows."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [json.loads(line) for line in Path(metrics).read_text().splitlines() if line.strip()]
-    if not rows:
+    rows = []
+    for line in Path(metrics).read_text().splitlines():
+        with contextlib.suppress(json.JSONDecodeError):
+            rows.append(json.loads(line))
+    evals = [r for r in rows if "vs_random" in r]
+    train = [r for r in rows if r.get("kind") == "train"]
+    if not evals and not train:
         return
-    x = [r["moves"] for r in rows]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(x, [r["vs_random"]["score"] for r in rows], label="score vs random")
-    ax.plot(x, [r["vs_frozen"]["score"] for r in rows], label="score vs frozen copy")
-    if "exact" in rows[0]:
-        ax.plot(x, [r["exact"]["best_outcome_kept"] for r in rows], label="best outcome kept (exact)")
-    ax.set_xlabel("moves played")
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    if evals:
+        x = [r["moves"] for r in evals]
+        ax.plot(x, [r["vs_random"]["score"] for r in evals], "o-", label="score vs random")
+        ax.plot(x, [r["vs_frozen"]["score"] for r in evals], "o-", label="score vs frozen copy")
+        if "exact" in evals[0]:
+            ax.plot(x, [r["exact"]["best_outcome_kept"] for r in evals], "o-", label="best outcome kept (exact)")
     ax.set_ylabel("score / share")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    ax.set_title(f"{Path(metrics).parent.name}: learning curve")
+    if train:
+        x = [r["moves"] for r in train]
+        ax2.plot(x, [r["loss"] for r in train], color="tab:red", label="loss")
+        ax2.set_yscale("log")
+        ax2.set_ylabel("loss")
+        eps = ax2.twinx()
+        eps.plot(x, [r["epsilon"] for r in train], color="tab:gray", linestyle="--", label="epsilon")
+        eps.set_ylabel("epsilon")
+        eps.set_ylim(0, 1.02)
+    ax2.set_xlabel("moves played")
+    ax2.grid(alpha=0.3)
+    ax.set_title(f"{title or Path(metrics).parent.name}: learning curve")
     fig.tight_layout()
     fig.savefig(png, dpi=100)
     plt.close(fig)

@@ -57,13 +57,15 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, game_na
     assert straight.updates == resumed.updates
 
 
-def test_mcts_mode_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("extra,split", [(dict(opponent_search=True, search_target="visits", root_all=False), 150),
+                                         (dict(), 170)])
+def test_mcts_mode_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, extra, split):
     # the search targets and the iteration's progress travel in the checkpoint
-    cfg = _cfg(mcts=True, simulations=8, iteration_episodes=4, iteration_updates=3, steps=300, td_weight=0.5)
+    cfg = _cfg(mcts=True, simulations=8, iteration_episodes=4, iteration_updates=3, steps=300, td_weight=0.5, **extra)
     straight = dqn.Learner(cfg)
     _run(straight, 300)
     first = dqn.Learner(cfg)
-    _run(first, 150)
+    _run(first, split)
     assert first.targets.size > 0 and first.episodes > first.episodes_at_iteration
     checkpoint.save_learner(first, tmp_path / "mid.pt", with_replay=True)
     del first

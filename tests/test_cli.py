@@ -1,5 +1,6 @@
 """The command line through click's CliRunner: train, resume, refusals, games list."""
 import json
+import signal
 
 import pytest
 import torch
@@ -71,7 +72,9 @@ def test_bad_options_get_a_one_line_error(args, msg, tmp_path, monkeypatch):
     assert not (tmp_path / "runs").exists()
 
 
-def test_ctrl_c_during_training_saves_a_checkpoint_and_exits_cleanly(tmp_path):
+@pytest.mark.parametrize("signals,code", [((signal.SIGINT,), 130), ((signal.SIGTERM,), 143),
+                                          ((signal.SIGINT, signal.SIGINT), 130)])
+def test_a_signal_during_training_saves_one_checkpoint_and_exits_cleanly(tmp_path, signals, code):
     import os
     import signal
     import subprocess
@@ -87,11 +90,31 @@ def test_ctrl_c_during_training_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     while time.time() < deadline and not out.exists():
         time.sleep(0.2)
     time.sleep(3)  # let it play and learn for a while
-    proc.send_signal(signal.SIGINT)
+    for s in signals:
+        proc.send_signal(s)
+        time.sleep(0.05)
     output, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 130, output
-    assert "interrupted: saved" in output and "Traceback" not in output
+    assert proc.returncode == code, output
+    assert output.count(": saved ") == 1 and "Traceback" not in output and "Aborted" not in output
     d = torch.load(out / "latest.pt", weights_only=True)
     assert 0 < d["counters"]["moves"] < 10_000_000
     r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--steps", str(d["counters"]["moves"] + 64)])
     assert r.exit_code == 0, r.output
+
+
+@pytest.mark.parametrize("delay", [0.8, 1.5, 2.5])
+def test_ctrl_c_during_start_up_exits_cleanly_without_a_traceback(tmp_path, delay):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.Popen([sys.executable, "-m", "selfplay", "train", "--game", "connect_four", "--out",
+                             str(tmp_path / "run"), "--steps", "10000000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, output
+    assert "Traceback" not in output and "Aborted" not in output and "interrupted" in output

@@ -157,6 +157,14 @@ def test_unknown_and_unfit_games_are_refused():
         ("openspiel:matrix_rps", "simultaneous"),
         ("openspiel:no_such_game", "no game"),
         ("pettingzoo:no_such_env_v0", "no classic environment"),
+        ("pettingzoo:texas_holdem_v4", "chance"),
+        ("pettingzoo:leduc_holdem_v4", "hidden information"),
+        ("pettingzoo:texas_holdem_no_limit_v6", "hidden information"),
+        ("pettingzoo:hanabi_v5", "hidden information"),
+        ("pettingzoo:rps_v2", "simultaneous"),
+        ("openspiel:hex(board_size=0)", "actions"),
+        ("openspiel:hex(board_size=100000)", "actions"),
+        ("openspiel:connect_four(rows=0)", "openspiel"),
     ]:
         with pytest.raises(games.UnknownGameError, match=reason) as e:
             games.make(name)

@@ -1,0 +1,209 @@
+"""Run folders never lose or overwrite a run: faults injected at every write, kills
+between writes, signals at random moves, bad options and paths swept as classes."""
+import errno
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from selfplay import checkpoint, dqn, runner
+from selfplay.cli import cli
+from selfplay.network import NetConfig
+
+SMALL = ["--steps", "2000", "--num-envs", "16", "--learning-starts", "256", "--eval-every", "1000",
+         "--eval-games", "5", "--checkpoint-every", "500", "--hidden", "16", "--layers", "1"]
+
+
+def _train(*args):
+    return CliRunner().invoke(cli, ["train", "--game", "tic_tac_toe", *args])
+
+
+def _error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("Error")]
+
+
+def test_a_kill_between_the_step_file_and_latest_resumes_from_the_newest_step_file(tmp_path):
+    out = tmp_path / "run"
+    assert _train("--out", str(out), *SMALL).exit_code == 0
+    # as if killed while writing latest.pt at the last checkpoint: no latest.pt, a .tmp left
+    (out / "latest.pt").unlink()
+    (out / ".latest.pt.abc.tmp").write_bytes(b"half a checkpoint")
+    r = _train("--resume", str(out), "--steps", "2500")
+    assert r.exit_code == 0, r.output
+    assert "step_2000.pt" in r.output and "resuming" in r.output
+    assert not list(out.glob(".*.tmp"))
+    assert torch.load(out / "latest.pt", weights_only=True)["counters"]["moves"] == 2512
+
+
+def test_a_broken_latest_falls_back_to_a_step_file_and_metrics_rows_are_not_duplicated(tmp_path):
+    out = tmp_path / "run"
+    assert _train("--out", str(out), *SMALL).exit_code == 0
+    (out / "latest.pt").write_bytes((out / "latest.pt").read_bytes()[:1000])  # cut short
+    for p in out.glob("step_*.pt"):  # the run goes back to its 1,008-move checkpoint
+        if p.name not in ("step_512.pt", "step_1008.pt"):
+            p.unlink()
+    r = _train("--resume", str(out))
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    evals = [row["moves"] for row in rows if row["kind"] == "eval"]
+    assert evals == sorted(set(evals)) == [1008, 2000]
+    moves = [row["moves"] for row in rows]
+    assert moves == sorted(moves)
+
+
+def test_a_fresh_run_refuses_a_folder_that_is_not_empty_unless_forced(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    r = _train("--out", str(out), *SMALL)
+    assert r.exit_code == 2 and "not empty" in _error_lines(r.output)[0]
+    assert _train("--out", str(tmp_path / "run2"), *SMALL).exit_code == 0
+    before = (tmp_path / "run2" / "latest.pt").read_bytes()
+    r = _train("--out", str(tmp_path / "run2"), *SMALL)
+    assert r.exit_code == 2 and "--force" in r.output
+    assert (tmp_path / "run2" / "latest.pt").read_bytes() == before
+    r = _train("--out", str(tmp_path / "run2"), "--force", *SMALL, "--steps", "3000")
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(x) for x in (tmp_path / "run2" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[0]["moves"] < rows[-1]["moves"] and len({r["moves"] for r in rows}) == len(rows)
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES, errno.ENOSPC])
+def test_an_unwritable_folder_is_refused_before_any_training(tmp_path, monkeypatch, code):
+    out = tmp_path / "run"
+    assert _train("--out", str(out), *SMALL).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def refuse(*a, **k):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(runner.tempfile, "mkstemp", refuse)
+    for args in (["--resume", str(out), "--steps", "4000"], ["--out", str(tmp_path / "other"), *SMALL]):
+        r = _train(*args)
+        assert r.exit_code == 2 and len(_error_lines(r.output)) == 1, r.output
+        assert os.strerror(code) in r.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+@pytest.mark.parametrize("fail_at", [1, 2, 3, 5])
+def test_a_full_disk_at_any_checkpoint_write_is_one_line_and_the_last_good_checkpoint_stays(
+        tmp_path, monkeypatch, fail_at):
+    out = tmp_path / "run"
+    real_save, calls = torch.save, []
+
+    def save(obj, f, *a, **k):
+        calls.append(1)
+        if len(calls) == fail_at:
+            f.write(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, f, *a, **k)
+
+    monkeypatch.setattr(checkpoint.torch, "save", save)
+    r = _train("--out", str(out), *SMALL)
+    assert r.exit_code == 1, r.output
+    assert len(_error_lines(r.output)) == 1 and "No space left" in r.output
+    assert not list(out.glob(".*.tmp"))
+    monkeypatch.setattr(checkpoint.torch, "save", real_save)
+    if fail_at > 2:  # a checkpoint had been written before the disk filled: it resumes
+        r = _train("--resume", str(out), "--steps", "2500")
+        assert r.exit_code == 0, r.output
+
+
+def test_a_loss_that_turns_non_finite_stops_the_run_and_keeps_the_finite_checkpoint(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    real = dqn.Learner.update
+
+    def update(self):
+        loss = real(self)
+        if self.moves > 1200:
+            with torch.no_grad():
+                next(self.online.parameters()).fill_(float("nan"))
+            return float("nan")
+        return loss
+
+    monkeypatch.setattr(dqn.Learner, "update", update)
+    r = _train("--out", str(out), *SMALL)
+    assert r.exit_code == 1 and "non-finite" in _error_lines(r.output)[0]
+    d = checkpoint.load(out / "latest.pt")
+    assert d["counters"]["moves"] <= 1200
+    assert all(torch.isfinite(t).all() for t in d["weights"].values())
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_signal_at_a_random_move_then_resume_is_bit_identical(tmp_path, seed):
+    cfg = dqn.default_config("tic_tac_toe", num_envs=8, batch_size=32, learning_starts=64, steps=1600,
+                             eval_every=400, eval_games=4, checkpoint_every=0, seed=5, target_update=7,
+                             net=NetConfig(kind="mlp", hidden=16, layers=1))
+    straight = dqn.Learner(cfg)
+    (tmp_path / "a").mkdir()
+    runner.run(straight, tmp_path / "a")
+    at = int(np.random.default_rng(seed).integers(100, 1500))
+    first = dqn.Learner(cfg)
+    (tmp_path / "b").mkdir()
+
+    def poke(lr):
+        if lr.moves >= at and not getattr(lr, "poked", False):
+            lr.poked = True
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)  # a second Ctrl-C changes nothing
+
+    with pytest.raises(runner.Interrupted):
+        runner.run(first, tmp_path / "b", on_progress=poke, save_replay=True)
+    saved = checkpoint.load(tmp_path / "b" / "latest.pt")
+    assert at <= saved["counters"]["moves"] < at + 16
+    resumed = runner.prepare(None, tmp_path / "b", resume=True)
+    runner.run(resumed, tmp_path / "b")
+    assert straight.updates == resumed.updates and straight.moves == resumed.moves
+    for a, b in zip(straight.online.state_dict().values(), resumed.online.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--lr", "inf"], "lr must be a finite"),
+    (["--lr", "nan"], "lr must be a finite"),
+    (["--gamma", "-inf"], "gamma"),
+    (["--checkpoint-every", "-1"], "checkpoint_every"),
+    (["--eval-every", "-5"], "eval_every"),
+    (["--learning-starts", "-1"], "learning_starts"),
+    (["--replay-capacity", str(10**12)], "replay_capacity"),
+    (["--replay-capacity", str(900_000_000), "--game", "connect_four"], "memory"),
+    (["--hidden", str(10**6)], "hidden"),
+    (["--out", ""], "non-empty path"),
+    (["--out", "FILE/child"], "is a file"),
+    (["--out", "/proc/selfplay-x"], "cannot write"),
+    (["--game", "pettingzoo:texas_holdem_v4"], "hidden information"),
+    (["--game", "pettingzoo:leduc_holdem_v4"], "hidden information"),
+    (["--game", "openspiel:hex(board_size=0)"], "actions"),
+    (["--game", "openspiel:hex(board_size=100000)"], "actions"),
+    (["--resume", "RUN", "--game", "connect_four"], "does not match"),
+    (["--resume", "RUN", "--out", "elsewhere"], "leave out --out"),
+    (["--resume", "EMPTY"], "no checkpoint to resume from"),
+])
+def test_bad_training_options_are_one_line_before_any_work(tmp_path, monkeypatch, args, msg):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "FILE").write_text("x")
+    (tmp_path / "EMPTY").mkdir()
+    if "RUN" in args:
+        assert _train("--out", "RUN", *SMALL).exit_code == 0
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    r = CliRunner().invoke(cli, ["train", *args])
+    assert r.exit_code == 2, r.output
+    err = _error_lines(r.output)
+    assert len(err) == 1 and msg in err[0], r.output
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_game_names_are_canonical_so_defaults_follow_the_game(tmp_path):
+    a = dqn.default_config(" tic_tac_toe ")
+    assert a == dqn.default_config("tic_tac_toe") and a.game == "tic_tac_toe"
+
+
+def test_keep_leaves_only_the_newest_step_files(tmp_path):
+    out = tmp_path / "run"
+    assert _train("--out", str(out), "--keep", "2", *SMALL).exit_code == 0
+    assert [p.name for p in runner.step_files(out)] == ["step_1504.pt", "step_2000.pt"]
