@@ -42,6 +42,7 @@ def has_four(board: np.ndarray) -> np.ndarray:
 
 class ConnectFour(NativeGame):
     name = "connect_four"
+    in_a_row = 4
     num_actions = COLS
     board_shape = (ROWS, COLS)
 

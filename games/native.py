@@ -98,13 +98,21 @@ class NativeGame:
     def last_move_cell(self, state: State, index: int = 0) -> tuple[int, int] | None:
         raise NotImplementedError
 
+    #: stones in a row that win (set by each engine)
+    in_a_row: int = 0
+    #: how the players' stones are drawn and named
+    player_names: tuple[str, str] = text.PLAYER_NAMES
+
     def render(self, state: State, index: int = 0, color: bool = False) -> str:
+        cells = self.cells(state, index)
+        won = state.terminated[index] and state.rewards[index].any()
         return text.render_grid(
-            self.cells(state, index),
+            cells,
             self.column_labels(),
             self.row_labels(),
             last=self.last_move_cell(state, index),
             color=color,
+            highlight=text.winning_cells(cells, self.in_a_row) if won and self.in_a_row else None,
         )
 
     def column_labels(self) -> list[str]:

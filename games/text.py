@@ -21,8 +21,10 @@ def render_grid(
     row_labels: list[str] | None,
     last: tuple[int, int] | None = None,
     color: bool = False,
+    highlight: set[tuple[int, int]] | None = None,
 ) -> str:
-    """Draw an ``int8[H, W]`` grid of 0/1/2 with labels; ``last`` = (row, col) marked."""
+    """Draw an ``int8[H, W]`` grid of 0/1/2 with labels; ``last`` = (row, col) marked
+    in brackets, the ``highlight`` cells (a winning line) in angle brackets."""
     height, width = cells.shape
     pad = max((len(r) for r in row_labels), default=0) + 1 if row_labels else 0
     lines = [" " * pad + "".join(f" {c:^2}" for c in column_labels).rstrip()]
@@ -33,7 +35,9 @@ def render_grid(
             sym = SYMBOLS[v]
             if color and v:
                 sym = f"{_COLORS[v]}{sym}{_RESET}"
-            if last == (r, c):
+            if highlight and (r, c) in highlight:
+                parts.append(f"<{sym}>")
+            elif last == (r, c):
                 parts.append(f"[{sym}]")
             else:
                 parts.append(f" {sym} ")
@@ -47,3 +51,20 @@ def clean(text: str) -> str:
     if len(text) > MAX_INPUT:
         raise ValueError(f"input too long ({len(text)} characters)")
     return text.strip().lower()
+
+
+def winning_cells(cells: np.ndarray, k: int) -> set[tuple[int, int]]:
+    """The cells of every line of ``k`` equal stones in a row (any direction) on an
+    ``int8[H, W]`` grid of 0/1/2: the winning line of a finished game, for drawing."""
+    h, w = cells.shape
+    out: set[tuple[int, int]] = set()
+    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        for r in range(h):
+            for c in range(w):
+                end_r, end_c = r + (k - 1) * dr, c + (k - 1) * dc
+                if not (0 <= end_r < h and 0 <= end_c < w) or cells[r, c] == 0:
+                    continue
+                line = [(r + i * dr, c + i * dc) for i in range(k)]
+                if all(cells[p] == cells[r, c] for p in line):
+                    out.update(line)
+    return out

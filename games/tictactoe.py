@@ -34,6 +34,7 @@ class TicTacToeState(NativeState):
 
 class TicTacToe(NativeGame):
     name = "tic_tac_toe"
+    in_a_row = 3
     num_actions = 9
     board_shape = (3, 3)
 

@@ -232,7 +232,11 @@ def _eval_text(row: dict) -> str:
 def _use_color() -> bool:
     import os
 
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    try:
+        tty = sys.stdout is not None and sys.stdout.isatty()
+    except (AttributeError, ValueError, OSError):  # no stdout, or a closed one
+        tty = False
+    return tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def _load_player_agent(game_name: str, checkpoint, search, move_time):
@@ -256,7 +260,9 @@ def _exact_hints(game_name: str):
         from selfplay.c4solver import Solver, from_state
 
         solver = Solver(table_bits=22)
-        return lambda state: solver.move_values(*from_state(state), budget=2_000_000)
+        # a bounded total: at most ~250k nodes a move (well under a second for all seven);
+        # early positions stay unsettled and the hint says so once
+        return lambda state: solver.move_values(*from_state(state), budget=250_000)
     if game_name == "tic_tac_toe":
         from selfplay.minimax import _action_value
 
@@ -289,6 +295,8 @@ def play(game_name, checkpoint, search, move_time, side, seed):
 
     from selfplay import human
 
+    if sys.stdout is None or sys.stdout.closed or sys.stdin is None or sys.stdin.closed:
+        raise click.ClickException("play needs an open standard input and output (a terminal)")
     agent = _load_player_agent(game_name, checkpoint, search, move_time)
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     seat = {"first": 0, "second": 1}.get(side, seed % 2)
@@ -296,7 +304,14 @@ def play(game_name, checkpoint, search, move_time, side, seed):
                + (f" with {search} simulations" if search else "") + (f", {move_time}s a move" if move_time else ""))
 
     def read(prompt):
-        return input(prompt)
+        # not input(): on a terminal it reads through C's fgets, which stops at a NUL byte
+        # and then waits for more, so a line holding one stalled the prompt
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        return line.rstrip("\r\n")
 
     session = human.Session(agent.game, agent, read=read, write=click.echo, human_seat=seat,
                             color=_use_color(), seed=seed, exact=_exact_hints(game_name))

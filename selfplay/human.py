@@ -63,11 +63,21 @@ class Session:
     def _ask(self, prompt: str) -> str:
         try:
             line = self.read(prompt)
-        except (EOFError, KeyboardInterrupt):
+        except (EOFError, KeyboardInterrupt, RuntimeError, OSError):  # Ctrl-D, Ctrl-C, a lost terminal
             raise EndOfInput from None
         if line is None:
             raise EndOfInput
         return line
+
+    def _yes(self, prompt: str) -> bool:
+        """A y/n answer (an empty line is no); anything else asks again."""
+        while True:
+            answer = self._ask(prompt).strip().lower()
+            if answer in ("y", "yes"):
+                return True
+            if answer in ("", "n", "no"):
+                return False
+            self.write("please answer y or n")
 
     def _show(self, state) -> None:
         self.write("")
@@ -92,6 +102,9 @@ class Session:
             vals = self.exact(state)
             words = {1: "wins", 0: "draws", -1: "loses"}
             legal = np.flatnonzero(state.legal_action_mask[0])
+            if not any(int(vals[a]) in words for a in legal):
+                self.write("with perfect play from here: not settled yet (too early for the exact solver's budget)")
+                return
             self.write("with perfect play from here (exact solver): " + "  ".join(
                 f"{self.game.action_to_string(state, int(a))} {words.get(int(vals[a]), 'unsolved')}" for a in legal))
 
@@ -116,7 +129,8 @@ class Session:
     def play_game(self) -> str:
         """Play one game; return 'win', 'loss', 'draw' or 'resigned' (human's view)."""
         g = self.game
-        you = PLAYER_NAMES[self.human_seat]
+        names = getattr(g, "player_names", None)  # adapters draw their own symbols: say the seat
+        you = names[self.human_seat] if names else f"player {self.human_seat + 1}"
         self.write(f"\nYou are {you} and move {'first' if self.human_seat == 0 else 'second'}. "
                    f"Moves: {g.move_notation()}. Type 'help' for commands.")
         state = g.init(1)
@@ -131,6 +145,9 @@ class Session:
             line = self._ask(f"your move ({you}) > ")
             if len(line) > MAX_INPUT:
                 self.write(f"that line is too long ({len(line)} characters); type a move or 'help'")
+                continue
+            if any(not c.isprintable() for c in line):
+                self.write("that line holds control characters; type a move or 'help'")
                 continue
             cmd = line.strip().lower()
             if cmd in ("quit", "resign", "exit", "q"):
@@ -179,13 +196,10 @@ class Session:
         try:
             while True:
                 results.append(self.play_game())
-                if not rematch:
-                    break
-                answer = self._ask("rematch with sides swapped? [y/N] ").strip().lower()
-                if answer not in ("y", "yes"):
+                if not rematch or not self._yes("rematch with sides swapped? [y/N] "):
                     break
                 self.human_seat = 1 - self.human_seat
-        except EndOfInput:
+        except (EndOfInput, KeyboardInterrupt):  # Ctrl-D, or Ctrl-C at any moment (the agent thinking, a hint)
             self.write("\ninput closed: match abandoned.")
             results.append("abandoned")
         wins, draws = results.count("win"), results.count("draw")

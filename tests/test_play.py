@@ -13,7 +13,7 @@ END = r"You win!|The agent wins\.|It's a draw\."
 
 def spawn(*args, timeout=60):
     env = dict(os.environ, NO_COLOR="1", PYTHONPATH=os.getcwd(), COLUMNS="100")
-    child = pexpect.spawn(sys.executable, ["-m", "selfplay.cli", "play", *args], env=env, encoding="utf-8",
+    child = pexpect.spawn(sys.executable, ["-m", "selfplay", "play", *args], env=env, encoding="utf-8",
                           timeout=timeout, dimensions=(50, 120))
     return child
 
@@ -173,3 +173,46 @@ def test_wrong_or_corrupt_checkpoint_is_one_line_before_the_board(tmp_path):
         child.close()
         assert child.exitstatus == 2
         assert msg in out and "Traceback" not in out and "your move" not in out
+
+
+def test_control_characters_and_bad_rematch_answers_get_one_line_and_ask_again():
+    child = spawn("--game", "tic_tac_toe", "--checkpoint", TTT, "--first", "--seed", "0")
+    child.expect(PROMPT)
+    for typed in ["5\x00", "\x00", "a\x01b", "\x1b[A", "\x7f"]:
+        child.sendline(typed)
+        child.expect("control characters|is not a move|empty move")
+        child.expect(PROMPT)
+        assert "Traceback" not in child.before
+    child.sendline("quit")
+    child.expect(r"\[y/N\] ")
+    for answer in ["maybe", "yess", "0"]:
+        child.sendline(answer)
+        child.expect("please answer y or n")
+        child.expect(r"\[y/N\] ")
+    child.sendline("n")
+    child.expect("Thanks for playing. You: 0 won, 1 lost, 0 drawn.")
+    child.expect(pexpect.EOF)
+
+
+def test_ctrl_c_while_the_agent_thinks_ends_the_match_with_the_score():
+    child = spawn("--game", "connect_four", "--second", "--move-time", "20", "--seed", "0")
+    child.expect("move second")
+    import time
+
+    time.sleep(2)  # the agent is searching its first move
+    child.sendintr()
+    child.expect("match abandoned")
+    child.expect("Thanks for playing. You: 0 won, 0 lost, 0 drawn.")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0 and "Traceback" not in child.before and "Aborted" not in child.before
+
+
+def test_a_closed_stdout_ends_quietly_without_a_traceback():
+    import subprocess
+
+    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=os.getcwd())
+    r = subprocess.run(["bash", "-c", f"{sys.executable} -m selfplay play --game tic_tac_toe --checkpoint {TTT} >&-"],
+                       input="5\n", capture_output=True, text=True, env=env, timeout=60)
+    assert "Traceback" not in r.stderr and "AttributeError" not in r.stderr, r.stderr
+    assert r.returncode == 1 and r.stderr.strip() == "Error: play needs an open standard input and output (a terminal)"
