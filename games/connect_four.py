@@ -42,6 +42,8 @@ def has_four(board: np.ndarray) -> np.ndarray:
 
 class ConnectFour(NativeGame):
     name = "connect_four"
+    #: the same game in OpenSpiel (same action numbering), for reference bots
+    pyspiel_name = "connect_four"
     in_a_row = 4
     num_actions = COLS
     board_shape = (ROWS, COLS)
@@ -86,6 +88,32 @@ class ConnectFour(NativeGame):
             last_action=np.where(live, actions, state.last_action).astype(np.int32),
             num_moves=num_moves,
             past=self._next_past(state, live),
+            stones=stones,
+            heights=heights,
+        )
+
+    def from_cells(self, cells: np.ndarray) -> ConnectFourState:
+        """A batch of positions (no history) from grids ``int8[B, 6, 7]`` as drawn (row 0
+        at the top; 0 empty, 1 first player's stone, 2 second's); the mover is the player
+        with fewer stones (the first player on equal counts)."""
+        cells = np.asarray(cells)
+        b = len(cells)
+        flat = cells.reshape(b, ROWS * COLS)
+        stones = np.zeros((b, 2), np.uint64)
+        for p in (0, 1):
+            bits = np.where(flat == p + 1, _U(1) << _CELL_BITS, _U(0))
+            stones[:, p] = np.bitwise_or.reduce(bits, axis=1)
+        heights = (cells != 0).sum(axis=1).astype(np.int8)
+        num_moves = heights.sum(axis=1).astype(np.int32)
+        terminated = has_four(stones).any(axis=1) | (num_moves == ROWS * COLS)
+        return ConnectFourState(
+            current_player=(num_moves % 2).astype(np.int8),
+            legal_action_mask=(heights < ROWS) & ~terminated[:, None],
+            rewards=np.zeros((b, 2), np.float32),
+            terminated=terminated,
+            last_action=np.full(b, -1, np.int32),
+            num_moves=num_moves,
+            past=self._empty_past(b),
             stones=stones,
             heights=heights,
         )

@@ -86,13 +86,13 @@ class PettingZooGame:
         self.history = int(history)
         self.num_actions = int(env.action_space(env.agent_selection).n)
         perm, self._swap, twin = _KNOWN.get(env_name, (None, False, None))
-        self._to_env = perm if perm is not None else np.arange(self.num_actions)
+        self.to_env = perm if perm is not None else np.arange(self.num_actions)
         self._twin = None
         if twin is not None:
             from games.core import make
 
             self._twin = make(twin)
-        o = self._frame_of(obs["observation"])
+        o = self.frame_of(obs["observation"])
         self._frame = o.shape
         self.board_shape = (o.shape[1], o.shape[2])
 
@@ -104,7 +104,7 @@ class PettingZooGame:
         c, h, w = self._frame
         return (c * (self.history + 1), h, w)
 
-    def _frame_of(self, observation: np.ndarray) -> np.ndarray:
+    def frame_of(self, observation: np.ndarray) -> np.ndarray:
         o = np.asarray(observation, np.float32)
         if o.ndim == 1:
             o = o[None, None, :]
@@ -128,8 +128,8 @@ class PettingZooGame:
                 continue
             player[i] = env.possible_agents.index(agent)
             obs = env.observe(agent)
-            mask[i] = np.asarray(obs["action_mask"], bool)[self._to_env]
-            frames[i] = self._frame_of(obs["observation"])
+            mask[i] = np.asarray(obs["action_mask"], bool)[self.to_env]
+            frames[i] = self.frame_of(obs["observation"])
         return player, mask, term, frames
 
     def init(self, batch_size: int) -> AdapterState:
@@ -156,7 +156,7 @@ class PettingZooGame:
         rewards = np.zeros((state.batch_size, 2), np.float32)
         for i in np.flatnonzero(live):
             env = clone_env(handles[i])
-            env.step(int(self._to_env[actions[i]]))
+            env.step(int(self.to_env[actions[i]]))
             handles[i] = env
             rewards[i] = [env.rewards[a] for a in env.possible_agents]
         player, mask, term, _ = self._fields(handles)
@@ -177,7 +177,7 @@ class PettingZooGame:
     def observe(self, state: AdapterState) -> np.ndarray:
         frames = np.zeros((state.batch_size, *self._frame), np.float32)
         for i, env in enumerate(state.handles):
-            frames[i] = self._frame_of(env.observe(env.possible_agents[int(state.current_player[i])])["observation"])
+            frames[i] = self.frame_of(env.observe(env.possible_agents[int(state.current_player[i])])["observation"])
         return stack_history(frames, state.past)
 
     # -- humans
@@ -185,7 +185,7 @@ class PettingZooGame:
         """int8[H, W] of 0/1/2 from the first two observation planes (own, opponent)."""
         env = state.handles[index]
         mover = int(state.current_player[index])
-        frame = self._frame_of(env.observe(env.possible_agents[mover])["observation"])
+        frame = self.frame_of(env.observe(env.possible_agents[mover])["observation"])
         own, opp = frame[0] > 0, frame[1] > 0
         cells = np.zeros(self.board_shape, np.int8)
         cells[own] = 1 + mover

@@ -15,7 +15,7 @@ from games import text
 from games.core import IllegalActionError, check_actions, register
 from games.native import NativeGame, NativeState
 
-_LINES = np.array(
+LINES = np.array(
     [sum(1 << c for c in line) for line in (
         (0, 1, 2), (3, 4, 5), (6, 7, 8),
         (0, 3, 6), (1, 4, 7), (2, 5, 8),
@@ -23,7 +23,7 @@ _LINES = np.array(
     )],
     dtype=np.int32,
 )
-_BITS = (1 << np.arange(9)).astype(np.int32)
+BITS = (1 << np.arange(9)).astype(np.int32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +34,8 @@ class TicTacToeState(NativeState):
 
 class TicTacToe(NativeGame):
     name = "tic_tac_toe"
+    #: the same game in OpenSpiel (same action numbering), for reference bots
+    pyspiel_name = "tic_tac_toe"
     in_a_row = 3
     num_actions = 9
     board_shape = (3, 3)
@@ -56,12 +58,12 @@ class TicTacToe(NativeGame):
         stones = np.asarray(stones, np.int32)
         b = len(stones)
         count = np.array([bin(int(x)).count("1") for x in (stones[:, 0] | stones[:, 1])], np.int32)
-        won = ((stones[:, :, None] & _LINES) == _LINES).any(axis=2).any(axis=1)
+        won = ((stones[:, :, None] & LINES) == LINES).any(axis=2).any(axis=1)
         occupied = stones[:, 0] | stones[:, 1]
         terminated = won | (occupied == 0x1FF)
         return TicTacToeState(
             current_player=(count % 2).astype(np.int8),
-            legal_action_mask=((occupied[:, None] & _BITS) == 0) & ~terminated[:, None],
+            legal_action_mask=((occupied[:, None] & BITS) == 0) & ~terminated[:, None],
             rewards=np.zeros((b, 2), np.float32),
             terminated=terminated,
             last_action=np.full(b, -1, np.int32),
@@ -70,22 +72,28 @@ class TicTacToe(NativeGame):
             stones=stones.copy(),
         )
 
+    def from_cells(self, cells: np.ndarray) -> TicTacToeState:
+        """Positions from grids ``int8[B, 3, 3]`` as drawn (0 empty, 1 X, 2 O)."""
+        flat = np.asarray(cells).reshape(len(cells), 9)
+        stones = np.stack([((flat == p + 1) * BITS).sum(axis=1) for p in (0, 1)], axis=1)
+        return self.from_stones(stones.astype(np.int32))
+
     def step(self, state: TicTacToeState, actions: np.ndarray) -> TicTacToeState:
         actions = check_actions(state, actions)
         live = ~state.terminated
         batch = np.arange(state.batch_size)
         player = state.current_player.astype(np.int64)
         stones = state.stones.copy()
-        stones[batch, player] |= np.where(live, _BITS[actions], 0)
+        stones[batch, player] |= np.where(live, BITS[actions], 0)
         mine = stones[batch, player]
-        won = live & ((mine[:, None] & _LINES) == _LINES).any(axis=1)
+        won = live & ((mine[:, None] & LINES) == LINES).any(axis=1)
         full = (stones[:, 0] | stones[:, 1]) == 0x1FF
         terminated = state.terminated | won | full
         rewards = np.zeros((state.batch_size, 2), np.float32)
         rewards[batch, player] = np.where(won, 1.0, 0.0)
         rewards[batch, 1 - player] = np.where(won, -1.0, 0.0)
         occupied = stones[:, 0] | stones[:, 1]
-        legal = ((occupied[:, None] & _BITS) == 0) & ~terminated[:, None]
+        legal = ((occupied[:, None] & BITS) == 0) & ~terminated[:, None]
         return TicTacToeState(
             current_player=np.where(live, 1 - state.current_player, state.current_player).astype(np.int8),
             legal_action_mask=legal,
@@ -101,7 +109,7 @@ class TicTacToe(NativeGame):
         return cells  # an action is a cell
 
     def planes(self, state: TicTacToeState) -> np.ndarray:
-        bits = (state.stones[:, :, None] & _BITS) != 0  # [B, 2, 9]
+        bits = (state.stones[:, :, None] & BITS) != 0  # [B, 2, 9]
         return bits.astype(np.int8).reshape(state.batch_size, 2, 3, 3)
 
     def last_move_cell(self, state, index=0):

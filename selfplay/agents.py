@@ -63,6 +63,22 @@ class QAgent:
             actions = np.where(explore, games.random_actions(state, rng), actions)
         return np.where(state.terminated, 0, actions)
 
+    def policy(self, state: State, rng: np.random.Generator, temperature: float = 0.25):
+        """``(probs float32[B, A], actions int64[B])``: the search's visit shares and its
+        move when the agent searches, else a softmax over legal Q / temperature and the
+        greedy move."""
+        if self.search:
+            from selfplay import mcts
+
+            b = max(1, int((~state.terminated).sum()))
+            cfg = mcts.SearchConfig(simulations=self.search, lanes=self.lanes or mcts.auto_lanes(b))
+            res = mcts.search(self.game, state, mcts.NetworkEvaluator(self.game, self.net), cfg, rng)
+            probs = res.visits / np.maximum(res.visits.sum(axis=1, keepdims=True), 1)
+            return probs.astype(np.float32), res.action
+        q = torch.from_numpy(self.q_values(state))
+        probs = torch.nan_to_num(torch.softmax(q / temperature, dim=1), nan=0.0).numpy()
+        return probs, np.where(state.terminated, 0, np.argmax(q.numpy(), axis=1))
+
     def as_openspiel_bot(self):
         from selfplay.interop import OpenSpielBot
 
@@ -88,6 +104,17 @@ class MinimaxAgent:
         return np.where(state.terminated, 0, actions)
 
 
+def pyspiel_twin(game):
+    """The pyspiel game with the same rules and action numbering as ``game`` (an
+    adapter's own, or the one a native engine names in ``pyspiel_name``), else None."""
+    twin = getattr(game, "pyspiel_game", None)
+    if twin is None and getattr(game, "pyspiel_name", None):
+        import pyspiel
+
+        twin = pyspiel.load_game(game.pyspiel_name)
+    return twin
+
+
 class OpenSpielMCTSAgent:
     """OpenSpiel's C++ MCTS (random rollouts) on the pyspiel twin of our game.
 
@@ -103,13 +130,9 @@ class OpenSpielMCTSAgent:
         self.game = game
         self.simulations = int(simulations)
         self.name = f"mcts:{simulations}"
-        name = game.name
-        if name.startswith("openspiel:"):
-            self.ps_game = game.pyspiel_game
-        elif name in ("tic_tac_toe", "connect_four"):
-            self.ps_game = pyspiel.load_game(name)
-        else:
-            raise ValueError(f"OpenSpiel's MCTS bot cannot play {name}")
+        self.ps_game = pyspiel_twin(game)
+        if self.ps_game is None:
+            raise ValueError(f"OpenSpiel's MCTS bot cannot play {game.name}")
         self.bot = pyspiel.MCTSBot(self.ps_game, pyspiel.RandomRolloutEvaluator(rollouts, seed), uct_c,
                                    self.simulations, 1000, False, seed, False)
 

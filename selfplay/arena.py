@@ -84,3 +84,51 @@ def _agent_actions(state: State, agent_a, agent_b, a_seat, rng, moves) -> np.nda
 def both_seats(num_games: int) -> np.ndarray:
     """Seats for a match: half the games with ``a`` first, half second."""
     return (np.arange(num_games) % 2).astype(np.int8)
+
+
+# ------------------------------------------------------------------ the one match loop
+@dataclasses.dataclass(frozen=True)
+class Planned:
+    """One game of a schedule: its opening (moves), whether ``a`` moves first, and the
+    round (how many times the schedule has gone through its openings before it)."""
+
+    opening: tuple
+    a_first: bool
+    round: int = 0
+
+
+def schedule(game_name: str, num_games: int, seed: int = 0, plies: int | None = None) -> list[Planned]:
+    """The games of a match, a tournament pairing or an eval: game k plays opening k // 2
+    of the game profile's seeded set, ``a`` first when k is even, so each opening is
+    played from both seats. A game with fewer distinct openings than asked for goes
+    round again (a stochastic player then plays distinct games), so exactly
+    ``num_games`` are planned."""
+    from selfplay.profiles import openings
+
+    ops = openings(game_name, max(1, (num_games + 1) // 2), seed, plies)
+    return [Planned(tuple(ops[(k // 2) % len(ops)]), k % 2 == 0, (k // 2) // len(ops)) for k in range(num_games)]
+
+
+def play_planned(game, agent_a, agent_b, planned: list[Planned], rng: np.random.Generator) -> MatchResult:
+    """Play the planned games in one batch."""
+    seats = np.array([0 if p.a_first else 1 for p in planned], np.int8)
+    return play(game, agent_a, agent_b, seats, rng, openings=[list(p.opening) for p in planned])
+
+
+def match(game, agent_a, agent_b, planned: list[Planned], rng: np.random.Generator, batch: int = 16,
+          stop=None, on_batch=None) -> list[float]:
+    """Play ``planned`` in batches; after each game ``stop(scores)`` may end the match
+    (SPRT). ``on_batch(scores)`` reports progress. Returns a's scores in order."""
+    scores: list[float] = []
+    while len(scores) < len(planned):
+        chunk = planned[len(scores):len(scores) + batch]
+        res = play_planned(game, agent_a, agent_b, chunk, rng)
+        for s in res.scores:
+            scores.append(float(s))
+            if stop is not None and stop(scores):
+                if on_batch:
+                    on_batch(scores)
+                return scores
+        if on_batch:
+            on_batch(scores)
+    return scores

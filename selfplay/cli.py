@@ -253,28 +253,6 @@ def _load_player_agent(game_name: str, checkpoint, search, move_time):
         raise click.UsageError(str(e)) from None
 
 
-def _exact_hints(game_name: str):
-    """Exact move values for `hint`: the solver (connect four, within a node budget) or
-    minimax (tic-tac-toe); None for other games."""
-    if game_name == "connect_four":
-        from selfplay.c4solver import Solver, from_state
-
-        solver = Solver(table_bits=22)
-        # a bounded total: at most ~250k nodes a move (well under a second for all seven);
-        # early positions stay unsettled and the hint says so once
-        return lambda state: solver.move_values(*from_state(state), budget=250_000)
-    if game_name == "tic_tac_toe":
-        from selfplay.minimax import _action_value
-
-        def values(state):
-            x, o = int(state.stones[0, 0]), int(state.stones[0, 1])
-            mine, theirs = (x, o) if state.current_player[0] == 0 else (o, x)
-            return [(_action_value(mine, theirs, a) if state.legal_action_mask[0, a] else 9) for a in range(9)]
-
-        return values
-    return None
-
-
 @cli.command()
 @click.option("--game", "game_name", type=GameName(), default="connect_four", show_default=True, help="game to play")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
@@ -294,6 +272,7 @@ def play(game_name, checkpoint, search, move_time, side, seed):
     import random
 
     from selfplay import human
+    from selfplay.profiles import profile
 
     if sys.stdout is None or sys.stdout.closed or sys.stdin is None or sys.stdin.closed:
         raise click.ClickException("play needs an open standard input and output (a terminal)")
@@ -314,17 +293,20 @@ def play(game_name, checkpoint, search, move_time, side, seed):
         return line.rstrip("\r\n")
 
     session = human.Session(agent.game, agent, read=read, write=click.echo, human_seat=seat,
-                            color=_use_color(), seed=seed, exact=_exact_hints(game_name))
+                            color=_use_color(), seed=seed, exact=hints() if (hints := profile(game_name).hints) else None)
     session.run()
 
 
 # ------------------------------------------------------------------ tournament
-def _players_or_fail(specs, game_name):
-    from selfplay import tournament as T
+def _players_or_fail(specs, game_name, at_least=2):
+    """The players, and the game: given, or read from the first checkpoint among them."""
+    from selfplay import players
 
     try:
-        return T.resolve(list(specs), game_name)
-    except (T.PlayerError, games.UnknownGameError) as e:
+        if game_name is None:
+            game_name = players.infer_game(list(specs)) or "connect_four"
+        return players.resolve(list(specs), game_name, at_least), game_name
+    except (players.PlayerError, games.UnknownGameError) as e:
         raise click.UsageError(str(e)) from None
 
 
@@ -342,10 +324,11 @@ def _print_standings(st, as_json: bool) -> None:
                                 for j, q in enumerate(st.players) if i != j} for i, p in enumerate(st.players)},
         }, indent=2))
         return
-    console = Console()
+    # a file or pipe gets the tables whole (no 80-column wrap that cuts player names)
+    console = Console() if sys.stdout.isatty() else Console(width=250)
     n = len(st.players)
     cross = Table(title="cross table: points of the row player / games")
-    cross.add_column("player")
+    cross.add_column("player", no_wrap=True)
     for k in range(n):
         cross.add_column(str(k + 1), justify="right")
     for i, p in enumerate(st.players):
@@ -356,7 +339,7 @@ def _print_standings(st, as_json: bool) -> None:
     table = Table(title="ratings (Bradley-Terry, Elo units, 95% interval)")
     for col, just in (("rank", "right"), ("player", "left"), ("Elo", "right"), ("+-95%", "right"), ("games", "right"),
                       ("score", "right"), ("as first", "right"), ("as second", "right")):
-        table.add_column(col, justify=just)
+        table.add_column(col, justify=just, no_wrap=col == "player")
     order = sorted(range(n), key=lambda k: -st.ratings[k].elo) if st.ratings else range(n)
     for rank, k in enumerate(order, 1):
         r = st.ratings[k]
@@ -366,18 +349,32 @@ def _print_standings(st, as_json: bool) -> None:
     console.print(table)
 
 
+def _check_export(path: str | None) -> None:
+    import os
+    from pathlib import Path
+
+    if path is None:
+        return
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise click.UsageError(f"--export {path}: the folder {folder} does not exist")
+    if Path(path).is_dir() or not os.access(folder, os.W_OK):
+        raise click.UsageError(f"--export {path}: cannot write there")
+
+
 @cli.command()
 @click.argument("players", nargs=-1, required=True)
-@click.option("--game", "game_name", type=GameName(), default="connect_four", show_default=True)
+@click.option("--game", "game_name", type=GameName(), default=None,
+              help="game [default: the checkpoints' game, else connect_four]")
 @click.option("--games", "games_per_pair", type=click.IntRange(1, 100_000), default=20, show_default=True,
               help="games per pair (each opening twice, seats swapped)")
-@click.option("--db", type=click.Path(dir_okay=False), default="tournament.db", show_default=True,
+@click.option("--db", type=click.Path(), default="tournament.db", show_default=True,
               help="SQLite file of results; rerunning plays only missing games")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="parallel processes")
 @click.option("--anchor", default="random", show_default=True, help="player whose rating is fixed")
-@click.option("--anchor-elo", type=float, default=0.0, show_default=True)
+@click.option("--anchor-elo", type=click.FloatRange(-1e5, 1e5), default=0.0, show_default=True)
 @click.option("--opening-plies", type=click.IntRange(0, 20), default=None,
-              help="random plies in each opening [default: 1 tic-tac-toe, else 2]")
+              help="random plies in each opening [default: the game's, 1 in tic-tac-toe, else 2]")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the openings")
 @click.option("--export", "export_csv", type=click.Path(dir_okay=False), default=None, help="write games as CSV")
 @click.option("--json", "as_json", is_flag=True, help="print ratings and cross table as JSON")
@@ -385,7 +382,7 @@ def tournament(players, game_name, games_per_pair, db, workers, anchor, anchor_e
                export_csv, as_json):
     """Round robin between checkpoints, folders of checkpoints and bots, with ratings.
 
-    PLAYERS: checkpoint files, folders, PATH@search=N, random, minimax, mcts:N.
+    PLAYERS: checkpoint files, folders, PATH@search=N, random, minimax, perfect, mcts:N.
     """
     import csv
 
@@ -393,49 +390,63 @@ def tournament(players, game_name, games_per_pair, db, workers, anchor, anchor_e
 
     from selfplay import tournament as T
 
-    plist = _players_or_fail(players, game_name)
+    plist, game_name = _players_or_fail(players, game_name)
+    _check_export(export_csv)
     try:
-        store = T.Store(db)
         if anchor != "random" and not any(anchor in (p.label, p.ident, p.path) for p in plist):
             raise T.PlayerError(f"anchor {anchor!r} is not one of the players")
+        store = T.Store(db)
+        missing, total = T.pending(game_name, plist, games_per_pair, store, seed, opening_plies)
     except T.PlayerError as e:
         raise click.UsageError(str(e)) from None
     if not as_json:
-        click.echo(f"{len(plist)} players, {games_per_pair} games per pair, results in {db}")
-    with Progress(TextColumn("games"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  disable=as_json) as progress:
-        task = progress.add_task("games", total=None)
+        click.echo(f"{game_name}: {len(plist)} players, {games_per_pair} games per pair, results in {db}")
+        if not missing:
+            click.echo(f"all {total} games already stored")
+    if missing:
+        with Progress(TextColumn("games"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      disable=as_json) as progress:
+            task = progress.add_task("games", total=total)
 
-        def on_progress(done, total):
-            progress.update(task, completed=done, total=total)
+            def on_progress(done, total):
+                progress.update(task, completed=done, total=total)
 
-        try:
-            T.run(game_name, plist, games_per_pair, store, workers=workers, seed=seed,
-                  opening_plies=opening_plies, on_progress=on_progress)
-        except KeyboardInterrupt:
-            progress.stop()
-            click.echo("\ninterrupted: finished games are saved; run the same command again to resume.")
-            sys.exit(130)
+            try:
+                T.run(game_name, plist, games_per_pair, store, workers=workers, seed=seed,
+                      opening_plies=opening_plies, on_progress=on_progress)
+            except KeyboardInterrupt:
+                progress.stop()
+                click.echo("\ninterrupted: finished games are saved; run the same command again to resume.")
+                sys.exit(130)
+            except T.StoreError as e:
+                progress.stop()
+                raise click.ClickException(str(e)) from None
     st = T.standings(game_name, plist, store, anchor=anchor, anchor_elo=anchor_elo)
     _print_standings(st, as_json)
     if export_csv:
         labels = {p.ident: p.label for p in plist}
-        with open(export_csv, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["game", "player_a", "player_b", "a_first", "opening", "moves", "score_a"])
-            for a, b, op, a_first, mv, sc in st.rows:
-                w.writerow([game_name, labels[a], labels[b], int(a_first), op, mv, sc])
+        try:
+            with open(export_csv, "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(["game", "player_a", "player_b", "a_first", "opening", "moves", "score_a"])
+                for a, b, op, a_first, mv, sc in st.rows:
+                    w.writerow([game_name, labels[a], labels[b], int(a_first), op, mv, sc])
+        except OSError as e:
+            raise click.ClickException(f"--export {export_csv}: {e.strerror or e}; the games stay in {db}") from None
 
 
 @cli.command()
 @click.argument("player_a")
 @click.argument("player_b")
-@click.option("--game", "game_name", type=GameName(), default="connect_four", show_default=True)
+@click.option("--game", "game_name", type=GameName(), default=None,
+              help="game [default: the checkpoints' game, else connect_four]")
 @click.option("--games", "num_games", type=click.IntRange(2, 1_000_000), default=100, show_default=True,
               help="games to play (the most, with --sprt)")
 @click.option("--sprt", is_flag=True, help="stop as soon as a sequential probability ratio test decides")
-@click.option("--elo0", type=float, default=0.0, show_default=True, help="SPRT: H0, A is not stronger than this")
-@click.option("--elo1", type=float, default=20.0, show_default=True, help="SPRT: H1, A is stronger by this")
+@click.option("--elo0", type=click.FloatRange(-2000, 2000), default=0.0, show_default=True,
+              help="SPRT: H0, A is not stronger than this")
+@click.option("--elo1", type=click.FloatRange(-2000, 2000), default=20.0, show_default=True,
+              help="SPRT: H1, A is stronger by this")
 @click.option("--alpha", type=click.FloatRange(0.001, 0.5), default=0.05, show_default=True)
 @click.option("--beta", type=click.FloatRange(0.001, 0.5), default=0.05, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -443,38 +454,28 @@ def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, bet
     """Play A against B (seats alternating, varied openings); optionally gate by SPRT."""
     import numpy as np
 
-    from selfplay import arena, ratings
-    from selfplay import tournament as T
+    from selfplay import arena, players, ratings
 
-    plist = _players_or_fail([player_a, player_b], game_name)
+    if sprt and elo1 <= elo0:
+        raise click.UsageError("--elo1 must be larger than --elo0")
+    plist, game_name = _players_or_fail([player_a, player_b], game_name)
     game = games.make(game_name)
-    a, b = T.make_agent(plist[0], game_name, seed), T.make_agent(plist[1], game_name, seed + 1)
-    plies = 1 if game_name == "tic_tac_toe" else 2
-    opening_set = T.openings(game_name, max(1, num_games // 2), plies, seed)
-    rng = np.random.default_rng(seed)
-    scores: list[float] = []
-    batch = 16
-    decision = None
+    a, b = players.make_agent(plist[0], game_name, seed), players.make_agent(plist[1], game_name, seed + 1)
     lo, hi = ratings.sprt_bounds(alpha, beta)
-    while len(scores) < num_games and decision is None:
-        n = min(batch, num_games - len(scores))
-        start = len(scores)
-        ops = [opening_set[((start + k) // 2) % len(opening_set)] for k in range(n)]
-        seats = np.array([(start + k) % 2 for k in range(n)], np.int8)
-        res = arena.play(game, a, b, seats, rng, openings=ops)
-        for s in res.scores:
-            scores.append(float(s))
-            if sprt:
-                decision = ratings.sprt_decision(scores, elo0, elo1, alpha, beta)
-                if decision:
-                    break
+
+    def report(scores):
         llr = ratings.sprt_llr(scores, elo0, elo1)
         click.echo(f"{len(scores)} games: A scores {np.mean(scores):.1%}" + (f"  LLR {llr:+.2f} [{lo:.2f}, {hi:.2f}]" if sprt else ""))
+
+    stop = (lambda scores: ratings.sprt_decision(scores, elo0, elo1, alpha, beta) is not None) if sprt else None
+    scores = arena.match(game, a, b, arena.schedule(game_name, num_games, seed), np.random.default_rng(seed),
+                         stop=stop, on_batch=report)
     r = ratings.fit(["B", "A"], [(1, 0, s) for s in scores], anchor=0)[1]
     w, d, l_ = scores.count(1.0), scores.count(0.5), scores.count(0.0)
-    click.echo(f"{plist[0].label} vs {plist[1].label}: +{w} ={d} -{l_}  score {np.mean(scores):.1%}  "
+    click.echo(f"{plist[0].label} vs {plist[1].label} ({game_name}): +{w} ={d} -{l_}  score {np.mean(scores):.1%}  "
                f"Elo {r.elo:+.0f} +- {r.ci95:.0f}")
     if sprt:
+        decision = ratings.sprt_decision(scores, elo0, elo1, alpha, beta)
         verdict = {"H1": f"H1 accepted: A is stronger (elo1={elo1:g})", "H0": f"H0 accepted: A is not stronger than elo0={elo0:g}",
                    None: "no decision within --games"}[decision]
         click.echo(f"SPRT: {verdict}")
@@ -499,9 +500,9 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, as_
     from rich.console import Console
     from rich.table import Table
 
-    from selfplay import evaluate
+    from selfplay import evaluate, players
     from selfplay.checkpoint import CheckpointError, load_agent
-    from selfplay.dqn import evaluate_tic_tac_toe
+    from selfplay.profiles import profile
 
     try:
         agent = load_agent(checkpoint, search=search, move_time=move_time)
@@ -509,16 +510,16 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, as_
         raise click.UsageError(str(e)) from None
     game_name = agent.game.name
     opp_list = [o.strip() for o in opponents.split(",") if o.strip()]
-    for o in opp_list:
-        if o != "random" and not (o.startswith("mcts:") and o[5:].isdigit() and int(o[5:]) > 0):
-            raise click.UsageError(f"unknown opponent {o!r}: use random or mcts:N")
+    try:
+        players.resolve(opp_list, game_name, at_least=0)
+    except players.PlayerError as e:
+        raise click.UsageError(f"--opponents: {e}") from None
     rng = np.random.default_rng(seed)
     report = {"checkpoint": checkpoint, "game": game_name, "search": search, "move_time": move_time}
-    if game_name == "tic_tac_toe":
-        report["exact"] = evaluate_tic_tac_toe(agent, rng, num_games=games_per_seat)
-    elif game_name == "connect_four":
+    exact_eval = profile(game_name).exact_eval
+    if exact_eval is not None:
         try:
-            report["exact"] = evaluate.exact_connect_four(agent, rng)
+            report["exact"] = exact_eval(agent, rng, games_per_seat)
         except FileNotFoundError as e:
             report["exact_missing"] = str(e)
     report["matches"] = [evaluate.versus(agent, game_name, o, games_per_seat, seed) for o in opp_list]
@@ -531,7 +532,7 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, as_
     ex = report.get("exact")
     if "exact_missing" in report:
         console.print(f"exact play: skipped ({report['exact_missing']})")
-    if ex and game_name == "tic_tac_toe":
+    if ex and "best_outcome_kept" in ex:  # every position solved (tic-tac-toe)
         console.print(f"exact play: best outcome kept in {ex['best_outcome_kept']:.2%} of {ex['positions']} positions; "
                       f"vs minimax {ex['losses_vs_minimax']} losses in {2 * games_per_seat} games")
     elif ex:

@@ -436,56 +436,11 @@ class Learner:
             for _ in range(self.cfg.updates_per_step):
                 self.last_loss = self.update()
 
-    # -------------------------------------------------------------- evaluation
-    def agent(self, frozen: bool = False):
-        from selfplay.agents import QAgent
-
-        return QAgent(self.game, self.frozen if frozen else self.online, name="frozen" if frozen else "learner")
-
-    def evaluate(self) -> dict:
-        """Greedy learner vs random and vs the frozen copy (both seats); tic-tac-toe: vs
-        exact play as well."""
-        from selfplay import arena
-        from selfplay.agents import RandomAgent
-
-        n = self.cfg.eval_games
-        rng = np.random.default_rng(self.cfg.seed + 10_000 + self.moves)
-        learner = self.agent()
-        out = {"moves": self.moves, "updates": self.updates, "episodes": self.episodes}
-        r = arena.play(self.game, learner, RandomAgent(), arena.both_seats(2 * n), rng).summary()
-        out["vs_random"] = r
-        r = arena.play(self.game, learner, self.agent(frozen=True), arena.both_seats(2 * n), rng, opening_plies=2).summary()
-        out["vs_frozen"] = r
-        if self.game.name == "tic_tac_toe":
-            out["exact"] = evaluate_tic_tac_toe(learner, rng, num_games=n)
-        self.last_eval = out
-        return out
-
-
-def evaluate_tic_tac_toe(agent, rng: np.random.Generator, num_games: int = 100) -> dict:
-    """Share of the 4,520 positions where the greedy move keeps the best outcome, and a
-    match against a perfect (minimax) player from both seats."""
-    from selfplay import arena
-    from selfplay.agents import MinimaxAgent
-    from selfplay.minimax import best_actions_mask, solve
-
-    stones, values = solve()
-    game = games.make("tic_tac_toe")
-    state = game.from_stones(stones)
-    chosen = agent.act(state, rng)
-    kept = best_actions_mask(values)[np.arange(len(stones)), chosen]
-    match = arena.play(game, agent, MinimaxAgent(), arena.both_seats(2 * num_games), rng, opening_plies=0).summary()
-    return {
-        "positions": int(len(stones)),
-        "best_outcome_kept": float(kept.mean()),
-        "positions_missed": int((~kept).sum()),
-        "vs_minimax": match,
-        "losses_vs_minimax": match["seat0"]["loss"] + match["seat1"]["loss"],
-    }
-
 
 def train(learner: Learner, on_progress=None, on_eval=None, on_checkpoint=None, should_stop=None) -> None:
-    """Run until ``cfg.steps`` moves: act, learn, evaluate and checkpoint on schedule."""
+    """Run until ``cfg.steps`` moves: act and learn; call ``on_eval(learner)`` and
+    ``on_checkpoint(learner)`` on their schedules (evaluation lives outside the learner:
+    :func:`selfplay.evaluate.training_report`)."""
     cfg = learner.cfg
     next_eval = _next_multiple(learner.moves, cfg.eval_every)
     next_ckpt = _next_multiple(learner.moves, cfg.checkpoint_every)
@@ -495,9 +450,8 @@ def train(learner: Learner, on_progress=None, on_eval=None, on_checkpoint=None, 
             on_progress(learner)
         if cfg.eval_every and learner.moves >= next_eval:
             next_eval = _next_multiple(learner.moves, cfg.eval_every)
-            ev = learner.evaluate()
             if on_eval:
-                on_eval(learner, ev)
+                on_eval(learner)
         if cfg.checkpoint_every and learner.moves >= next_ckpt:
             next_ckpt = _next_multiple(learner.moves, cfg.checkpoint_every)
             if on_checkpoint:

@@ -62,18 +62,57 @@ def exact_connect_four(agent, rng: np.random.Generator, path: Path = POSITIONS) 
 
 
 def versus(agent, game_name: str, opponent_spec: str, games_per_seat: int, seed: int = 0) -> dict:
-    """W/D/L from each seat against ``random`` or ``mcts:N``, with Elo relative to it."""
-    from selfplay import tournament as T
+    """W/D/L from each seat against an opponent from the player registry (``random``,
+    ``mcts:N``, ``minimax``, a checkpoint, ...), with Elo relative to it."""
+    from selfplay import players
 
-    game = games.make(game_name)
-    opp = T.make_agent(T.Player(opponent_spec, opponent_spec, "random" if opponent_spec == "random" else "mcts",
-                                simulations=None if opponent_spec == "random" else int(opponent_spec.split(":")[1])),
-                       game_name, seed)
-    plies = 1 if game_name == "tic_tac_toe" else 2
-    opening_set = T.openings(game_name, games_per_seat, plies, seed)
-    ops = [opening_set[k // 2 % len(opening_set)] for k in range(2 * games_per_seat)]
-    res = arena.play(game, agent, opp, arena.both_seats(2 * games_per_seat), np.random.default_rng(seed), openings=ops)
+    opp = players.make_agent(players.resolve([opponent_spec], game_name, at_least=1)[0], game_name, seed)
+    planned = arena.schedule(game_name, 2 * games_per_seat, seed)
+    res = arena.play_planned(games.make(game_name), agent, opp, planned, np.random.default_rng(seed))
     summary = res.summary()
     r = ratings.fit(["opponent", "agent"], [(1, 0, float(s)) for s in res.scores], anchor=0)[1]
     summary.update({"opponent": opponent_spec, "games": int(len(res.scores)), "elo": r.elo, "ci95": r.ci95})
     return summary
+
+
+def exact_tic_tac_toe(agent, rng: np.random.Generator, num_games: int = 100) -> dict:
+    """Share of the 4,520 positions where the greedy move keeps the best outcome, and a
+    match against a perfect (minimax) player from both seats."""
+    from selfplay.agents import MinimaxAgent
+    from selfplay.minimax import best_actions_mask, solve
+
+    stones, values = solve()
+    game = games.make("tic_tac_toe")
+    state = game.from_stones(stones)
+    chosen = agent.act(state, rng)
+    kept = best_actions_mask(values)[np.arange(len(stones)), chosen]
+    match = arena.play(game, agent, MinimaxAgent(), arena.both_seats(2 * num_games), rng, opening_plies=0).summary()
+    return {
+        "positions": int(len(stones)),
+        "best_outcome_kept": float(kept.mean()),
+        "positions_missed": int((~kept).sum()),
+        "vs_minimax": match,
+        "losses_vs_minimax": match["seat0"]["loss"] + match["seat1"]["loss"],
+    }
+
+
+def training_report(learner) -> dict:
+    """What a training run logs at each evaluation: the greedy learner against random
+    and against the frozen copy (both seats, the game's openings), and exact play where
+    the game's profile has it (tic-tac-toe: all positions and minimax)."""
+    from selfplay.agents import QAgent, RandomAgent
+    from selfplay.profiles import profile
+
+    cfg, game = learner.cfg, learner.game
+    n = cfg.eval_games
+    rng = np.random.default_rng(cfg.seed + 10_000 + learner.moves)
+    me = QAgent(game, learner.online, name="learner")
+    frozen = QAgent(game, learner.frozen, name="frozen")
+    out = {"moves": learner.moves, "updates": learner.updates, "episodes": learner.episodes}
+    out["vs_random"] = arena.play(game, me, RandomAgent(), arena.both_seats(2 * n), rng).summary()
+    planned = arena.schedule(cfg.game, 2 * n, cfg.seed + learner.moves)
+    out["vs_frozen"] = arena.play_planned(game, me, frozen, planned, rng).summary()
+    prof = profile(cfg.game)
+    if prof.exact_eval is not None and prof.exact_in_training:
+        out["exact"] = prof.exact_eval(me, rng, n)
+    return out

@@ -27,19 +27,24 @@ def state_from_history(game, history: list[int]):
 
 
 class OpenSpielBot(pyspiel.Bot):
-    """A pyspiel.Bot that plays our agent's move."""
+    """A pyspiel.Bot that plays our agent's move; its policy is the agent's (a softmax
+    over Q, or the search's visit counts when it searches)."""
 
     def __init__(self, agent, seed: int = 0):
         pyspiel.Bot.__init__(self)
         self.agent = agent
         self.rng = np.random.default_rng(seed)
 
-    def step(self, state):
+    def step_with_policy(self, state):
         ours = state_from_history(self.agent.game, list(state.history()))
-        action = int(self.agent.act(ours, self.rng)[0])
+        probs, actions = self.agent.policy(ours, self.rng)
+        action = int(actions[0])
         if action not in state.legal_actions():
             raise games.IllegalActionError(f"agent chose {action}, not legal in the pyspiel state")
-        return action
+        return [(int(a), float(probs[0, a])) for a in state.legal_actions()], action
+
+    def step(self, state):
+        return self.step_with_policy(state)[1]
 
     def restart_at(self, state):
         pass
@@ -48,14 +53,18 @@ class OpenSpielBot(pyspiel.Bot):
         pass
 
     def provides_policy(self):
-        return False
+        return True
 
 
 class PettingZooPolicy:
-    """``policy(observation_dict) -> action`` for PettingZoo classic envs of the same game.
+    """``policy(observation_dict[, agent_name]) -> action`` for PettingZoo classic envs of
+    the same game, in PettingZoo's numbering.
 
-    Supports the envs that exist as our native games (tictactoe_v3, connect_four_v3) when
-    the agent uses no history, since one PettingZoo observation holds no past positions.
+    For the envs that exist as our native games (tictactoe_v3, connect_four_v3) the
+    position is rebuilt from the observation, so the agent plays exactly as it does
+    anywhere else, searching if it searches. For other envs (``pettingzoo:<env>`` games)
+    it plays its greedy move from the observation. One PettingZoo observation holds no
+    past positions, so agents that need a history are refused.
     """
 
     def __init__(self, agent, seed: int = 0):
@@ -69,12 +78,28 @@ class PettingZooPolicy:
             raise ValueError("a PettingZoo observation holds no history; this agent needs one")
         self.agent = agent
         self.adapter = games.make(f"pettingzoo:{env}")
+        self.native = getattr(agent.game, "from_cells", None) is not None
         self.rng = np.random.default_rng(seed)
 
-    def __call__(self, observation: dict) -> int:
-        obs = self.adapter._frame_of(observation["observation"])[None]
-        mask = np.asarray(observation["action_mask"], bool)[self.adapter._to_env][None]
-        from selfplay.network import legal_q
+    def __call__(self, observation: dict, agent_name: str | None = None) -> int:
+        if not isinstance(observation, dict) or "observation" not in observation or "action_mask" not in observation:
+            raise ValueError("expected a PettingZoo observation dict with 'observation' and 'action_mask'")
+        frame = self.adapter.frame_of(observation["observation"])
+        mask_env = np.asarray(observation["action_mask"], bool)
+        if frame.shape != tuple(self.adapter.obs_shape) or mask_env.shape != (self.adapter.num_actions,):
+            raise ValueError(f"an observation of shape {np.shape(observation['observation'])} does not fit "
+                             f"{self.adapter.name} (this agent plays {self.agent.game.name})")
+        mask = mask_env[self.adapter.to_env]
+        if self.native:
+            own, opp = frame[0].astype(bool), frame[1].astype(bool)
+            first_to_move = own.sum() == opp.sum()
+            cells = np.where(own, 1 if first_to_move else 2, np.where(opp, 2 if first_to_move else 1, 0))
+            state = self.agent.game.from_cells(cells[None].astype(np.int8))
+            if not np.array_equal(state.legal_action_mask[0], mask):
+                raise ValueError("the observation's action mask does not match the position it shows")
+            ours = int(self.agent.act(state, self.rng)[0])
+        else:
+            from selfplay.network import legal_q
 
-        ours = int(legal_q(self.agent.net, obs, mask).argmax(dim=1)[0])
-        return int(self.adapter._to_env[ours])
+            ours = int(legal_q(self.agent.net, frame[None], mask[None]).argmax(dim=1)[0])
+        return int(self.adapter.to_env[ours])

@@ -10,11 +10,11 @@ import functools
 
 import numpy as np
 
-from games.tictactoe import _BITS, _LINES
+from games.tictactoe import BITS, LINES
 
 
 def _won(bits: int) -> bool:
-    return any((bits & int(line)) == int(line) for line in _LINES)
+    return any((bits & int(line)) == int(line) for line in LINES)
 
 
 @functools.lru_cache(maxsize=None)
@@ -22,7 +22,7 @@ def _value(mine: int, theirs: int) -> int:
     """Outcome for the player to move, who owns ``mine``."""
     best = -2
     for a in range(9):
-        bit = int(_BITS[a])
+        bit = int(BITS[a])
         if (mine | theirs) & bit:
             continue
         best = max(best, _action_value(mine, theirs, a))
@@ -30,7 +30,7 @@ def _value(mine: int, theirs: int) -> int:
 
 
 def _action_value(mine: int, theirs: int, a: int) -> int:
-    m = mine | int(_BITS[a])
+    m = mine | int(BITS[a])
     if _won(m):
         return 1
     if (m | theirs) == 0x1FF:
@@ -55,7 +55,7 @@ def solve() -> tuple[np.ndarray, np.ndarray]:
         positions.append((x, o))
         x_to_move = bin(x).count("1") == bin(o).count("1")
         for a in range(9):
-            bit = int(_BITS[a])
+            bit = int(BITS[a])
             if not (x | o) & bit:
                 stack.append((x | bit, o) if x_to_move else (x, o | bit))
     positions.sort()
@@ -64,7 +64,7 @@ def solve() -> tuple[np.ndarray, np.ndarray]:
     for i, (x, o) in enumerate(positions):
         mine, theirs = (x, o) if bin(x).count("1") == bin(o).count("1") else (o, x)
         for a in range(9):
-            if not (x | o) & int(_BITS[a]):
+            if not (x | o) & int(BITS[a]):
                 values[i, a] = _action_value(mine, theirs, a)
     return stones, values
 
@@ -80,7 +80,31 @@ def minimax_actions(stones: np.ndarray, rng: np.random.Generator | None = None) 
     for i, (x, o) in enumerate(np.asarray(stones)):
         x, o = int(x), int(o)
         mine, theirs = (x, o) if bin(x).count("1") == bin(o).count("1") else (o, x)
-        vals = np.array([_action_value(mine, theirs, a) if not (x | o) & int(_BITS[a]) else -9 for a in range(9)])
+        vals = np.array([_action_value(mine, theirs, a) if not (x | o) & int(BITS[a]) else -9 for a in range(9)])
         best = np.flatnonzero(vals == vals.max())
         out[i] = best[rng.integers(len(best))] if rng is not None else best[0]
+    return out
+
+
+def _mine_theirs(x: int, o: int) -> tuple[int, int]:
+    return (x, o) if bin(x).count("1") == bin(o).count("1") else (o, x)
+
+
+def position_values(state) -> np.ndarray:
+    """int[B]: the outcome with perfect play for the player to move, for each game of a
+    native tic-tac-toe state (terminated games: 0)."""
+    out = np.zeros(state.batch_size, np.int64)
+    for i in np.flatnonzero(~state.terminated):
+        out[i] = _value(*_mine_theirs(int(state.stones[i, 0]), int(state.stones[i, 1])))
+    return out
+
+
+def move_values(state) -> np.ndarray:
+    """int[B, 9]: the outcome of each move with perfect play after it, for the player to
+    move (9 where the move is illegal)."""
+    out = np.full((state.batch_size, 9), 9, np.int64)
+    for i in np.flatnonzero(~state.terminated):
+        mine, theirs = _mine_theirs(int(state.stones[i, 0]), int(state.stones[i, 1]))
+        for a in np.flatnonzero(state.legal_action_mask[i]):
+            out[i, a] = _action_value(mine, theirs, int(a))
     return out

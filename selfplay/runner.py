@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from selfplay import checkpoint, dqn
+from selfplay import checkpoint, dqn, evaluate
 
 #: the files a run folder holds (all written by this module)
 RUN_FILES = ("latest.pt", "metrics.jsonl", "learning_curve.png")
@@ -230,7 +230,9 @@ def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_re
             for old in step_files(out)[:-keep]:
                 old.unlink()
 
-    def _on_eval(lr, ev):
+    def _on_eval(lr):
+        ev = evaluate.training_report(lr)
+        lr.last_eval = ev
         lr.wall_time = time.perf_counter() - t_start
         row = {"kind": "eval", "time": round(lr.wall_time, 2), "loss": lr.last_loss,
                "epsilon": dqn.epsilon_at(lr.cfg, lr.moves), **ev}
@@ -265,7 +267,7 @@ def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_re
                 _save()
                 raise Interrupted(asked[0], out / "latest.pt")
             if not learner.last_eval or learner.last_eval.get("moves") != learner.moves:
-                _on_eval(learner, learner.evaluate())
+                _on_eval(learner)
             _save()
     except OSError as e:
         raise RunError(f"{out}: could not write ({e.strerror or e}); the last good checkpoint stays there") from None

@@ -1,25 +1,24 @@
 """Round-robin tournaments between checkpoints and reference bots, stored in SQLite.
 
-Players (strings, as typed on the command line):
-    PATH.pt               a checkpoint (greedy)
-    PATH.pt@search=N      a checkpoint searching N simulations a move
-    FOLDER/               every checkpoint in the folder (same content counted once)
-    random                uniform random legal moves
-    mcts:N                OpenSpiel's C++ MCTS, random rollouts, N simulations
-    minimax               perfect play (tic-tac-toe only)
-    perfect               exact connect four play by the solver: perfect wherever it settles
-                          the position within its node budget (all but the first few moves)
+Players are named as :mod:`selfplay.players` parses them (checkpoints, folders,
+``PATH@search=N``, ``random``, ``mcts:N``, ``minimax``, ``perfect``).
 
-Every pair plays ``games_per_pair`` games: each opening of a seeded set of short random
-openings twice, seats swapped. A game is identified by (game, player A, player B,
-opening moves, who moved first), with players identified by checkpoint content hash, so a
-rerun plays only the games that are missing and never counts one twice; each finished
-game is committed at once, so a killed tournament loses only the games in flight.
+Every pair plays ``games_per_pair`` games from :func:`selfplay.arena.schedule`: each
+opening of a seeded set twice, seats swapped, going round again where a game has fewer
+distinct openings than asked for. A game is identified by (game, player A, player B,
+opening moves, who moved first, round), with players identified by checkpoint content
+hash and each pair ordered by identity, so the pair (A, B) is the pair (B, A). A rerun
+plays only the games that are missing and never counts one twice; each finished chunk of
+games is committed at once, so a killed tournament loses only the games in flight.
+
+The store refuses, with one line and before writing anything, a file that is not a
+SQLite database, fails SQLite's integrity check (corrupt, truncated), or holds tables of
+another schema. A full disk stops the run with one line; the games already stored stay.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import hashlib
 import json
 import sqlite3
 import time
@@ -29,166 +28,50 @@ import numpy as np
 
 import games
 from selfplay import arena, ratings
-from selfplay.checkpoint import CheckpointError, load, load_agent
+from selfplay.players import Player, PlayerError, make_agent
 
-BUILTINS = ("random", "minimax")
-
-
-class PlayerError(ValueError):
-    """A player that cannot take part; one-line message."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Player:
-    #: short name shown in tables
-    label: str
-    #: stable identity: checkpoint content hash (+ search), or the builtin's name
-    ident: str
-    #: "checkpoint", "random", "mcts" or "minimax"
-    kind: str
-    path: str | None = None
-    search: int | None = None
-    simulations: int | None = None
+FORMAT = "selfplay-tournament"
+SCHEMA_VERSION = 2
+_SCHEMA = """
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+    CREATE TABLE IF NOT EXISTS players (ident TEXT PRIMARY KEY, label TEXT, spec TEXT);
+    CREATE TABLE IF NOT EXISTS games (
+        game TEXT, a TEXT, b TEXT, opening TEXT, a_first INTEGER, round INTEGER,
+        moves TEXT, score_a REAL, created REAL,
+        PRIMARY KEY (game, a, b, opening, a_first, round));
+"""
+#: the columns of each table, as this version writes them (and version 1's)
+_TABLES = {"meta": ["key", "value"], "players": ["ident", "label", "spec"],
+           "games": ["game", "a", "b", "opening", "a_first", "round", "moves", "score_a", "created"]}
+_V1_GAMES = ["game", "a", "b", "opening", "a_first", "moves", "score_a", "created"]
 
 
-def _hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
-
-
-def _checkpoint_player(path: Path, game_name: str, search: int | None, label: str | None = None) -> Player:
-    try:
-        d = load(path)
-    except CheckpointError as e:
-        raise PlayerError(str(e)) from None
-    if d["game"] != game_name:
-        raise PlayerError(f"{path}: is a checkpoint for {d['game']}, not {game_name}")
-    ident = _hash(path) + (f"@search={search}" if search else "")
-    name = label or (f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem)
-    return Player(label=name + (f"@search={search}" if search else ""), ident=ident, kind="checkpoint",
-                  path=str(path), search=search)
-
-
-def resolve(specs: list[str], game_name: str) -> list[Player]:
-    """Turn command-line player strings into players; refuse bad ones before any game."""
-    game = games.make(game_name)
-    out: list[Player] = []
-    for spec in specs:
-        spec = spec.strip()
-        if spec == "random":
-            out.append(Player("random", "random", "random"))
-        elif spec == "minimax":
-            if game_name != "tic_tac_toe":
-                raise PlayerError(f"minimax plays only tic_tac_toe, not {game_name}")
-            out.append(Player("minimax", "minimax", "minimax"))
-        elif spec == "perfect":
-            if game_name != "connect_four":
-                raise PlayerError(f"perfect plays only connect_four (use minimax for tic_tac_toe), not {game_name}")
-            out.append(Player("perfect", "perfect", "perfect"))
-        elif spec.startswith("mcts:"):
-            try:
-                n = int(spec.split(":", 1)[1])
-                if n < 1:
-                    raise ValueError
-            except ValueError:
-                raise PlayerError(f"{spec!r}: expected mcts:N with N a positive number of simulations") from None
-            if game_name not in ("tic_tac_toe", "connect_four") and not game_name.startswith("openspiel:"):
-                raise PlayerError(f"OpenSpiel's MCTS bot cannot play {game_name}")
-            out.append(Player(spec, spec, "mcts", simulations=n))
-        else:
-            path_s, _, opt = spec.partition("@")
-            search = None
-            if opt:
-                key, _, val = opt.partition("=")
-                if key != "search" or not val.isdigit() or int(val) < 1:
-                    raise PlayerError(f"{spec!r}: expected PATH@search=N")
-                search = int(val)
-            path = Path(path_s)
-            if path.is_dir():
-                found = sorted(path.glob("*.pt"), key=lambda p: (len(p.stem), p.stem))
-                if not found:
-                    raise PlayerError(f"{path}: no checkpoints (*.pt) in this folder")
-                out.extend(_checkpoint_player(p, game_name, search) for p in found)
-            elif path.exists():
-                out.append(_checkpoint_player(path, game_name, search))
-            else:
-                raise PlayerError(f"{spec!r}: not a file, folder, or player (random, minimax, perfect, mcts:N)")
-    seen, unique = set(), []
-    for p in out:  # latest.pt is often the same bytes as a step file: play it once
-        if p.ident not in seen:
-            seen.add(p.ident)
-            unique.append(p)
-    if len(unique) < 2:
-        raise PlayerError("a tournament needs at least two different players")
-    del game
-    return unique
-
-
-def make_agent(player: Player, game_name: str, seed: int = 0):
-    from selfplay.agents import MinimaxAgent, OpenSpielMCTSAgent, RandomAgent
-
-    if player.kind == "random":
-        return RandomAgent()
-    if player.kind == "minimax":
-        return MinimaxAgent()
-    if player.kind == "perfect":
-        from selfplay.c4solver import PerfectAgent
-
-        return PerfectAgent(budget=2_000_000)
-    if player.kind == "mcts":
-        return OpenSpielMCTSAgent(games.make(game_name), player.simulations, seed=seed)
-    return load_agent(player.path, search=player.search, game=game_name)
-
-
-def openings(game_name: str, count: int, plies: int, seed: int) -> list[list[int]]:
-    """``count`` distinct seeded random openings of ``plies`` moves that do not end the
-    game. For tic-tac-toe they are also balanced: perfect play from them is a draw."""
-    game = games.make(game_name)
-    rng = np.random.default_rng(seed)
-    found: list[list[int]] = []
-    seen: set[tuple] = set()
-    for _ in range(200 * count):
-        if len(found) == count:
-            break
-        s, moves = game.init(1), []
-        for _ in range(plies):
-            a = int(games.random_actions(s, rng)[0])
-            s = game.step(s, np.array([a]))
-            moves.append(a)
-        if s.terminated[0] or tuple(moves) in seen:
-            continue
-        if game_name == "tic_tac_toe":
-            from selfplay.minimax import _value
-
-            x, o = int(s.stones[0, 0]), int(s.stones[0, 1])
-            mine, theirs = (x, o) if s.current_player[0] == 0 else (o, x)
-            if _value(mine, theirs) != 0:
-                continue
-        seen.add(tuple(moves))
-        found.append(moves)
-    if not found:
-        found = [[]]
-    return found
+class StoreError(PlayerError):
+    """A results file that cannot be used or written; one-line message."""
 
 
 @dataclasses.dataclass(frozen=True)
-class Planned:
-    a: int  # index into players
+class Pairing:
+    """One planned game: players a and b (indices, ordered by identity) and the game."""
+
+    a: int
     b: int
-    opening: tuple
-    a_first: bool
+    planned: arena.Planned
 
 
-def plan(num_players: int, games_per_pair: int, opening_set: list[list[int]]) -> list[Planned]:
+def plan(players: list[Player], planned: list[arena.Planned]) -> list[Pairing]:
+    """Every pair plays every planned game; within a pair, a is the smaller identity."""
     out = []
-    for i in range(num_players):
-        for j in range(i + 1, num_players):
-            for k in range(games_per_pair):
-                out.append(Planned(i, j, tuple(opening_set[(k // 2) % len(opening_set)]), k % 2 == 0))
+    for i in range(len(players)):
+        for j in range(i + 1, len(players)):
+            a, b = (i, j) if players[i].ident < players[j].ident else (j, i)
+            out.extend(Pairing(a, b, p) for p in planned)
     return out
+
+
+def _tables(db) -> dict[str, list[str]]:
+    names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {n: [r[1] for r in db.execute(f"PRAGMA table_info('{n}')")] for n in names}
 
 
 class Store:
@@ -196,40 +79,92 @@ class Store:
 
     def __init__(self, path: str | Path):
         self.path = str(path)
+        p = Path(self.path)
+        if p.is_dir():
+            raise StoreError(f"{self.path}: is a folder, not a results file")
+        fresh = not p.exists() or p.stat().st_size == 0
+        if not fresh:
+            self._check_existing()
+        created = not p.exists()
         try:
             self.db = sqlite3.connect(self.path, timeout=30)
-            self.db.executescript("""
-                CREATE TABLE IF NOT EXISTS players (ident TEXT PRIMARY KEY, label TEXT, spec TEXT);
-                CREATE TABLE IF NOT EXISTS games (
-                    game TEXT, a TEXT, b TEXT, opening TEXT, a_first INTEGER,
-                    moves TEXT, score_a REAL, created REAL,
-                    PRIMARY KEY (game, a, b, opening, a_first));
-            """)
-        except sqlite3.DatabaseError as e:
-            raise PlayerError(f"{self.path}: not a tournament database ({e})") from None
+            with self.db:
+                if not fresh and "meta" not in _tables(self.db):
+                    self._migrate_v1()
+                self.db.executescript(_SCHEMA)
+                self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                    [("format", FORMAT), ("version", str(SCHEMA_VERSION))])
+        except sqlite3.Error as e:
+            if created and p.exists():  # leave nothing behind (a full disk at the start)
+                p.unlink()
+            raise StoreError(f"{self.path}: cannot write the results file ({e})") from None
+
+    def _check_existing(self) -> None:
+        """Read-only checks of a file that exists: SQLite, intact, and ours."""
+        try:
+            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+            try:
+                check = db.execute("PRAGMA quick_check").fetchall()
+                tables = _tables(db)
+                meta = dict(db.execute("SELECT key, value FROM meta")) if "meta" in tables else {}
+            finally:
+                db.close()
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: not a readable SQLite file ({e}); nothing was written") from None
+        if check != [("ok",)]:
+            raise StoreError(f"{self.path}: fails SQLite's integrity check (corrupt or truncated: "
+                             f"{str(check[0][0])[:80]}); nothing was written")
+        v1 = tables == {"players": _TABLES["players"], "games": _V1_GAMES}
+        ours = set(tables) <= set(_TABLES) and all(tables[t] == _TABLES[t] for t in tables)
+        if not (v1 or (ours and meta.get("format") == FORMAT)):
+            raise StoreError(f"{self.path}: holds tables of another kind ({', '.join(sorted(tables)) or 'none'}): "
+                             "not a selfplay tournament file; nothing was written")
+        if meta and int(meta.get("version", 0)) > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: written by a newer selfplay (schema {meta['version']})")
+
+    def _migrate_v1(self) -> None:
+        """A version-1 file (no round column): its games become round 0."""
+        self.db.execute("ALTER TABLE games RENAME TO games_v1")
+        self.db.executescript(_SCHEMA)
+        self.db.execute("INSERT OR IGNORE INTO games SELECT game, a, b, opening, a_first, 0, moves, score_a, created "
+                        "FROM games_v1")
+        self.db.execute("DROP TABLE games_v1")
 
     def add_players(self, players: list[Player]) -> None:
-        with self.db:
+        with self._writing():
             self.db.executemany("INSERT OR REPLACE INTO players VALUES (?, ?, ?)",
                                 [(p.ident, p.label, json.dumps(dataclasses.asdict(p))) for p in players])
 
     def done_keys(self, game_name: str) -> set[tuple]:
-        rows = self.db.execute("SELECT a, b, opening, a_first FROM games WHERE game = ?", (game_name,))
-        return {(a, b, op, bool(f)) for a, b, op, f in rows}
+        rows = self.db.execute("SELECT a, b, opening, a_first, round FROM games WHERE game = ?", (game_name,))
+        return {(a, b, op, bool(f), int(r)) for a, b, op, f, r in rows}
 
     def add_games(self, game_name: str, rows: list[tuple]) -> None:
-        """rows: (ident_a, ident_b, opening json, a_first, moves json, score_a)."""
-        with self.db:
-            self.db.executemany("INSERT OR IGNORE INTO games VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                [(game_name, a, b, op, int(f), mv, sc, time.time()) for a, b, op, f, mv, sc in rows])
+        """rows: (ident_a, ident_b, opening json, a_first, round, moves json, score_a)."""
+        with self._writing():
+            self.db.executemany("INSERT OR IGNORE INTO games VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                [(game_name, a, b, op, int(f), r, mv, sc, time.time())
+                                 for a, b, op, f, r, mv, sc in rows])
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """One transaction; a failed write (a full disk) is one line, earlier games stay."""
+        try:
+            with self.db:
+                yield
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot store results ({e}); the games stored before stay") from None
 
     def results(self, game_name: str, idents: list[str]) -> list[tuple]:
-        q = f"SELECT a, b, opening, a_first, moves, score_a FROM games WHERE game = ? AND a IN ({','.join('?' * len(idents))}) AND b IN ({','.join('?' * len(idents))})"
+        marks = ",".join("?" * len(idents))
+        q = (f"SELECT a, b, opening, a_first, moves, score_a FROM games WHERE game = ? AND a IN ({marks}) "
+             f"AND b IN ({marks})")
         return list(self.db.execute(q, (game_name, *idents, *idents)))
 
 
-def _key(players, p: Planned) -> tuple:
-    return (players[p.a].ident, players[p.b].ident, json.dumps(list(p.opening)), p.a_first)
+def _key(players, p: Pairing) -> tuple:
+    return (players[p.a].ident, players[p.b].ident, json.dumps(list(p.planned.opening)), p.planned.a_first,
+            p.planned.round)
 
 
 def play_chunk(args) -> list[tuple]:
@@ -240,32 +175,35 @@ def play_chunk(args) -> list[tuple]:
     torch.set_num_threads(1)
     game = games.make(game_name)
     agent_a, agent_b = make_agent(pa, game_name, seed), make_agent(pb, game_name, seed + 1)
-    a_seat = np.array([0 if p.a_first else 1 for p in chunk], np.int8)
-    result = arena.play(game, agent_a, agent_b, a_seat, np.random.default_rng(seed),
-                        openings=[list(p.opening) for p in chunk])
-    return [(pa.ident, pb.ident, json.dumps(list(p.opening)), p.a_first, json.dumps(m), float(s))
-            for p, m, s in zip(chunk, result.moves, result.scores)]
+    result = arena.play_planned(game, agent_a, agent_b, [p.planned for p in chunk], np.random.default_rng(seed))
+    return [(pa.ident, pb.ident, json.dumps(list(p.planned.opening)), p.planned.a_first, p.planned.round,
+             json.dumps(m), float(s)) for p, m, s in zip(chunk, result.moves, result.scores)]
+
+
+def pending(game_name: str, players: list[Player], games_per_pair: int, store: Store, seed: int = 0,
+            opening_plies: int | None = None) -> tuple[list[Pairing], int]:
+    """The planned games not yet in the store, and how many are planned in all."""
+    planned = plan(players, arena.schedule(game_name, games_per_pair, seed, opening_plies))
+    done = store.done_keys(game_name)
+    return [p for p in planned if _key(players, p) not in done], len(planned)
 
 
 def run(game_name: str, players: list[Player], games_per_pair: int, store: Store, workers: int = 1,
         seed: int = 0, opening_plies: int | None = None, chunk_size: int = 8, on_progress=None) -> int:
     """Play every planned game not yet in the store; returns how many were played."""
-    if opening_plies is None:
-        opening_plies = 1 if game_name == "tic_tac_toe" else 2
-    opening_set = openings(game_name, max(1, (games_per_pair + 1) // 2), opening_plies, seed)
-    planned = plan(len(players), games_per_pair, opening_set)
+    missing, total = pending(game_name, players, games_per_pair, store, seed, opening_plies)
+    if not missing:
+        return 0
     store.add_players(players)
-    done = store.done_keys(game_name)
-    missing = [p for p in planned if _key(players, p) not in done]
     if on_progress:
-        on_progress(len(planned) - len(missing), len(planned))
+        on_progress(total - len(missing), total)
     tasks, by_pair = [], {}
     for p in missing:
         by_pair.setdefault((p.a, p.b), []).append(p)
     for (a, b), items in by_pair.items():
         for k in range(0, len(items), chunk_size):
             tasks.append((game_name, players[a], players[b], items[k:k + chunk_size], seed + 7919 * len(tasks)))
-    finished = len(planned) - len(missing)
+    finished = total - len(missing)
     if workers > 1 and len(tasks) > 1:
         import multiprocessing as mp
 
@@ -274,14 +212,14 @@ def run(game_name: str, players: list[Player], games_per_pair: int, store: Store
                 store.add_games(game_name, rows)
                 finished += len(rows)
                 if on_progress:
-                    on_progress(finished, len(planned))
+                    on_progress(finished, total)
     else:
         for t in tasks:
             rows = play_chunk(t)
             store.add_games(game_name, rows)
             finished += len(rows)
             if on_progress:
-                on_progress(finished, len(planned))
+                on_progress(finished, total)
     return len(missing)
 
 

@@ -9,6 +9,7 @@ import torch
 import games
 from selfplay import checkpoint, dqn, load_agent
 from selfplay.checkpoint import CheckpointError
+from selfplay.agents import QAgent
 from selfplay.network import NetConfig
 
 
@@ -34,7 +35,7 @@ def test_saved_and_reloaded_checkpoint_predicts_exactly_the_same(tmp_path):
     s = g.init(16)
     for _ in range(4):
         s = g.step(s, games.random_actions(s, rng))
-    np.testing.assert_array_equal(agent.q_values(s), lr.agent().q_values(s))
+    np.testing.assert_array_equal(agent.q_values(s), QAgent(lr.game, lr.online).q_values(s))
 
 
 @pytest.mark.parametrize("game_name,net", [("tic_tac_toe", NetConfig(kind="mlp", hidden=32, layers=1)),

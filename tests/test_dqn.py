@@ -127,7 +127,7 @@ def test_learns_win_in_one_and_must_block_in_tic_tac_toe():
     lr = dqn.Learner(cfg)
     dqn.train(lr)
     g = lr.game
-    agent = lr.agent()
+    agent = QAgent(lr.game, lr.online)
     # X: a1, b1 ; O: a2, b2 -> X to move wins at c1 (cell 2)
     win = g.from_stones(np.array([[0b000000011, 0b000011000]]))
     assert agent.act(win, np.random.default_rng(0))[0] == 2

@@ -108,7 +108,7 @@ def test_pettingzoo_adapter_matches_native_and_raw_env(native, env_name):
             assert g_nat.render(s_nat).replace("[", " ").replace("]", " ").split() == g_pz.render(s_pz).split()
             a = games.random_actions(s_nat, rng)
             s_nat, s_pz = g_nat.step(s_nat, a), g_pz.step(s_pz, a)
-            raw.step(int(g_pz._to_env[a[0]]))
+            raw.step(int(g_pz.to_env[a[0]]))
             np.testing.assert_array_equal(s_nat.rewards, s_pz.rewards)
             np.testing.assert_array_equal(s_pz.rewards[0], [raw.rewards[p] for p in raw.possible_agents])
         assert s_pz.terminated[0] and any(raw.terminations.values())

@@ -1,0 +1,217 @@
+"""The player registry: the one place where player strings are parsed and agents built.
+
+Players, as typed on the command line (tournament, match, eval opponents, compare):
+
+    PATH.pt               a checkpoint (greedy)
+    PATH.pt@search=N      a checkpoint searching N simulations a move
+    FOLDER/               every checkpoint in the folder (same content counted once)
+    random                uniform random legal moves
+    mcts:N                OpenSpiel's C++ MCTS, random rollouts, N simulations
+    minimax               perfect tic-tac-toe
+    perfect               exact connect four by the solver: perfect wherever it settles the
+                          position within its node budget (all but the first few moves)
+
+Each kind is one :class:`PlayerKind` in :data:`KINDS`: how it parses a string, which
+games it plays, and how it becomes an agent. Adding a kind of player is one new entry.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Callable
+
+import games
+from selfplay.checkpoint import CheckpointError, load, load_agent
+
+
+class PlayerError(ValueError):
+    """A player that cannot take part; one-line message."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Player:
+    #: short name shown in tables
+    label: str
+    #: stable identity: checkpoint content hash (+ search), or the builtin's spec
+    ident: str
+    #: the name of its kind in KINDS
+    kind: str
+    path: str | None = None
+    search: int | None = None
+    simulations: int | None = None
+    #: the game a checkpoint was trained on (None for bots)
+    game: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PlayerKind:
+    name: str
+    #: one line for help texts
+    doc: str
+    #: ``spec -> list[Player] | None``: the players this string names, or None if it is
+    #: not of this kind (raise PlayerError for a string of this kind that is malformed)
+    parse: Callable[[str], list | None]
+    #: ``(player, game_name, seed) -> agent``
+    build: Callable
+    #: ``game_name -> str | None``: why this kind cannot play the game, or None
+    refuses: Callable[[str], str | None] = lambda game_name: None
+
+
+def _hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ kinds
+def _parse_fixed(name: str):
+    return lambda spec: [Player(name, name, name)] if spec == name else None
+
+
+def _build_random(player, game_name, seed):
+    from selfplay.agents import RandomAgent
+
+    return RandomAgent()
+
+
+def _build_minimax(player, game_name, seed):
+    from selfplay.agents import MinimaxAgent
+
+    return MinimaxAgent()
+
+
+def _build_perfect(player, game_name, seed):
+    from selfplay.c4solver import PerfectAgent
+
+    return PerfectAgent(budget=2_000_000)
+
+
+def _only(game: str, hint: str = ""):
+    return lambda game_name: None if game_name == game else f"plays only {game}{hint}, not {game_name}"
+
+
+def _parse_mcts(spec: str):
+    if not spec.startswith("mcts:"):
+        return None
+    try:
+        n = int(spec.split(":", 1)[1])
+        if not 1 <= n <= 10_000_000:
+            raise ValueError
+    except ValueError:
+        raise PlayerError(f"{spec!r}: expected mcts:N with N a number of simulations from 1 to 10,000,000") from None
+    return [Player(spec, spec, "mcts", simulations=n)]
+
+
+def _mcts_refuses(game_name: str) -> str | None:
+    from selfplay.agents import pyspiel_twin
+
+    return None if pyspiel_twin(games.make(game_name)) is not None else f"(OpenSpiel's MCTS bot) cannot play {game_name}: it has no OpenSpiel twin"
+
+
+def _build_mcts(player, game_name, seed):
+    from selfplay.agents import OpenSpielMCTSAgent
+
+    return OpenSpielMCTSAgent(games.make(game_name), player.simulations, seed=seed)
+
+
+def checkpoint_player(path: Path, search: int | None = None) -> Player:
+    try:
+        d = load(path)
+    except CheckpointError as e:
+        raise PlayerError(str(e)) from None
+    ident = _hash(path) + (f"@search={search}" if search else "")
+    name = f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem
+    return Player(label=name + (f"@search={search}" if search else ""), ident=ident, kind="checkpoint",
+                  path=str(path), search=search, game=d["game"])
+
+
+def _parse_checkpoint(spec: str):
+    path_s, _, opt = spec.partition("@")
+    search = None
+    if opt:
+        key, _, val = opt.partition("=")
+        if key != "search" or not val.isdigit() or not 1 <= int(val) <= 1_000_000:
+            raise PlayerError(f"{spec!r}: expected PATH@search=N with N from 1 to 1,000,000")
+        search = int(val)
+    path = Path(path_s)
+    if path.is_dir():
+        found = sorted(path.glob("*.pt"), key=lambda p: (len(p.stem), p.stem))
+        if not found:
+            raise PlayerError(f"{path}: no checkpoints (*.pt) in this folder")
+        return [checkpoint_player(p, search) for p in found]
+    if path.exists():
+        return [checkpoint_player(path, search)]
+    return None
+
+
+def _build_checkpoint(player, game_name, seed):
+    return load_agent(player.path, search=player.search, game=game_name)
+
+
+#: every kind of player, tried in this order (checkpoint paths last)
+KINDS: dict[str, PlayerKind] = {k.name: k for k in (
+    PlayerKind("random", "uniform random legal moves", _parse_fixed("random"), _build_random),
+    PlayerKind("minimax", "perfect tic-tac-toe", _parse_fixed("minimax"), _build_minimax,
+               _only("tic_tac_toe")),
+    PlayerKind("perfect", "exact connect four by the solver", _parse_fixed("perfect"), _build_perfect,
+               _only("connect_four", " (use minimax for tic_tac_toe)")),
+    PlayerKind("mcts", "mcts:N, OpenSpiel's C++ MCTS with random rollouts", _parse_mcts, _build_mcts, _mcts_refuses),
+    PlayerKind("checkpoint", "PATH, FOLDER or PATH@search=N: trained checkpoints", _parse_checkpoint,
+               _build_checkpoint),
+)}
+
+
+def parse(spec: str) -> list[Player]:
+    """The players one string names (a folder names several); PlayerError if none."""
+    spec = spec.strip()
+    for kind in KINDS.values():
+        found = kind.parse(spec)
+        if found is not None:
+            return found
+    names = ", ".join(k for k in KINDS if k != "checkpoint")
+    raise PlayerError(f"{spec!r}: not a file, folder, or player ({names.replace('mcts', 'mcts:N')})")
+
+
+def infer_game(specs: list[str]) -> str | None:
+    """The game of the first checkpoint among ``specs`` (None if there is none)."""
+    for spec in specs:
+        try:
+            found = parse(spec)
+        except PlayerError:
+            continue
+        for p in found:
+            if p.game is not None:
+                return p.game
+    return None
+
+
+def resolve(specs: list[str], game_name: str, at_least: int = 2) -> list[Player]:
+    """Command-line player strings into distinct players for ``game_name``; refuse bad
+    ones before any game."""
+    games.make(game_name)
+    out: list[Player] = []
+    for spec in specs:
+        for p in parse(spec):
+            if p.game is not None and p.game != game_name:
+                raise PlayerError(f"{p.path}: is a checkpoint for {p.game}, not {game_name}")
+            why = KINDS[p.kind].refuses(game_name)
+            if why:
+                raise PlayerError(f"{p.label} {why}")
+            out.append(p)
+    seen, unique = set(), []
+    for p in out:  # latest.pt is often the same bytes as a step file: play it once
+        if p.ident not in seen:
+            seen.add(p.ident)
+            unique.append(p)
+    if len(unique) < at_least:
+        raise PlayerError("a tournament needs at least two different players" if at_least == 2
+                          else f"need at least {at_least} different players")
+    return unique
+
+
+def make_agent(player: Player, game_name: str, seed: int = 0):
+    """The agent that plays as ``player``."""
+    return KINDS[player.kind].build(player, game_name, seed)
