@@ -55,28 +55,6 @@ def games_cmd() -> None:
 
 
 # ------------------------------------------------------------------ train
-def _field_help() -> dict[str, str]:
-    """One line of help per TrainConfig/NetConfig field, read from the #: comments."""
-    import inspect
-
-    from selfplay import dqn, network
-
-    out = {}
-    for mod in (dqn, network):
-        lines = inspect.getsource(mod).splitlines()
-        doc: list[str] = []
-        for line in lines:
-            s = line.strip()
-            if s.startswith("#:"):
-                doc.append(s[2:].strip())
-            elif doc and ":" in s:
-                out[s.split(":")[0]] = " ".join(doc)
-                doc = []
-            else:
-                doc = []
-    return out
-
-
 def _train_options(f):
     import dataclasses
 
@@ -84,7 +62,6 @@ def _train_options(f):
     from selfplay.mcts import TARGET_SOURCES
     from selfplay.network import NetConfig
 
-    helps = _field_help()
     skip = {"game", "net"}
     choices = {"loss": ["huber", "mse"], "eps_schedule": ["linear", "exp"], "leaf": ["network", "rollout"],
                "search_target": list(TARGET_SOURCES)}
@@ -96,14 +73,14 @@ def _train_options(f):
         typ = click.Choice(choices[fld.name]) if fld.name in choices else fld.type
         typ = {"int": int, "float": float, "str": str, "bool": bool}.get(typ, typ)
         if typ is bool:
-            opts.append(click.option(f"{flag}/--no-{flag[2:]}", default=None, help=helps.get(fld.name, "")))
+            opts.append(click.option(f"{flag}/--no-{flag[2:]}", default=None, help=fld.metadata["help"]))
         else:
             opts.append(click.option(flag, type=typ, default=None, show_default=False,
-                                     help=f"{helps.get(fld.name, '')} [default: per game, else {fld.default}]"))
+                                     help=f"{fld.metadata['help']} [default: per game, else {fld.default}]"))
     for fld in dataclasses.fields(NetConfig):
         flag = "--net-kind" if fld.name == "kind" else "--" + fld.name
         typ = click.Choice(["mlp", "resnet"]) if fld.name == "kind" else int
-        opts.append(click.option(flag, "net_" + fld.name, type=typ, default=None, help=f"network: {helps.get(fld.name, '')}"))
+        opts.append(click.option(flag, "net_" + fld.name, type=typ, default=None, help=f"network: {fld.metadata['help']}"))
     for o in reversed(opts):
         f = o(f)
     return f

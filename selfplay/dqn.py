@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 import games
-from selfplay.network import NetConfig, build, legal_q, masked
+from selfplay.network import NetConfig, build, legal_q, masked, opt
 from selfplay.replay import Replay
 
 
@@ -37,80 +37,42 @@ from selfplay.replay import Replay
 class TrainConfig:
     """Everything that defines a training run; saved in every checkpoint."""
 
-    #: game name as given to games.make
-    game: str = "tic_tac_toe"
-    #: number of earlier positions stacked into the observation
-    history: int = 0
-    #: network shape
-    net: NetConfig = NetConfig()
-    #: total moves to play (all parallel games together)
-    steps: int = 200_000
-    #: games played in lockstep; each move is one batched forward pass
-    num_envs: int = 64
-    #: minibatch size of each gradient step
-    batch_size: int = 256
-    #: Adam learning rate
-    lr: float = 1e-3
-    #: discount of the opponent's negated value
-    gamma: float = 0.99
-    #: "huber" or "mse" on Q(s, a) of the action taken
-    loss: str = "huber"
-    #: double DQN: argmax by the online net, value by the frozen one
-    double: bool = False
-    #: train on random board symmetries of sampled transitions (native games)
-    augment: bool = True
-    #: gradient steps between the frozen copy's catch-ups (hard copy when tau == 1)
-    target_update: int = 500
-    #: 1.0 = hard copy every target_update steps; < 1 = Polyak averaging at every step
-    tau: float = 1.0
-    #: replay memory capacity in transitions
-    replay_capacity: int = 100_000
-    #: transitions collected before the first gradient step
-    learning_starts: int = 2_000
-    #: gradient steps after each batched move of all parallel games (replay ratio)
-    updates_per_step: int = 1
-    #: epsilon at the start of the schedule
-    eps_start: float = 1.0
-    #: epsilon at the end of the schedule
-    eps_end: float = 0.05
-    #: moves over which epsilon is annealed
-    eps_steps: int = 50_000
-    #: "linear" or "exp" annealing
-    eps_schedule: str = "linear"
-    #: MCTS mode: each self-play move is chosen by a search whose empirical root Q values
-    #: become regression targets after every iteration of episodes
-    mcts: bool = False
-    #: MCTS mode: simulations per move
-    simulations: int = 64
-    #: MCTS mode: leaf evaluation, "network" (max legal Q) or "rollout" (random playouts)
-    leaf: str = "network"
-    #: MCTS mode: random playouts per leaf with leaf="rollout"
-    rollouts: int = 1
-    #: MCTS mode: finished episodes per iteration (then a batch of gradient steps)
-    iteration_episodes: int = 64
-    #: MCTS mode: gradient steps after each iteration
-    iteration_updates: int = 200
-    #: MCTS mode: weight of the plain TD loss mixed into each step (0 = search targets only)
-    td_weight: float = 0.5
-    #: MCTS mode: moves of each game chosen in proportion to visit counts, then greedily
-    temperature_moves: int = 8
-    #: MCTS mode: Dirichlet noise concentration at the learner's roots
-    dirichlet_alpha: float = 0.5
-    #: MCTS mode: how a search becomes targets: "visits" (visited root actions, weighted by
-    #: visits) or "completed" (every legal root action, unvisited ones at the root value)
-    search_target: str = "visits"
-    #: MCTS mode: visit every legal root action once before PUCT chooses
-    root_all: bool = False
-    #: MCTS mode: the frozen opponent searches too (else it plays its greedy move, epsilon-greedy)
-    opponent_search: bool = True
-    #: moves between evaluations (0 = only at the end)
-    eval_every: int = 20_000
-    #: games per seat in each evaluation against random and the frozen copy
-    eval_games: int = 100
-    #: moves between checkpoints (0 = only at the end)
-    checkpoint_every: int = 50_000
-    #: random seed (numpy and torch)
-    seed: int = 0
+    game: str = opt("tic_tac_toe", "game name as given to games.make")
+    history: int = opt(0, "number of earlier positions stacked into the observation")
+    net: NetConfig = opt(NetConfig(), "network shape")
+    steps: int = opt(200_000, "total moves to play (all parallel games together)")
+    num_envs: int = opt(64, "games played in lockstep; each move is one batched forward pass")
+    batch_size: int = opt(256, "minibatch size of each gradient step")
+    lr: float = opt(1e-3, "Adam learning rate")
+    gamma: float = opt(0.99, "discount of the opponent's negated value")
+    loss: str = opt("huber", "\"huber\" or \"mse\" on Q(s, a) of the action taken")
+    double: bool = opt(False, "double DQN: argmax by the online net, value by the frozen one")
+    augment: bool = opt(True, "train on random board symmetries of sampled transitions (native games)")
+    target_update: int = opt(500, "gradient steps between the frozen copy's catch-ups (hard copy when tau == 1)")
+    tau: float = opt(1.0, "1.0 = hard copy every target_update steps; < 1 = Polyak averaging at every step")
+    replay_capacity: int = opt(100_000, "replay memory capacity in transitions")
+    learning_starts: int = opt(2_000, "transitions collected before the first gradient step")
+    updates_per_step: int = opt(1, "gradient steps after each batched move of all parallel games (replay ratio)")
+    eps_start: float = opt(1.0, "epsilon at the start of the schedule")
+    eps_end: float = opt(0.05, "epsilon at the end of the schedule")
+    eps_steps: int = opt(50_000, "moves over which epsilon is annealed")
+    eps_schedule: str = opt("linear", "\"linear\" or \"exp\" annealing")
+    mcts: bool = opt(False, "MCTS mode: each self-play move is chosen by a search whose empirical root Q values become regression targets after every iteration of episodes")
+    simulations: int = opt(64, "MCTS mode: simulations per move")
+    leaf: str = opt("network", "MCTS mode: leaf evaluation, \"network\" (max legal Q) or \"rollout\" (random playouts)")
+    rollouts: int = opt(1, "MCTS mode: random playouts per leaf with leaf=\"rollout\"")
+    iteration_episodes: int = opt(64, "MCTS mode: finished episodes per iteration (then a batch of gradient steps)")
+    iteration_updates: int = opt(200, "MCTS mode: gradient steps after each iteration")
+    td_weight: float = opt(0.5, "MCTS mode: weight of the plain TD loss mixed into each step (0 = search targets only)")
+    temperature_moves: int = opt(8, "MCTS mode: moves of each game chosen in proportion to visit counts, then greedily")
+    dirichlet_alpha: float = opt(0.5, "MCTS mode: Dirichlet noise concentration at the learner's roots")
+    search_target: str = opt("visits", "MCTS mode: how a search becomes targets: \"visits\" (visited root actions, weighted by visits) or \"completed\" (every legal root action, unvisited ones at the root value)")
+    root_all: bool = opt(False, "MCTS mode: visit every legal root action once before PUCT chooses")
+    opponent_search: bool = opt(True, "MCTS mode: the frozen opponent searches too (else it plays its greedy move, epsilon-greedy)")
+    eval_every: int = opt(20_000, "moves between evaluations (0 = only at the end)")
+    eval_games: int = opt(100, "games per seat in each evaluation against random and the frozen copy")
+    checkpoint_every: int = opt(50_000, "moves between checkpoints (0 = only at the end)")
+    seed: int = opt(0, "random seed (numpy and torch)")
 
     def __post_init__(self):
         if isinstance(self.net, dict):

@@ -13,7 +13,9 @@ import numpy as np
 import games
 from games.text import MAX_INPUT, PLAYER_NAMES
 
-CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+#: the shipped checkpoints travel inside the package (checkpoints/ at the top of a source
+#: checkout is a link to this folder)
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 
 HELP = """commands:
   <move>        play a move ({notation})

@@ -12,20 +12,21 @@ import torch
 from torch import nn
 
 
+def opt(default, help: str):
+    """A config field with its one line of help, declared together; the CLI reads the
+    help from the field to declare the option."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
 @dataclasses.dataclass(frozen=True)
 class NetConfig:
     """Network shape; saved in every checkpoint."""
 
-    #: "mlp" (small boards) or "resnet" (a small residual CNN for larger boards).
-    kind: str = "mlp"
-    #: MLP: width of each hidden layer.
-    hidden: int = 256
-    #: MLP: number of hidden layers.
-    layers: int = 2
-    #: resnet: channels of every convolution.
-    channels: int = 64
-    #: resnet: number of residual blocks.
-    blocks: int = 4
+    kind: str = opt("mlp", "\"mlp\" (small boards) or \"resnet\" (a small residual CNN for larger boards).")
+    hidden: int = opt(256, "MLP: width of each hidden layer.")
+    layers: int = opt(2, "MLP: number of hidden layers.")
+    channels: int = opt(64, "resnet: channels of every convolution.")
+    blocks: int = opt(4, "resnet: number of residual blocks.")
 
     def __post_init__(self):
         if self.kind not in ("mlp", "resnet"):
