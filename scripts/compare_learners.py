@@ -66,8 +66,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     import games
-    from selfplay import arena, evaluate, ratings
-    from selfplay import tournament as T
+    from selfplay import arena, evaluate, profiles, ratings
     from selfplay.checkpoint import load, load_agent
 
     configs = [(c.split(":", 1)[0], shlex.split(c.split(":", 1)[1]) if ":" in c else [])
@@ -82,23 +81,23 @@ def main() -> None:
         c = load(args.out / n / "latest.pt")["counters"]
         info[n] = {"moves": int(c["moves"]), "updates": int(c["updates"]), "seconds": float(c["wall_time"])}
     game = games.make(args.game)
-    plies = 1 if args.game == "tic_tac_toe" else 2
-    ops = T.openings(args.game, max(1, args.games // 2), plies, args.seed)
+    planned = arena.schedule(args.game, args.games, args.seed)
     results = []
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
-            seats = arena.both_seats(args.games)
-            res = arena.play(game, agents[names[i]], agents[names[j]], seats, np.random.default_rng(args.seed),
-                             openings=[ops[(k // 2) % len(ops)] for k in range(args.games)])
+            res = arena.play_planned(game, agents[names[i]], agents[names[j]], planned,
+                                     np.random.default_rng(args.seed))
             results += [(i, j, float(s)) for s in res.scores]
             print(f"{names[i]} vs {names[j]}: {res.summary()}", flush=True)
     rat = ratings.fit(names, results, anchor=0)
     rows = []
     for k, n in enumerate(names):
         row = {"name": n, "elo": rat[k].elo, "ci95": rat[k].ci95, **info[n]}
-        if args.game == "connect_four":
-            ex = evaluate.exact_connect_four(agents[n], np.random.default_rng(args.seed))
-            row.update(kept=ex["kept"], kept_nontrivial=ex["kept_nontrivial"])
+        exact = profiles.profile(args.game).exact_eval
+        if exact is not None:
+            ex = exact(agents[n], np.random.default_rng(args.seed), args.mcts_games)
+            row.update(kept=ex.get("kept", ex.get("best_outcome_kept")),
+                       kept_nontrivial=ex.get("kept_nontrivial", ex.get("best_outcome_kept")))
         if args.mcts_games:
             m = evaluate.versus(agents[n], args.game, f"mcts:{args.mcts_sims}", args.mcts_games, args.seed)
             row.update(vs_mcts=m["score"])

@@ -98,22 +98,32 @@ def _train_options(f):
               help="stop after this many minutes of training (then evaluate and save), or at --steps")
 @click.option("--keep", type=click.IntRange(1, 1_000_000), default=None,
               help="keep only the newest N step_<moves>.pt files [default: all]")
+@click.option("--workers", type=click.IntRange(0, 1024), default=0, show_default=True,
+              help="self-play actors on Ray feeding this learner (0: one process, no Ray)")
+@click.option("--ray-address", default=None,
+              help="join this Ray cluster ('auto', or ray://host:port) [default: start a local Ray for the run]")
+@click.option("--policy-lag", "policy_lag", type=click.IntRange(0, 1000), default=4, show_default=True,
+              help="with --workers: drop chunks played with weights more than this many versions old")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="the learner's device (auto: cuda when there is a GPU)")
 @_train_options
 @click.pass_context
-def train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, **opts):
+def train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, workers, ray_address,
+          policy_lag, device, **opts):
     """Learn a game by self-play DQN against a frozen, negated copy of the network.
 
     Writes runs/<name>/metrics.jsonl, step_<N>.pt, latest.pt and learning_curve.png.
     Ctrl-C (or SIGTERM) saves a checkpoint and exits; --resume continues exactly there.
     """
     try:
-        _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, opts)
+        _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, opts,
+               dict(workers=workers, ray_address=ray_address, max_policy_lag=policy_lag), device)
     except KeyboardInterrupt:  # before the run's own signal handling is in place
         click.echo("\ninterrupted before training started: nothing was trained or saved")
         sys.exit(130)
 
 
-def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, opts):
+def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, opts, scale, device):
     import dataclasses
     import time
     from pathlib import Path
@@ -123,6 +133,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
 
     from selfplay import dqn, runner
     from selfplay.checkpoint import CheckpointError
+    from selfplay.distributed import DistributedError
     from selfplay.network import NetConfig
 
     torch.set_num_threads(threads)
@@ -130,6 +141,16 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
     overrides = {k: v for k, v in opts.items() if v is not None}
     game_given = ctx.get_parameter_source("game_name") == click.core.ParameterSource.COMMANDLINE
     try:
+        if scale["ray_address"] is not None and not scale["workers"]:
+            raise click.UsageError("--ray-address needs --workers N (N > 0)")
+        if scale["workers"]:
+            from selfplay.distributed import DistributedError, require_ray
+
+            try:
+                require_ray()
+            except DistributedError as e:
+                raise click.UsageError(str(e)) from None
+        device = _device(device)
         for flag, value in (("--out", out), ("--resume", resume)):
             if value is not None and not value.strip():
                 raise click.UsageError(f"{flag} must be a non-empty path")
@@ -151,6 +172,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
             learner = runner.prepare(cfg, out_dir, resume=False, force=force)
     except (ValueError, runner.RunError, CheckpointError) as e:
         raise click.UsageError(str(e)) from None
+    learner.to(device)
     cfg = learner.cfg
     mode = (f"MCTS mode, {cfg.simulations} simulations a move, targets {cfg.search_target}" if cfg.mcts
             else "DQN")
@@ -160,6 +182,9 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
     else:
         click.echo(f"training {cfg.game} for {cfg.steps:,} moves into {out_dir}/ ({mode}; net {cfg.net.kind}, "
                    f"{cfg.num_envs} games in parallel, seed {cfg.seed})")
+    if scale["workers"] or device != "cpu":
+        click.echo(f"learner on {device}" + (f"; self-play in {scale['workers']} Ray workers"
+                                              f" ({scale['ray_address'] or 'local Ray'})" if scale["workers"] else ""))
     columns = [TextColumn("moves"), BarColumn(bar_width=24), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
     t0, m0 = time.perf_counter(), learner.moves
@@ -175,25 +200,39 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
             last["t"] = now
             rate = (lr.moves - m0) / max(1e-9, now - t0)
             eps = "" if lr.cfg.mcts else f" eps {dqn.epsilon_at(lr.cfg, lr.moves):.2f}"
-            progress.update(task, completed=lr.moves, info=f"{rate:,.0f}/s loss {lr.last_loss:.4f}{eps}")
+            pool = getattr(lr, "pool", None)
+            lag = f" lag {pool.stats.mean_lag:.1f}" if pool is not None else ""
+            progress.update(task, completed=lr.moves, info=f"{rate:,.0f}/s loss {lr.last_loss:.4f}{eps}{lag}")
 
         def on_eval(lr, row):
             progress.console.print(f"[{lr.moves:,} moves, {row['time']:.0f}s] {_eval_text(row)}", soft_wrap=True)
 
         try:
             final = runner.run(learner, out_dir, on_progress=on_progress, on_eval=on_eval, save_replay=save_replay,
-                               time_limit=None if minutes is None else 60 * minutes, keep=keep, asked=asked)
+                               time_limit=None if minutes is None else 60 * minutes, keep=keep, asked=asked,
+                               on_notice=lambda msg: progress.console.print(msg, soft_wrap=True), **scale)
         except runner.Interrupted as e:
             progress.stop()
             name = "SIGTERM" if e.signum == signal.SIGTERM else "interrupted"
             click.echo(f"\n{name}: saved {e.saved} at {learner.moves:,} moves; "
                        f"continue with: selfplay train --resume {out_dir}")
             sys.exit(143 if e.signum == signal.SIGTERM else 130)
-        except runner.RunError as e:
+        except (runner.RunError, DistributedError) as e:
             progress.stop()
             raise click.ClickException(str(e)) from None
     click.echo(f"done: {_eval_text(final)}")
     click.echo(f"checkpoint: {out_dir}/latest.pt   curve: {out_dir}/learning_curve.png")
+
+
+def _device(name: str) -> str:
+    """The torch device for --device; a missing GPU is a one-line usage error."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise click.UsageError("--device cuda: no CUDA GPU is available to torch here (use --device cpu or auto)")
+    return name
 
 
 def _eval_text(row: dict) -> str:

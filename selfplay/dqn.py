@@ -243,6 +243,7 @@ class Learner:
         check_memory(cfg, self.game)
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
+        self.device = torch.device("cpu")
         self.online = build(cfg.net, self.game.obs_shape, self.game.num_actions)
         self.frozen = copy.deepcopy(self.online)
         for p in self.frozen.parameters():
@@ -267,6 +268,18 @@ class Learner:
 
             self.targets = SearchTargets(cfg.replay_capacity // 4, self.game.obs_shape, self.game.num_actions)
             self.episodes_at_iteration = 0
+
+    def to(self, device) -> "Learner":
+        """Move the networks and the optimizer's moments to ``device`` (acting copies
+        observations there and results back; replay memory stays in host memory)."""
+        self.device = torch.device(device)
+        self.online.to(self.device)
+        self.frozen.to(self.device)
+        for st in self.optimizer.state.values():
+            for k, v in st.items():
+                if torch.is_tensor(v) and k != "step":
+                    st[k] = v.to(self.device)
+        return self
 
     # -------------------------------------------------------------- acting
     def _greedy(self, net, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -349,20 +362,19 @@ class Learner:
         b = self.replay.sample(cfg.batch_size, self.rng)
         if self.symmetries is not None:
             b = self.replay.augment(b, *self.symmetries, self.rng)
-        obs = torch.from_numpy(b["obs"])
-        next_obs = torch.from_numpy(b["next_obs"])
-        y = td_targets(self.online, self.frozen, torch.from_numpy(b["reward"]), next_obs,
-                       torch.from_numpy(b["done"]), torch.from_numpy(b["next_mask"]), cfg.gamma, cfg.double)
+        batch = {k: torch.from_numpy(v).to(self.device) for k, v in b.items()}
+        y = td_targets(self.online, self.frozen, batch["reward"], batch["next_obs"], batch["done"], batch["next_mask"],
+                       cfg.gamma, cfg.double)
         self.online.train()
-        q = self.online(obs).gather(1, torch.from_numpy(b["action"])[:, None]).squeeze(1)
+        q = self.online(batch["obs"]).gather(1, batch["action"][:, None]).squeeze(1)
         loss = F.smooth_l1_loss(q, y) if cfg.loss == "huber" else F.mse_loss(q, y)
         if cfg.mcts:
             t = self.targets.sample(cfg.batch_size, self.rng)
             if self.symmetries is not None:
                 t = self.targets.augment(t, *self.symmetries, self.rng)
-            q_all = self.online(torch.from_numpy(t["obs"]))
-            w = torch.from_numpy(t["weight"])
-            search_loss = (w * (q_all - torch.from_numpy(t["q"])) ** 2).sum(dim=1).mean()
+            t = {k: torch.from_numpy(v).to(self.device) for k, v in t.items()}
+            q_all = self.online(t["obs"])
+            search_loss = (t["weight"] * (q_all - t["q"]) ** 2).sum(dim=1).mean()
             loss = search_loss + cfg.td_weight * loss
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -382,32 +394,44 @@ class Learner:
         elif self.updates % cfg.target_update == 0:
             self.frozen.load_state_dict(self.online.state_dict())
 
-    def train_step(self) -> None:
-        """One batched move, then ``updates_per_step`` gradient steps once warmed up (MCTS
-        mode: a batch of ``iteration_updates`` steps after every iteration of episodes)."""
+    def learn(self, batched_moves: int = 1) -> None:
+        """The gradient steps due once ``batched_moves`` more batched moves are stored:
+        ``updates_per_step`` per move once warmed up (MCTS mode: ``iteration_updates`` per
+        completed iteration of ``iteration_episodes`` episodes)."""
         cfg = self.cfg
         if cfg.mcts:
-            self.play_step_mcts()
-            if self.episodes - self.episodes_at_iteration >= cfg.iteration_episodes and self.targets.size:
+            due = (self.episodes - self.episodes_at_iteration) // cfg.iteration_episodes
+            if due and self.targets.size:
                 self.episodes_at_iteration = self.episodes
-                for _ in range(cfg.iteration_updates):
+                for _ in range(due * cfg.iteration_updates):
                     self.last_loss = self.update()
-            return
-        self.play_step()
-        if self.replay.size >= self.cfg.learning_starts:
-            for _ in range(self.cfg.updates_per_step):
+        elif self.replay.size >= cfg.learning_starts:
+            for _ in range(cfg.updates_per_step * batched_moves):
                 self.last_loss = self.update()
 
+    def play(self) -> None:
+        """One batched move of self-play, plain or searched as the config asks."""
+        self.play_step_mcts() if self.cfg.mcts else self.play_step()
 
-def train(learner: Learner, on_progress=None, on_eval=None, on_checkpoint=None, should_stop=None) -> None:
-    """Run until ``cfg.steps`` moves: act and learn; call ``on_eval(learner)`` and
+    def train_step(self) -> None:
+        """One batched move, then the gradient steps it makes due."""
+        self.play()
+        self.learn(1)
+
+
+def train(learner: Learner, on_progress=None, on_eval=None, on_checkpoint=None, should_stop=None,
+          step=None) -> None:
+    """Run until ``cfg.steps`` moves: act and learn (``step``: by default one batched
+    move and its updates, :meth:`Learner.train_step`; with workers, one chunk from an
+    actor and its updates); call ``on_eval(learner)`` and
     ``on_checkpoint(learner)`` on their schedules (evaluation lives outside the learner:
     :func:`selfplay.evaluate.training_report`)."""
     cfg = learner.cfg
     next_eval = _next_multiple(learner.moves, cfg.eval_every)
     next_ckpt = _next_multiple(learner.moves, cfg.checkpoint_every)
+    step = step or learner.train_step
     while learner.moves < cfg.steps:
-        learner.train_step()
+        step()
         if on_progress:
             on_progress(learner)
         if cfg.eval_every and learner.moves >= next_eval:

@@ -97,4 +97,6 @@ def masked(q: torch.Tensor, legal_mask: torch.Tensor) -> torch.Tensor:
 def legal_q(net: nn.Module, obs, legal_mask) -> torch.Tensor:
     """Q of every action for a batch of numpy observations ``float32[B, C, H, W]`` and
     legal masks ``bool[B, A]``, illegal actions at -inf, no gradient (acting, not learning)."""
-    return masked(net(torch.from_numpy(obs)), torch.from_numpy(legal_mask))
+    device = next(net.parameters()).device
+    q = masked(net(torch.from_numpy(obs).to(device)), torch.from_numpy(legal_mask).to(device))
+    return q.cpu()

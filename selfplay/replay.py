@@ -103,6 +103,19 @@ class Replay:
         return {k: getattr(self, k)[:n].copy() for k in ("obs", "next_obs", "action", "reward", "done", "next_mask")} | {
             "size": n, "pos": self.pos}
 
+    def extend(self, d: dict) -> None:
+        """Append the rows of another memory's ``state_dict()`` (stored form, no unpacking):
+        how a learner takes in what its actors played."""
+        n = int(d["size"])
+        idx = (self.pos + np.arange(n)) % self.capacity
+        for k in ("obs", "next_obs", "action", "reward", "done", "next_mask"):
+            getattr(self, k)[idx] = np.asarray(d[k])[:n]
+        self.pos = int((self.pos + n) % self.capacity)
+        self.size = min(self.size + n, self.capacity)
+
+    def clear(self) -> None:
+        self.size = self.pos = 0
+
     def load_state_dict(self, d: dict) -> None:
         n = int(d["size"])
         if n > self.capacity:
@@ -138,6 +151,13 @@ class SearchTargets:
         n = self.size
         return {"obs": self.obs[:n].copy(), "q": self.q[:n].copy(), "weight": self.weight[:n].copy(),
                 "size": n, "pos": self.pos}
+
+    def extend(self, d: dict) -> None:
+        """Append the rows of another buffer's ``state_dict()``."""
+        self.add(np.asarray(d["obs"]), np.asarray(d["q"]), np.asarray(d["weight"]))
+
+    def clear(self) -> None:
+        self.size = self.pos = 0
 
     def load_state_dict(self, d: dict) -> None:
         n = int(d["size"])

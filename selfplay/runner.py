@@ -172,6 +172,15 @@ def _truncate_metrics(path: Path, moves: int) -> None:
     os.replace(tmp, path)
 
 
+def _pool_fields(lr) -> dict:
+    """With workers: how many, the mean policy lag, chunks dropped, workers replaced."""
+    pool = getattr(lr, "pool", None)
+    if pool is None:
+        return {}
+    return {"workers": pool.workers, "policy_lag": round(pool.stats.mean_lag, 2),
+            "dropped_chunks": pool.stats.dropped, "replaced_workers": pool.stats.replaced}
+
+
 @contextlib.contextmanager
 def _stop_requests():
     """SIGINT and SIGTERM append their number to the yielded list instead of raising."""
@@ -199,12 +208,14 @@ def stop_on_signals() -> list[int]:
 
 
 def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_replay: bool = False,
-        time_limit: float | None = None, keep: int | None = None, asked: list[int] | None = None) -> dict:
+        time_limit: float | None = None, keep: int | None = None, asked: list[int] | None = None,
+        workers: int = 0, ray_address: str | None = None, max_policy_lag: int = 4, on_notice=None) -> dict:
     """Train to ``learner.cfg.steps`` (or until ``time_limit`` seconds of this call have
     passed); evaluate, log and checkpoint on schedule, keeping the newest ``keep`` step
     files (all when None). SIGINT/SIGTERM (or a number put in ``asked``, the list of
     :func:`stop_on_signals`): save once, raise :class:`Interrupted`. Returns the final
-    evaluation."""
+    evaluation. ``workers > 0``: self-play runs in that many Ray actors
+    (:mod:`selfplay.distributed`), started here and stopped on every exit."""
     out = Path(out)
     metrics = out / "metrics.jsonl"
     t_start = time.perf_counter() - learner.wall_time
@@ -235,7 +246,7 @@ def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_re
         lr.last_eval = ev
         lr.wall_time = time.perf_counter() - t_start
         row = {"kind": "eval", "time": round(lr.wall_time, 2), "loss": lr.last_loss,
-               "epsilon": dqn.epsilon_at(lr.cfg, lr.moves), **ev}
+               "epsilon": dqn.epsilon_at(lr.cfg, lr.moves), **_pool_fields(lr), **ev}
         _append(row)
         if on_eval:
             on_eval(lr, row)
@@ -244,9 +255,9 @@ def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_re
         now = time.perf_counter()
         if now - log["t"] >= LOG_SECONDS:
             rate = (lr.moves - log["moves"]) / (now - log["t"])
-            _append({"kind": "train", "moves": lr.moves, "updates": lr.updates,
-                     "time": round(now - t_start, 2), "loss": lr.last_loss,
-                     "epsilon": dqn.epsilon_at(lr.cfg, lr.moves), "moves_per_s": round(rate, 1)})
+            row = {"kind": "train", "moves": lr.moves, "updates": lr.updates, "time": round(now - t_start, 2),
+                   "loss": lr.last_loss, "epsilon": dqn.epsilon_at(lr.cfg, lr.moves), "moves_per_s": round(rate, 1)}
+            _append({**row, **_pool_fields(lr)})
             log.update(t=now, moves=lr.moves)
         if on_progress:
             on_progress(lr)
@@ -257,9 +268,18 @@ def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_re
         return bool(asked) or (deadline is not None and time.perf_counter() >= deadline)
 
     try:
-        with (contextlib.nullcontext(asked) if asked is not None else _stop_requests()) as asked:
+        with contextlib.ExitStack() as stack:
+            asked = stack.enter_context(contextlib.nullcontext(asked) if asked is not None else _stop_requests())
+            step = None
+            if workers:
+                from selfplay import distributed
+
+                pool = stack.enter_context(distributed.Pool(learner, workers, ray_address, max_policy_lag=max_policy_lag,
+                                                            on_notice=on_notice))
+                learner.pool = pool
+                step = pool.step
             dqn.train(learner, on_progress=_on_progress, on_eval=_on_eval, on_checkpoint=lambda _: _save(),
-                      should_stop=_should_stop)
+                      should_stop=_should_stop, step=step)
             if learner.updates > updates0 and not math.isfinite(learner.last_loss):
                 raise RunError(f"the training loss became non-finite at {learner.moves:,} moves (try a lower --lr): "
                                f"stopped; the last finite checkpoint stays in {out}")
@@ -272,6 +292,7 @@ def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_re
     except OSError as e:
         raise RunError(f"{out}: could not write ({e.strerror or e}); the last good checkpoint stays there") from None
     finally:
+        learner.pool = None
         with contextlib.suppress(Exception):
             plot_curve(metrics, out / "learning_curve.png", title=learner.cfg.game)
     return learner.last_eval

@@ -1,0 +1,215 @@
+"""Self-play on Ray: N actors act, one learner learns.
+
+Each actor is a Ray actor holding the acting half of a :class:`~selfplay.dqn.Learner`
+built from the run's own config, so it plays exactly as the single process does, plain
+or searched (MCTS mode). It plays ``chunk`` batched moves with the newest weights it was
+sent (online and frozen copy) and returns what it stored: transitions from both seats in
+the replay memory's stored form and, in MCTS mode, the search targets, with the weight
+version it played with.
+
+The learner (the calling process) owns the replay memory, the optimizer and the frozen
+copy. After taking in a chunk it runs as many gradient steps as the single process would
+for the same moves (:meth:`Learner.learn`), then publishes the new weights as one Ray
+object per version, which every actor's next task shares.
+
+Policy lag: the learner's weight version minus the version a chunk was played with. A
+chunk that comes back with more lag than ``max_policy_lag`` is dropped and counted.
+
+Faults: a dead actor (``kill -9``) is replaced and the run goes on; the chunk it had in
+flight is lost, nothing else. The caller stops the pool (and a Ray instance it started)
+on every exit.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+
+import numpy as np
+
+
+class DistributedError(Exception):
+    """Ray missing or unreachable; one line."""
+
+
+def require_ray():
+    try:
+        import ray
+    except ImportError:
+        raise DistributedError("--workers needs Ray: pip install -e \".[distributed]\" (or pip install ray)") from None
+    return ray
+
+
+class _Actor:
+    """Plays chunks of self-play with weights it is sent (runs inside a Ray actor)."""
+
+    def __init__(self, cfg_dict: dict, seed: int, chunk: int):
+        import torch
+
+        from selfplay.dqn import Learner, TrainConfig
+
+        torch.set_num_threads(1)
+        cfg = TrainConfig.from_dict(cfg_dict)
+        # the replay memory (and search targets) is only an outbox for one chunk
+        outbox = 4 * chunk * cfg.num_envs
+        cfg = dataclasses.replace(cfg, seed=seed, replay_capacity=outbox, learning_starts=0)
+        self.lr = Learner(cfg)
+        self.chunk = chunk
+
+    def node(self) -> str:
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+
+    def play(self, weights: dict, moves: int) -> dict:
+        import torch
+
+        lr = self.lr
+        with torch.no_grad():
+            lr.online.load_state_dict(weights["online"])
+            lr.frozen.load_state_dict(weights["frozen"])
+        lr.moves = moves  # the schedules (epsilon) follow the learner's move count
+        lr.replay.clear()
+        if lr.cfg.mcts:
+            lr.targets.clear()
+        episodes, t0 = lr.episodes, time.perf_counter()
+        for _ in range(self.chunk):
+            lr.play()
+        out = {"replay": lr.replay.state_dict(), "moves": self.chunk * lr.cfg.num_envs,
+               "episodes": lr.episodes - episodes, "version": weights["version"], "pid": os.getpid(),
+               "seconds": time.perf_counter() - t0}
+        if lr.cfg.mcts:
+            out["targets"] = lr.targets.state_dict()
+        return out
+
+
+@dataclasses.dataclass
+class PoolStats:
+    #: chunks taken in, dropped for lag, and actors replaced after dying
+    chunks: int = 0
+    dropped: int = 0
+    replaced: int = 0
+    #: policy lag of the chunks taken in (versions)
+    lag_sum: int = 0
+    last_lag: int = 0
+    #: the Ray node each actor slot runs on
+    nodes: dict = dataclasses.field(default_factory=dict)
+    #: the weight version each chunk taken in was played with, in order
+    versions: list = dataclasses.field(default_factory=list)
+
+    @property
+    def mean_lag(self) -> float:
+        return self.lag_sum / max(1, self.chunks)
+
+
+class Pool:
+    """N self-play actors feeding one learner. ``step()`` takes in the next finished
+    chunk and runs the gradient steps it makes due (pass it to :func:`dqn.train`)."""
+
+    def __init__(self, learner, workers: int, address: str | None = None, chunk: int | None = None,
+                 max_policy_lag: int = 4, on_notice=None, object_store_mb: int = 256):
+        ray = require_ray()
+        self.ray, self.learner, self.workers = ray, learner, int(workers)
+        self.max_policy_lag = int(max_policy_lag)
+        self.on_notice = on_notice or (lambda msg: None)
+        cfg = learner.cfg
+        # a chunk of about 2,048 moves (at least one batched move): big enough that the
+        # weights travel rarely, small enough to keep the lag short
+        self.chunk = int(chunk or max(1, 2048 // cfg.num_envs))
+        self.started = False
+        if not ray.is_initialized():
+            try:
+                quiet = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+                if address:
+                    ray.init(address=address, **quiet)
+                else:
+                    ray.init(num_cpus=max(self.workers, 1), object_store_memory=object_store_mb * 2**20, **quiet)
+            except Exception as e:  # ConnectionError, ValueError, RuntimeError: one line
+                raise DistributedError(f"cannot start or join Ray ({str(e).splitlines()[0][:160]})") from None
+            self.started = True
+        self.remote_cls = ray.remote(num_cpus=1, max_restarts=0)(_Actor)
+        self.cfg_dict = cfg.to_dict()
+        self.version = 0
+        self.stats = PoolStats()
+        self._publish()
+        self.actors: dict[int, object] = {}
+        self.inflight: dict = {}
+        for i in range(self.workers):
+            self._start(i)
+
+    # ------------------------------------------------------------------ internals
+    def _publish(self) -> None:
+        """One object per weight version, shared by every actor's next task."""
+        lr = self.learner
+
+        def cpu(sd):
+            return {k: v.detach().cpu() for k, v in sd.items()}
+
+        self.weights = self.ray.put({"online": cpu(lr.online.state_dict()), "frozen": cpu(lr.frozen.state_dict()),
+                                     "version": self.version})
+
+    def _start(self, slot: int) -> None:
+        seed = self.learner.cfg.seed + 1000 * (slot + 1) + 7919 * self.stats.replaced + self.learner.moves
+        actor = self.remote_cls.options(scheduling_strategy="SPREAD").remote(self.cfg_dict, seed, self.chunk)
+        self.actors[slot] = actor
+        self.stats.nodes[slot] = None
+        self._submit(slot)
+
+    def _submit(self, slot: int) -> None:
+        ref = self.actors[slot].play.remote(self.weights, self.learner.moves)
+        self.inflight[ref] = slot
+
+    def step(self) -> None:
+        ray = self.ray
+        while True:
+            ready, _ = ray.wait(list(self.inflight), num_returns=1)
+            slot = self.inflight.pop(ready[0])
+            try:
+                out = ray.get(ready[0])
+            except ray.exceptions.RayTaskError as e:  # the actor's own code failed: not a fault to retry
+                raise DistributedError(f"worker {slot} failed: {str(e).strip().splitlines()[-1][:200]}") from None
+            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):
+                self.stats.replaced += 1
+                self.on_notice(f"worker {slot} died; started a new one (its chunk in flight is lost)")
+                self._start(slot)
+                continue
+            lag = self.version - int(out["version"])
+            if lag > self.max_policy_lag:
+                self.stats.dropped += 1
+                self._submit(slot)
+                continue
+            break
+        lr = self.learner
+        lr.replay.extend(out["replay"])
+        if lr.cfg.mcts:
+            lr.targets.extend(out["targets"])
+        lr.moves += int(out["moves"])
+        lr.episodes += int(out["episodes"])
+        self.stats.chunks += 1
+        self.stats.lag_sum += lag
+        self.stats.last_lag = lag
+        self.stats.versions.append(int(out["version"]))
+        if self.stats.nodes.get(slot) is None:
+            self.stats.nodes[slot] = out.get("node") or ray.get(self.actors[slot].node.remote())
+        lr.learn(self.chunk)
+        self.version += 1
+        self._publish()
+        self._submit(slot)
+
+    def close(self) -> None:
+        for actor in self.actors.values():
+            try:
+                self.ray.kill(actor)
+            except Exception:
+                pass
+        self.actors.clear()
+        self.inflight.clear()
+        if self.started:
+            self.ray.shutdown()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,167 @@
+"""Self-play on a real Ray runtime: actors feed one learner, on one node and on two."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+ray = pytest.importorskip("ray")
+
+from selfplay import checkpoint, distributed, dqn, runner  # noqa: E402
+from selfplay.network import NetConfig  # noqa: E402
+
+
+@pytest.fixture
+def local_ray():
+    ray.init(num_cpus=3, include_dashboard=False, object_store_memory=150 * 2**20, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _cfg(**kw):
+    base = dict(num_envs=16, batch_size=64, learning_starts=256, steps=4096, eval_every=0, checkpoint_every=0,
+                seed=3, target_update=20, net=NetConfig(kind="mlp", hidden=32, layers=1))
+    base.update(kw)
+    return dqn.default_config("tic_tac_toe", **base)
+
+
+def test_actors_feed_both_seats_with_recorded_versions_and_the_learner_keeps_its_updates(local_ray):
+    lr = dqn.Learner(_cfg())
+    with distributed.Pool(lr, workers=2, chunk=8, max_policy_lag=3) as pool:
+        while lr.moves < 4096:
+            pool.step()
+        st = pool.stats
+    assert lr.moves == 4096 and lr.replay.size == 4096
+    # the replay ratio of the single process: updates_per_step per batched move, from the
+    # chunk that fills the memory to learning_starts (the second chunk of 8 x 16 moves) on
+    assert lr.updates == lr.cfg.updates_per_step * (4096 - 128) // 16
+    # both seats' moves are stored: X moves (even stone counts) and O moves (odd)
+    stones = lr.replay._unpack(lr.replay.obs[:lr.replay.size]).sum(axis=(1, 2, 3))
+    assert set(np.unique(stones.astype(int) % 2)) == {0, 1}
+    # a terminal move's target is its reward; a winning move is stored with reward +1
+    assert (lr.replay.reward[:lr.replay.size][lr.replay.done[:lr.replay.size]] >= 0).all()
+    assert lr.replay.reward[:lr.replay.size].max() == 1
+    # every chunk names the weight version it was played with, within the allowed lag
+    assert len(st.versions) == st.chunks == 4096 // (8 * 16)
+    assert st.mean_lag <= 3 and max(st.versions) <= pool.version
+    assert len({n for n in st.nodes.values()}) >= 1 and st.replaced == 0
+
+
+def test_mcts_mode_actors_send_search_targets(local_ray):
+    lr = dqn.Learner(_cfg(mcts=True, simulations=8, iteration_episodes=8, iteration_updates=5, num_envs=8))
+    with distributed.Pool(lr, workers=2, chunk=4) as pool:
+        for _ in range(6):
+            pool.step()
+    assert lr.targets.size > 0 and lr.updates > 0
+
+
+def test_actors_run_on_both_nodes_of_a_two_node_cluster():
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": 100 * 2**20,
+                                                            "include_dashboard": False})
+    cluster.add_node(num_cpus=1, object_store_memory=100 * 2**20)
+    try:
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)
+        lr = dqn.Learner(_cfg())
+        with distributed.Pool(lr, workers=2, chunk=4) as pool:
+            for _ in range(6):
+                pool.step()
+            nodes = set(pool.stats.nodes.values())
+        assert len(nodes) == 2, "one actor on each node"
+        assert lr.moves == 6 * 4 * 16 and lr.replay.size == lr.moves
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+def test_tic_tac_toe_reaches_exact_play_with_two_workers_from_the_defaults(tmp_path):
+    from selfplay.evaluate import exact_tic_tac_toe
+    from selfplay.agents import QAgent
+
+    cfg = dqn.default_config("tic_tac_toe", steps=60_000, eval_every=0, checkpoint_every=0)
+    lr = dqn.Learner(cfg)
+    (tmp_path / "run").mkdir()
+    runner.run(lr, tmp_path / "run", workers=2)
+    assert not ray.is_initialized()  # the run stopped the Ray it started
+    ex = exact_tic_tac_toe(QAgent(lr.game, lr.online), np.random.default_rng(0), num_games=50)
+    assert ex["best_outcome_kept"] == 1.0 and ex["losses_vs_minimax"] == 0
+
+
+def _actor_pids():
+    out = subprocess.run(["pgrep", "-f", "ray::_Actor"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def test_a_worker_killed_mid_run_is_replaced_then_resume_with_another_worker_count(tmp_path):
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    cmd = [sys.executable, "-m", "selfplay", "train", "--game", "tic_tac_toe", "--out", str(out), "--workers", "2",
+           "--steps", "40000", "--eval-every", "0", "--checkpoint-every", "0", "--hidden", "32", "--layers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(_actor_pids()) < 2:
+        time.sleep(0.5)
+    time.sleep(4)  # let the actors play a few chunks
+    pids = _actor_pids()
+    assert pids, "no Ray actor found"
+    os.kill(pids[0], signal.SIGKILL)
+    output, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, output
+    assert re.search(r"worker \d died; started a new one", output) and "Traceback" not in output
+    d = checkpoint.load(out / "latest.pt")
+    assert d["counters"]["moves"] >= 40_000
+    rows = (out / "metrics.jsonl").read_text()
+    assert '"replaced_workers": 1' in rows
+    # resume the same run in one process, then with one worker
+    from click.testing import CliRunner
+
+    from selfplay.cli import cli
+
+    r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--steps", "44000"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--steps", "48000", "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    assert checkpoint.load(out / "latest.pt")["counters"]["moves"] >= 48_000
+    assert not ray.is_initialized()
+
+
+def test_without_ray_workers_are_refused_with_one_line_naming_the_extra(tmp_path, monkeypatch):
+    import builtins
+
+    from click.testing import CliRunner
+
+    from selfplay.cli import cli
+
+    real = builtins.__import__
+
+    def no_ray(name, *a, **k):
+        if name == "ray" or name.startswith("ray."):
+            raise ImportError("No module named 'ray'")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    r = CliRunner().invoke(cli, ["train", "--workers", "2", "--out", str(tmp_path / "run")])
+    assert r.exit_code == 2 and '.[distributed]' in r.output and not (tmp_path / "run").exists(), r.output
+    r = CliRunner().invoke(cli, ["train", "--ray-address", "auto", "--out", str(tmp_path / "run")])
+    assert r.exit_code == 2 and "--workers" in r.output
+
+
+def test_device_cuda_without_a_gpu_is_one_line_and_cpu_trains(tmp_path):
+    from click.testing import CliRunner
+
+    from selfplay.cli import cli
+
+    small = ["--steps", "600", "--num-envs", "16", "--learning-starts", "128", "--eval-every", "0",
+             "--hidden", "16", "--layers", "1"]
+    if not torch.cuda.is_available():
+        r = CliRunner().invoke(cli, ["train", "--device", "cuda", "--out", str(tmp_path / "a"), *small])
+        assert r.exit_code == 2 and "no CUDA GPU" in r.output and not (tmp_path / "a").exists()
+    r = CliRunner().invoke(cli, ["train", "--device", "cpu", "--out", str(tmp_path / "b"), *small])
+    assert r.exit_code == 0, r.output
