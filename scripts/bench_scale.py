@@ -1,0 +1,76 @@
+"""Self-play positions per second with training included, for 0, 1 and 2 Ray workers,
+measured in the same run, with ratios against the single process (0 workers).
+
+    python scripts/bench_scale.py [--seconds 25] [--games tic_tac_toe,connect_four,connect_four+mcts]
+
+Each row trains the game's default config (``+mcts``: MCTS mode's defaults) from
+scratch: a warm-up until the replay memory reaches ``learning_starts`` (and the pool is
+up), then ``--seconds`` of timed training, learner included. Workers run on a local Ray
+started once for the whole benchmark (one CPU each; the learner is this process).
+Prints a markdown table for the README.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+
+def measure(game: str, workers: int, seconds: float) -> tuple[float, float]:
+    import torch
+
+    from selfplay import distributed, dqn
+
+    torch.set_num_threads(1)
+    mcts = game.endswith("+mcts")
+    cfg = dqn.default_config(game.removesuffix("+mcts"), mcts=True if mcts else None, steps=10**9, eval_every=0,
+                             checkpoint_every=0)
+    lr = dqn.Learner(cfg)
+    pool = distributed.Pool(lr, workers) if workers else None
+    step = pool.step if pool else lr.train_step
+    try:
+        warm = time.perf_counter()
+        while lr.replay.size < max(cfg.learning_starts, 2 * cfg.num_envs) or time.perf_counter() - warm < 3:
+            step()
+        m0, u0, t0 = lr.moves, lr.updates, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            step()
+        dt = time.perf_counter() - t0
+        return (lr.moves - m0) / dt, (lr.updates - u0) / dt
+    finally:
+        if pool:
+            pool.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=25.0)
+    ap.add_argument("--games", default="tic_tac_toe,connect_four,connect_four+mcts")
+    ap.add_argument("--workers", default="0,1,2")
+    args = ap.parse_args()
+    import ray
+
+    counts = [int(w) for w in args.workers.split(",")]
+    ray.init(num_cpus=max(counts), include_dashboard=False, log_to_driver=False,
+             object_store_memory=256 * 2**20)
+    try:
+        rows = []
+        for game in args.games.split(","):
+            base = None
+            for w in counts:
+                pps, ups = measure(game, w, args.seconds)
+                base = base or pps
+                rows.append((game, w, pps, ups, pps / base))
+                print(f"{game:20s} workers {w}: {pps:9,.0f} positions/s  {ups:7,.1f} updates/s  x{pps / base:.2f}",
+                      flush=True)
+    finally:
+        ray.shutdown()
+    print(f"\n{os.cpu_count()} CPU cores; positions/s with training included (x: against 0 workers, same run)\n")
+    print("| game | workers | positions/s | updates/s | x single process |")
+    print("| --- | --- | --- | --- | --- |")
+    for game, w, pps, ups, ratio in rows:
+        print(f"| {game} | {w} | {pps:,.0f} | {ups:,.1f} | {ratio:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
