@@ -151,7 +151,9 @@ def load(path: str | os.PathLike, game: str | None = None) -> dict:
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a selfplay checkpoint")
     version = d.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise CheckpointError(f"{path}: malformed checkpoint (no valid format version)")
+    if version > FORMAT_VERSION:
         raise CheckpointError(
             f"{path}: written by a newer selfplay (format {version}); this one reads format {FORMAT_VERSION}"
         )

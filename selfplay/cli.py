@@ -56,27 +56,29 @@ def games_cmd() -> None:
 
 # ------------------------------------------------------------------ train
 def _train_options(f):
+    """One option per field of TrainConfig, of its search record (flat: --simulations) and
+    of NetConfig (--hidden, --net-kind), with the help declared on the field."""
     import dataclasses
 
-    from selfplay.dqn import TrainConfig
+    from selfplay.dqn import SearchSettings, TrainConfig
     from selfplay.mcts import TARGET_SOURCES
     from selfplay.network import NetConfig
 
-    skip = {"game", "net"}
     choices = {"loss": ["huber", "mse"], "eps_schedule": ["linear", "exp"], "leaf": ["network", "rollout"],
                "search_target": list(TARGET_SOURCES)}
     opts = []
-    for fld in dataclasses.fields(TrainConfig):
-        if fld.name in skip:
-            continue
+    fields = [(fld, "") for fld in dataclasses.fields(TrainConfig) if fld.name not in ("game", "net", "search")]
+    fields += [(fld, "MCTS mode: ") for fld in dataclasses.fields(SearchSettings)]
+    for fld, prefix in fields:
         flag = "--" + fld.name.replace("_", "-")
         typ = click.Choice(choices[fld.name]) if fld.name in choices else fld.type
         typ = {"int": int, "float": float, "str": str, "bool": bool}.get(typ, typ)
+        text = prefix + fld.metadata["help"]
         if typ is bool:
-            opts.append(click.option(f"{flag}/--no-{flag[2:]}", default=None, help=fld.metadata["help"]))
+            opts.append(click.option(f"{flag}/--no-{flag[2:]}", default=None, help=text))
         else:
             opts.append(click.option(flag, type=typ, default=None, show_default=False,
-                                     help=f"{fld.metadata['help']} [default: per game, else {fld.default}]"))
+                                     help=f"{text} [default: per game, else {fld.default}]"))
     for fld in dataclasses.fields(NetConfig):
         flag = "--net-kind" if fld.name == "kind" else "--" + fld.name
         typ = click.Choice(["mlp", "resnet"]) if fld.name == "kind" else int
@@ -174,7 +176,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
         raise click.UsageError(str(e)) from None
     learner.to(device)
     cfg = learner.cfg
-    mode = (f"MCTS mode, {cfg.simulations} simulations a move, targets {cfg.search_target}" if cfg.mcts
+    mode = (f"MCTS mode, {cfg.search.simulations} simulations a move, targets {cfg.search.search_target}" if cfg.mcts
             else "DQN")
     if resume is not None:
         click.echo(f"resuming {cfg.game} at {learner.moves:,} of {cfg.steps:,} moves from {learner.resumed_from} "

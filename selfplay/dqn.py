@@ -33,6 +33,54 @@ from selfplay.network import NetConfig, build, legal_q, masked, opt
 from selfplay.replay import Replay
 
 
+def _search_targets() -> list[str]:
+    from selfplay.mcts import TARGET_SOURCES
+
+    return list(TARGET_SOURCES)
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSettings:
+    """MCTS mode's settings (``TrainConfig.search``); used when ``TrainConfig.mcts``."""
+
+    simulations: int = opt(64, "simulations per move")
+    leaf: str = opt("network", "leaf evaluation, \"network\" (max legal Q) or \"rollout\" (random playouts)")
+    rollouts: int = opt(1, "random playouts per leaf with leaf=\"rollout\"")
+    iteration_episodes: int = opt(64, "finished episodes per iteration (then a batch of gradient steps)")
+    iteration_updates: int = opt(200, "gradient steps after each iteration")
+    td_weight: float = opt(0.5, "weight of the plain TD loss mixed into each step (0 = search targets only)")
+    temperature_moves: int = opt(8, "moves of each game chosen in proportion to visit counts, then greedily")
+    dirichlet_alpha: float = opt(0.5, "Dirichlet noise concentration at the learner's roots")
+    search_target: str = opt("visits", "how a search becomes targets: \"visits\" (visited root actions, weighted by visits) or \"completed\" (every legal root action, unvisited ones at the root value)")
+    root_all: bool = opt(False, "visit every legal root action once before PUCT chooses")
+    opponent_search: bool = opt(True, "the frozen opponent searches too (else it plays its greedy move, epsilon-greedy)")
+
+    def __post_init__(self):
+        _check_finite(self)
+        checks = [
+            (self.simulations <= 1_000_000, "simulations must be <= 1,000,000"),
+            (0 <= self.temperature_moves, "temperature_moves must be >= 0"),
+            (self.dirichlet_alpha >= 0, "dirichlet_alpha must be >= 0"),
+            (self.iteration_updates >= 0, "iteration_updates must be >= 0"),
+            (self.simulations >= 1, "simulations must be >= 1"),
+            (self.leaf in ("network", "rollout"), "leaf must be 'network' or 'rollout'"),
+            (self.rollouts >= 1, "rollouts must be >= 1"),
+            (self.iteration_episodes >= 1, "iteration_episodes must be >= 1"),
+            (self.td_weight >= 0, "td_weight must be >= 0"),
+            (self.search_target in _search_targets(), f"search_target must be one of {', '.join(_search_targets())}"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(msg)
+
+
+def _check_finite(cfg) -> None:
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"{f.name} must be a finite number, not {v}")
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Everything that defines a training run; saved in every checkpoint."""
@@ -58,17 +106,7 @@ class TrainConfig:
     eps_steps: int = opt(50_000, "moves over which epsilon is annealed")
     eps_schedule: str = opt("linear", "\"linear\" or \"exp\" annealing")
     mcts: bool = opt(False, "MCTS mode: each self-play move is chosen by a search whose empirical root Q values become regression targets after every iteration of episodes")
-    simulations: int = opt(64, "MCTS mode: simulations per move")
-    leaf: str = opt("network", "MCTS mode: leaf evaluation, \"network\" (max legal Q) or \"rollout\" (random playouts)")
-    rollouts: int = opt(1, "MCTS mode: random playouts per leaf with leaf=\"rollout\"")
-    iteration_episodes: int = opt(64, "MCTS mode: finished episodes per iteration (then a batch of gradient steps)")
-    iteration_updates: int = opt(200, "MCTS mode: gradient steps after each iteration")
-    td_weight: float = opt(0.5, "MCTS mode: weight of the plain TD loss mixed into each step (0 = search targets only)")
-    temperature_moves: int = opt(8, "MCTS mode: moves of each game chosen in proportion to visit counts, then greedily")
-    dirichlet_alpha: float = opt(0.5, "MCTS mode: Dirichlet noise concentration at the learner's roots")
-    search_target: str = opt("visits", "MCTS mode: how a search becomes targets: \"visits\" (visited root actions, weighted by visits) or \"completed\" (every legal root action, unvisited ones at the root value)")
-    root_all: bool = opt(False, "MCTS mode: visit every legal root action once before PUCT chooses")
-    opponent_search: bool = opt(True, "MCTS mode: the frozen opponent searches too (else it plays its greedy move, epsilon-greedy)")
+    search: SearchSettings = opt(SearchSettings(), "MCTS mode's settings (their own record)")
     eval_every: int = opt(20_000, "moves between evaluations (0 = only at the end)")
     eval_games: int = opt(100, "games per seat in each evaluation against random and the frozen copy")
     checkpoint_every: int = opt(50_000, "moves between checkpoints (0 = only at the end)")
@@ -77,10 +115,9 @@ class TrainConfig:
     def __post_init__(self):
         if isinstance(self.net, dict):
             object.__setattr__(self, "net", NetConfig(**self.net))
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if isinstance(v, float) and not math.isfinite(v):
-                raise ValueError(f"{f.name} must be a finite number, not {v}")
+        if isinstance(self.search, dict):
+            object.__setattr__(self, "search", SearchSettings(**self.search))
+        _check_finite(self)
         checks = [
             (self.steps > 0, "steps must be > 0"),
             (self.num_envs <= 1_000_000, "num_envs must be <= 1,000,000"),
@@ -89,11 +126,7 @@ class TrainConfig:
             (self.eval_every >= 0, "eval_every must be >= 0 (0 = only at the end)"),
             (self.checkpoint_every >= 0, "checkpoint_every must be >= 0 (0 = only at the end)"),
             (self.replay_capacity <= 10**9, "replay_capacity must be <= 10**9"),
-            (self.simulations <= 1_000_000, "simulations must be <= 1,000,000"),
             (self.history <= 64, "history must be <= 64"),
-            (0 <= self.temperature_moves, "temperature_moves must be >= 0"),
-            (self.dirichlet_alpha >= 0, "dirichlet_alpha must be >= 0"),
-            (self.iteration_updates >= 0, "iteration_updates must be >= 0"),
             (self.num_envs > 0, "num_envs must be > 0"),
             (self.batch_size > 0, "batch_size must be > 0"),
             (self.lr > 0, "lr must be > 0"),
@@ -107,12 +140,6 @@ class TrainConfig:
             (self.eps_schedule in ("linear", "exp"), "eps_schedule must be 'linear' or 'exp'"),
             (self.history >= 0, "history must be >= 0"),
             (self.eval_games > 0, "eval_games must be > 0"),
-            (self.simulations >= 1, "simulations must be >= 1"),
-            (self.leaf in ("network", "rollout"), "leaf must be 'network' or 'rollout'"),
-            (self.rollouts >= 1, "rollouts must be >= 1"),
-            (self.iteration_episodes >= 1, "iteration_episodes must be >= 1"),
-            (self.td_weight >= 0, "td_weight must be >= 0"),
-            (self.search_target in _search_targets(), f"search_target must be one of {', '.join(_search_targets())}"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -125,13 +152,17 @@ class TrainConfig:
     def from_dict(cls, d: dict) -> "TrainConfig":
         d = dict(d)
         d["net"] = NetConfig(**d["net"])
+        search = dict(d.get("search") or {})
+        for k in SEARCH_FIELDS & d.keys():  # configs saved before the search settings had a record
+            search[k] = d.pop(k)
+        d["search"] = SearchSettings(**search)
         return cls(**d)
 
 
-def _search_targets() -> list[str]:
-    from selfplay.mcts import TARGET_SOURCES
+#: the names of SearchSettings' fields (accepted flat by default_config and old configs)
+SEARCH_FIELDS = frozenset(f.name for f in dataclasses.fields(SearchSettings))
 
-    return list(TARGET_SOURCES)
+
 
 
 #: per-game defaults that differ from TrainConfig's
@@ -164,7 +195,14 @@ MCTS_DEFAULTS: dict[str, dict] = {
 
 def default_config(game: str, **overrides) -> TrainConfig:
     """The config for ``game``: TrainConfig's defaults, the game's own (and, with
-    ``mcts=True``, MCTS mode's own), then overrides."""
+    ``mcts=True``, MCTS mode's own), then overrides. Search settings may be given flat
+    (``simulations=16``); they go into ``search``."""
+    flat = _default_flat(game, **overrides)
+    search = {k: flat.pop(k) for k in list(flat) if k in SEARCH_FIELDS}
+    return TrainConfig(search=SearchSettings(**search), **flat)
+
+
+def _default_flat(game: str, **overrides) -> dict:
     game = games.canonical_name(game)
     key = game.split(":", 1)[-1] if game.startswith("pettingzoo") else game
     base = dict(GAME_DEFAULTS.get(key, {}))
@@ -177,7 +215,7 @@ def default_config(game: str, **overrides) -> TrainConfig:
         base.update(MCTS_DEFAULTS["*"])
         base.update(MCTS_DEFAULTS.get(key, {}))
     base.update({k: v for k, v in overrides.items() if v is not None})
-    return TrainConfig(game=game, **base)
+    return dict(game=game, **base)
 
 
 def memory_estimate(cfg: TrainConfig, game) -> int:
@@ -295,27 +333,27 @@ class Learner:
         s, obs, cfg = self.state, self.obs, self.cfg
         learner_moves = s.current_player == self.learner_seat
         actions = np.zeros(cfg.num_envs, np.int64)
-        source = mcts.TARGET_SOURCES[cfg.search_target]
-        if not cfg.opponent_search:  # the frozen copy plays its greedy move, epsilon-greedy
+        source = mcts.TARGET_SOURCES[cfg.search.search_target]
+        if not cfg.search.opponent_search:  # the frozen copy plays its greedy move, epsilon-greedy
             idx = np.flatnonzero(~learner_moves)
             if len(idx):
                 greedy = self._greedy(self.frozen, obs[idx], s.legal_action_mask[idx])
                 explore = self.rng.random(len(idx)) < epsilon_at(cfg, self.moves)
                 actions[idx] = np.where(explore, games.random_actions(games.take(s, idx), self.rng), greedy)
-        seats = ((self.online, learner_moves, cfg.dirichlet_alpha), (self.frozen, ~learner_moves, 0.0))
-        for net, sel, noise in seats[:2 if cfg.opponent_search else 1]:
+        seats = ((self.online, learner_moves, cfg.search.dirichlet_alpha), (self.frozen, ~learner_moves, 0.0))
+        for net, sel, noise in seats[:2 if cfg.search.opponent_search else 1]:
             idx = np.flatnonzero(sel)
             if not len(idx):
                 continue
             sub = games.take(s, idx)
-            if cfg.leaf == "rollout":
-                evaluator = mcts.RolloutEvaluator(self.game, cfg.rollouts, self.rng)
+            if cfg.search.leaf == "rollout":
+                evaluator = mcts.RolloutEvaluator(self.game, cfg.search.rollouts, self.rng)
             else:
                 evaluator = mcts.NetworkEvaluator(self.game, net)  # puts net in eval mode
             res = mcts.search(self.game, sub, evaluator, mcts.SearchConfig(
-                simulations=cfg.simulations, dirichlet_alpha=noise, root_all=cfg.root_all), self.rng)
+                simulations=cfg.search.simulations, dirichlet_alpha=noise, root_all=cfg.search.root_all), self.rng)
             self.targets.add(obs[idx], *source.targets(res, sub.legal_action_mask))
-            early = sub.num_moves < cfg.temperature_moves
+            early = sub.num_moves < cfg.search.temperature_moves
             probs = res.visits / np.maximum(res.visits.sum(axis=1, keepdims=True), 1)
             u = self.rng.random(len(idx)) * probs.sum(axis=1)  # one draw per game, proportional to visits
             sampled = np.minimum((np.cumsum(probs, axis=1) <= u[:, None]).sum(axis=1), probs.shape[1] - 1)
@@ -375,7 +413,7 @@ class Learner:
             t = {k: torch.from_numpy(v).to(self.device) for k, v in t.items()}
             q_all = self.online(t["obs"])
             search_loss = (t["weight"] * (q_all - t["q"]) ** 2).sum(dim=1).mean()
-            loss = search_loss + cfg.td_weight * loss
+            loss = search_loss + cfg.search.td_weight * loss
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -400,10 +438,10 @@ class Learner:
         completed iteration of ``iteration_episodes`` episodes)."""
         cfg = self.cfg
         if cfg.mcts:
-            due = (self.episodes - self.episodes_at_iteration) // cfg.iteration_episodes
+            due = (self.episodes - self.episodes_at_iteration) // cfg.search.iteration_episodes
             if due and self.targets.size:
                 self.episodes_at_iteration = self.episodes
-                for _ in range(due * cfg.iteration_updates):
+                for _ in range(due * cfg.search.iteration_updates):
                     self.last_loss = self.update()
         elif self.replay.size >= cfg.learning_starts:
             for _ in range(cfg.updates_per_step * batched_moves):

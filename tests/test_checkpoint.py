@@ -141,3 +141,45 @@ def test_atomic_save_leaves_the_old_file_when_a_write_fails(tmp_path):
         checkpoint.atomic_save({"v": Unsaveable()}, target)
     assert torch.load(target, weights_only=True)["v"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["latest.pt"]
+
+
+def _full_checkpoint_dict():
+    cfg = _cfg(steps=64, learning_starts=16)
+    lr = dqn.Learner(cfg)
+    for _ in range(8):
+        lr.train_step()
+    return checkpoint.learner_to_dict(lr)
+
+
+_JUNK = [None, 7, -1, 3.5, float("nan"), "text", "{not json", "[]", b"bytes", [1, 2], {"a": 1}, {},
+         torch.zeros(3), torch.zeros(2, 2, dtype=torch.int8), True]
+
+
+def test_every_field_replaced_by_junk_or_removed_is_refused_with_one_line_naming_the_file(tmp_path):
+    """Each top-level field, and each field of the counters, RNG and selfplay records, is in
+    turn removed or replaced by values of every other type: load (and, for a full training
+    checkpoint, resume) either works or refuses with one line naming the file."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    base = _full_checkpoint_dict()
+    paths = [(k,) for k in base] + [("counters", k) for k in base["counters"]] + [("rng", k) for k in base["rng"]]
+    path = tmp_path / "mutant.pt"
+
+    @settings(max_examples=250, deadline=None)
+    @given(st.sampled_from(paths), st.sampled_from(range(len(_JUNK) + 1)))
+    def check(where, junk):
+        d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+        holder = d if len(where) == 1 else d[where[0]]
+        if junk == len(_JUNK):
+            holder.pop(where[-1], None)
+        else:
+            holder[where[-1]] = _JUNK[junk]
+        torch.save(d, path)
+        try:
+            loaded = checkpoint.load(path)
+            checkpoint.restore_learner(loaded, path)
+        except CheckpointError as e:
+            assert "\n" not in str(e) and str(path) in str(e)
+
+    check()

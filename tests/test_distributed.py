@@ -85,7 +85,7 @@ def test_tic_tac_toe_reaches_exact_play_with_two_workers_from_the_defaults(tmp_p
     from selfplay.evaluate import exact_tic_tac_toe
     from selfplay.agents import QAgent
 
-    cfg = dqn.default_config("tic_tac_toe", steps=60_000, eval_every=0, checkpoint_every=0)
+    cfg = dqn.default_config("tic_tac_toe", eval_every=0, checkpoint_every=0)  # the defaults: 100k moves
     lr = dqn.Learner(cfg)
     (tmp_path / "run").mkdir()
     runner.run(lr, tmp_path / "run", workers=2)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import games
+from boards import board
 from selfplay import dqn
 from selfplay.agents import QAgent
 from selfplay.network import NetConfig, build, masked
@@ -126,15 +127,20 @@ def test_learns_win_in_one_and_must_block_in_tic_tac_toe():
                              checkpoint_every=0, seed=1, replay_capacity=1_000_000)
     lr = dqn.Learner(cfg)
     dqn.train(lr)
-    g = lr.game
     agent = QAgent(lr.game, lr.online)
-    # X: a1, b1 ; O: a2, b2 -> X to move wins at c1 (cell 2)
-    win = g.from_stones(np.array([[0b000000011, 0b000011000]]))
-    assert agent.act(win, np.random.default_rng(0))[0] == 2
-    # X: a1, b2 ; O: c3 -> O to move... X threatens nothing; use: X a1 b1, O b2 -> O must block c1
-    block = g.from_stones(np.array([[0b000000011, 0b000010000]]))
-    assert block.current_player[0] == 1
-    assert agent.act(block, np.random.default_rng(0))[0] == 2
+    rng = np.random.default_rng(0)
+    win = board("tic_tac_toe", """
+        X X .
+        O O .
+        . . .
+    """)
+    assert win.current_player[0] == 0 and agent.act(win, rng)[0] == 2  # X completes the top row
+    block = board("tic_tac_toe", """
+        X X .
+        . O .
+        . . .
+    """)
+    assert block.current_player[0] == 1 and agent.act(block, rng)[0] == 2  # O must block the top row
 
 
 def test_labelled_connect_four_positions_rebuild_and_score_a_perfect_player():

@@ -1,0 +1,65 @@
+"""The player registry: every string is a player list or one clear PlayerError."""
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from selfplay import players as P
+from selfplay.profiles import PROFILES, profile
+
+TTT = "checkpoints/tic_tac_toe.pt"
+
+
+@pytest.mark.parametrize("spec,kind,extra", [
+    ("random", "random", {}),
+    (" minimax ", "minimax", {}),
+    ("perfect", "perfect", {}),
+    ("mcts:250", "mcts", {"simulations": 250}),
+    (TTT, "checkpoint", {"game": "tic_tac_toe", "search": None}),
+    (TTT + "@search=40", "checkpoint", {"game": "tic_tac_toe", "search": 40}),
+])
+def test_each_kind_parses_to_its_record(spec, kind, extra):
+    (p,) = P.parse(spec)
+    assert p.kind == kind and P.KINDS[kind].name == kind
+    for k, v in extra.items():
+        assert getattr(p, k) == v
+
+
+def test_a_folder_names_each_checkpoint_once_and_infers_its_game():
+    found = P.parse("checkpoints")
+    assert {p.game for p in found} == {"tic_tac_toe", "connect_four", "openspiel:hex(board_size=5)"}
+    assert P.infer_game(["random", TTT]) == "tic_tac_toe" and P.infer_game(["random", "mcts:5"]) is None
+
+
+@pytest.mark.parametrize("specs,game,msg", [
+    (["minimax", "random"], "connect_four", "plays only tic_tac_toe"),
+    (["perfect", "random"], "tic_tac_toe", "plays only connect_four"),
+    (["mcts:0", "random"], "connect_four", "mcts:N"),
+    (["mcts:-3", "random"], "connect_four", "mcts:N"),
+    (["mcts:99999999999", "random"], "connect_four", "mcts:N"),
+    (["mcts:5", "random"], "pettingzoo:go_v5(board_size=5)", "no OpenSpiel twin"),
+    ([TTT + "@search=0", "random"], "tic_tac_toe", "PATH@search=N"),
+    ([TTT + "@depth=3", "random"], "tic_tac_toe", "PATH@search=N"),
+    ([TTT, "random"], "connect_four", "not connect_four"),
+    (["random", "random"], "tic_tac_toe", "at least two"),
+])
+def test_unfit_players_are_refused_by_the_registry(specs, game, msg):
+    with pytest.raises(P.PlayerError, match=msg) as e:
+        P.resolve(specs, game)
+    assert "\n" not in str(e.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_any_string_is_players_or_one_line_refusal(spec):
+    try:
+        found = P.parse(spec)
+    except P.PlayerError as e:
+        assert "\n" not in str(e)
+        return
+    assert found and all(p.kind in P.KINDS for p in found)
+
+
+def test_profiles_are_looked_up_by_canonical_name_and_name_perfect_players_of_the_registry():
+    assert profile(" tic_tac_toe") is PROFILES["tic_tac_toe"] and profile("openspiel:go").opening_plies == 2
+    for prof in PROFILES.values():
+        assert prof.perfect_player in P.KINDS
