@@ -103,7 +103,8 @@ def learner_to_dict(learner, with_replay: bool = False) -> dict:
                      "wall_time": float(learner.wall_time)},
         "rng": {"numpy": json.dumps(learner.rng.bit_generator.state), "torch": torch.get_rng_state()},
         "selfplay": {"state": _state_to_dict(learner.state),
-                     "learner_seat": _to_tensor(learner.learner_seat)},
+                     "learner_seat": _to_tensor(learner.learner_seat),
+                     "pending": [[_to_tensor(np.asarray(a)) for a in ply] for ply in learner.pending]},
         "last_eval": json.dumps(learner.last_eval),
     }
     if cfg.mcts:
@@ -266,6 +267,7 @@ def _restore(d: dict, with_replay: bool):
         learner.state = _state_from_dict(learner.state, sp["state"])
         learner.obs = learner.game.observe(learner.state)
         learner.learner_seat = sp["learner_seat"].numpy().astype(np.int8)
+        learner.pending = [tuple(t.numpy() for t in ply) for ply in sp.get("pending", [])]
     if with_replay and "replay" in d:
         learner.replay.load_state_dict({k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in d["replay"].items()})
     learner.last_eval = json.loads(d.get("last_eval", "{}"))

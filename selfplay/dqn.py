@@ -95,6 +95,8 @@ class TrainConfig:
     gamma: float = opt(0.99, "discount of the opponent's negated value")
     loss: str = opt("huber", "\"huber\" or \"mse\" on Q(s, a) of the action taken")
     double: bool = opt(False, "double DQN: argmax by the online net, value by the frozen one")
+    n_step: int = opt(1, "plies per TD return over the alternating-sign trajectory: y = sum_k (-gamma)^k r_t+k "
+                         "+ (-gamma)^n max Q_frozen(s_t+n); 1 = one step")
     augment: bool = opt(True, "train on random board symmetries of sampled transitions (native games)")
     target_update: int = opt(500, "gradient steps between the frozen copy's catch-ups (hard copy when tau == 1)")
     tau: float = opt(1.0, "1.0 = hard copy every target_update steps; < 1 = Polyak averaging at every step")
@@ -120,6 +122,7 @@ class TrainConfig:
         _check_finite(self)
         checks = [
             (self.steps > 0, "steps must be > 0"),
+            (1 <= self.n_step <= 64, "n_step must be from 1 to 64"),
             (self.num_envs <= 1_000_000, "num_envs must be <= 1,000,000"),
             (self.batch_size <= 1_000_000, "batch_size must be <= 1,000,000"),
             (self.learning_starts >= 0, "learning_starts must be >= 0"),
@@ -259,8 +262,11 @@ def epsilon_at(cfg: TrainConfig, moves: int) -> float:
     return cfg.eps_start * (max(cfg.eps_end, 1e-6) / cfg.eps_start) ** frac
 
 
-def td_targets(online, frozen, reward, next_obs, done, next_mask, gamma: float, double: bool) -> torch.Tensor:
-    """y = r where done, else r - gamma * max_{a' legal} Q(s', a'; frozen). No gradient."""
+def td_targets(online, frozen, reward, next_obs, done, next_mask, gamma: float, double: bool,
+               n: int = 1) -> torch.Tensor:
+    """y = r where done, else r + (-gamma)^n * max_{a' legal} Q(s', a'; frozen): with n = 1
+    the design's r - gamma * max Q; with n plies the mover at s' is the same player (n
+    even) or the opponent (n odd), and r is the n-step return. No gradient."""
     with torch.no_grad():
         q_next = masked(frozen(next_obs), next_mask)
         if double:
@@ -269,7 +275,7 @@ def td_targets(online, frozen, reward, next_obs, done, next_mask, gamma: float, 
         else:
             best = q_next.max(dim=1).values
         best = torch.where(done, torch.zeros_like(best), best)
-        return reward - gamma * best
+        return reward + ((-gamma) ** n) * best
 
 
 class Learner:
@@ -301,6 +307,9 @@ class Learner:
         self.state = self._fresh
         self.obs = self._fresh_obs
         self.learner_seat = (np.arange(cfg.num_envs) % 2).astype(np.int8)
+        #: n-step mode: the last plies of every game, (obs, action, reward, next_obs, done,
+        #: next_mask) per batched move, oldest first
+        self.pending: list[tuple] = []
         if cfg.mcts:
             from selfplay.replay import SearchTargets
 
@@ -382,7 +391,10 @@ class Learner:
         nxt = self.game.step(s, actions)
         next_obs = self.game.observe(nxt)
         mover_reward = nxt.rewards[np.arange(cfg.num_envs), s.current_player.astype(np.int64)]
-        self.replay.add(obs, actions, mover_reward, next_obs, nxt.terminated, nxt.legal_action_mask)
+        if cfg.n_step == 1:
+            self.replay.add(obs, actions, mover_reward, next_obs, nxt.terminated, nxt.legal_action_mask)
+        else:
+            self._add_n_step(obs, actions, mover_reward, next_obs, nxt.terminated, nxt.legal_action_mask)
         self.moves += cfg.num_envs
         done = nxt.terminated
         if done.any():
@@ -393,6 +405,28 @@ class Learner:
             self.learner_seat = np.where(done, 1 - self.learner_seat, self.learner_seat).astype(np.int8)
         self.state, self.obs = nxt, next_obs
 
+    def _add_n_step(self, obs, actions, reward, next_obs, done, next_mask) -> None:
+        """Keep the last n plies of every game; once the window is full, store the oldest
+        ply's n-step transition: the return sum_k (-gamma)^k r_t+k up to the game's end or
+        n plies (each reward is its own mover's, so the sign alternates), and the position
+        n plies on (no bootstrap where the game ended inside the window)."""
+        n, gamma = self.cfg.n_step, self.cfg.gamma
+        self.pending.append((obs, actions, reward, next_obs, done, next_mask))
+        if len(self.pending) < n:
+            return
+        o0, a0, _, _, _, _ = self.pending[0]
+        ret = np.zeros(len(a0), np.float64)
+        ended = np.zeros(len(a0), bool)
+        last_obs, last_mask = next_obs.copy(), next_mask.copy()
+        for k, (_, _, r, nobs, d, nmask) in enumerate(self.pending):
+            live = ~ended
+            ret += np.where(live, ((-gamma) ** k) * r, 0.0)
+            stop = live & d  # the game ends at this ply: its position closes the window
+            last_obs[stop], last_mask[stop] = nobs[stop], nmask[stop]
+            ended |= d
+        self.replay.add(o0, a0, ret.astype(np.float32), last_obs, ended, last_mask)
+        self.pending.pop(0)
+
     # -------------------------------------------------------------- learning
     def update(self) -> float:
         """One gradient step on a replay minibatch; returns the loss."""
@@ -402,7 +436,7 @@ class Learner:
             b = self.replay.augment(b, *self.symmetries, self.rng)
         batch = {k: torch.from_numpy(v).to(self.device) for k, v in b.items()}
         y = td_targets(self.online, self.frozen, batch["reward"], batch["next_obs"], batch["done"], batch["next_mask"],
-                       cfg.gamma, cfg.double)
+                       cfg.gamma, cfg.double, cfg.n_step)
         self.online.train()
         q = self.online(batch["obs"]).gather(1, batch["action"][:, None]).squeeze(1)
         loss = F.smooth_l1_loss(q, y) if cfg.loss == "huber" else F.mse_loss(q, y)

@@ -38,11 +38,13 @@ def test_saved_and_reloaded_checkpoint_predicts_exactly_the_same(tmp_path):
     np.testing.assert_array_equal(agent.q_values(s), QAgent(lr.game, lr.online).q_values(s))
 
 
-@pytest.mark.parametrize("game_name,net", [("tic_tac_toe", NetConfig(kind="mlp", hidden=32, layers=1)),
-                                           ("connect_four", NetConfig(kind="resnet", channels=8, blocks=1, hidden=16))])
-def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, game_name, net):
+@pytest.mark.parametrize("game_name,net,n_step", [("tic_tac_toe", NetConfig(kind="mlp", hidden=32, layers=1), 1),
+                                                  ("tic_tac_toe", NetConfig(kind="mlp", hidden=32, layers=1), 3),
+                                                  ("connect_four", NetConfig(kind="resnet", channels=8, blocks=1,
+                                                                             hidden=16), 1)])
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, game_name, net, n_step):
     cfg = dqn.default_config(game_name, num_envs=8, batch_size=32, learning_starts=64, steps=800,
-                             eval_every=0, checkpoint_every=0, seed=5, net=net, target_update=7)
+                             eval_every=0, checkpoint_every=0, seed=5, net=net, target_update=7, n_step=n_step)
     straight = dqn.Learner(cfg)
     _run(straight, 800)
     first = dqn.Learner(cfg)

@@ -166,3 +166,36 @@ def test_labelled_connect_four_positions_rebuild_and_score_a_perfect_player():
     chosen = PerfectAgent().act(states, np.random.default_rng(0))
     vals = data["values"][late].astype(int)
     assert (vals[np.arange(len(late)), chosen] == np.where(vals > -9, vals, -99).max(axis=1)).all()
+
+
+def test_n_step_target_bootstraps_with_the_sign_of_the_mover_n_plies_on():
+    online, frozen = _nets()
+    next_obs = torch.rand(4, 2, 3, 3)
+    mask = torch.ones(4, 9, dtype=torch.bool)
+    with torch.no_grad():
+        best = frozen(next_obs).max(dim=1).values
+    for n in (1, 2, 3):
+        y = dqn.td_targets(online, frozen, torch.full((4,), 0.25), next_obs, torch.zeros(4, dtype=torch.bool), mask,
+                           0.9, False, n)
+        torch.testing.assert_close(y, 0.25 + (-0.9) ** n * best)  # same player to move at s_t+n when n is even
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_n_step_returns_sum_each_movers_reward_with_alternating_sign_up_to_the_end(n):
+    """X wins on its third move (ply 5): the stored returns of the plies before it carry
+    the win with the sign and discount of each ply's mover; the window stops at the end."""
+    cfg = dqn.default_config("tic_tac_toe", num_envs=1, n_step=n, gamma=0.9, augment=False, eval_every=0)
+    lr = dqn.Learner(cfg)
+    for a in (0, 3, 1, 4, 2):  # X a1, O a2, X b1, O b2, X c1 wins
+        lr._advance(np.array([a]))
+    lr._advance(np.array([4]))  # the next game starts; it must not leak into the last window
+    size = lr.replay.size
+    rewards = lr.replay.reward[:size].astype(np.float32)
+    done = lr.replay.done[:size]
+    # plies 0..5-n emitted so far (ply k's window reaches ply k + n - 1)
+    assert size == 6 - n + 1
+    for k in range(size):
+        to_end = 4 - k  # plies from k to the winning ply
+        expected = (-0.9) ** to_end if to_end < n else 0.0
+        assert abs(rewards[k] - expected) < 2e-3, (k, rewards[k], expected)
+        assert done[k] == (to_end < n)
