@@ -69,9 +69,14 @@ class SearchSettings:
             (self.td_weight >= 0, "td_weight must be >= 0"),
             (self.search_target in _search_targets(), f"search_target must be one of {', '.join(_search_targets())}"),
         ]
-        for ok, msg in checks:
-            if not ok:
-                raise ValueError(msg)
+        _require(checks)
+
+
+def _require(checks: list[tuple[bool, str]]) -> None:
+    """Raise ValueError with the message of the first check that fails."""
+    for ok, msg in checks:
+        if not ok:
+            raise ValueError(msg)
 
 
 def _check_finite(cfg) -> None:
@@ -144,9 +149,7 @@ class TrainConfig:
             (self.history >= 0, "history must be >= 0"),
             (self.eval_games > 0, "eval_games must be > 0"),
         ]
-        for ok, msg in checks:
-            if not ok:
-                raise ValueError(msg)
+        _require(checks)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
