@@ -108,10 +108,11 @@ def _train_options(f):
               help="with --workers: drop chunks played with weights more than this many versions old")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="the learner's device (auto: cuda when there is a GPU)")
+@click.option("--tensorboard", is_flag=True, help="also log the metrics as TensorBoard scalars in <run>/tensorboard/")
 @_train_options
 @click.pass_context
 def train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, workers, ray_address,
-          policy_lag, device, **opts):
+          policy_lag, device, tensorboard, **opts):
     """Learn a game by self-play DQN against a frozen, negated copy of the network.
 
     Writes runs/<name>/metrics.jsonl, step_<N>.pt, latest.pt and learning_curve.png.
@@ -119,7 +120,8 @@ def train(ctx, game_name, out, resume, force, save_replay, threads, minutes, kee
     """
     try:
         _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, opts,
-               dict(workers=workers, ray_address=ray_address, max_policy_lag=policy_lag), device)
+               dict(workers=workers, ray_address=ray_address, max_policy_lag=policy_lag, tensorboard=tensorboard),
+               device)
     except KeyboardInterrupt:  # before the run's own signal handling is in place
         click.echo("\ninterrupted before training started: nothing was trained or saved")
         sys.exit(130)
@@ -153,6 +155,12 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
             except DistributedError as e:
                 raise click.UsageError(str(e)) from None
         device = _device(device)
+        if scale["tensorboard"]:
+            try:
+                import torch.utils.tensorboard  # noqa: F401
+            except ImportError:
+                raise click.UsageError('--tensorboard needs the tensorboard package: '
+                                       'pip install -e ".[tensorboard]"') from None
         for flag, value in (("--out", out), ("--resume", resume)):
             if value is not None and not value.strip():
                 raise click.UsageError(f"{flag} must be a non-empty path")

@@ -172,6 +172,27 @@ def _truncate_metrics(path: Path, moves: int) -> None:
     os.replace(tmp, path)
 
 
+def open_tensorboard(out: Path):
+    """A TensorBoard writer for ``out/tensorboard``; RunError naming the package if it is
+    missing (``pip install -e ".[tensorboard]"``)."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise RunError('--tensorboard needs the tensorboard package: pip install -e ".[tensorboard]"') from None
+    return SummaryWriter(log_dir=str(Path(out) / "tensorboard"))
+
+
+def _scalars(row: dict, prefix: str = ""):
+    """(name, number) for every finite number in a metrics row, nested names joined by '/'."""
+    for key, value in row.items():
+        if key in ("kind", "moves"):
+            continue
+        if isinstance(value, dict):
+            yield from _scalars(value, f"{prefix}{key}/")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            yield f"{prefix}{key}", float(value)
+
+
 def _pool_fields(lr) -> dict:
     """With workers: how many, the mean policy lag, chunks dropped, workers replaced."""
     pool = getattr(lr, "pool", None)
@@ -209,13 +230,16 @@ def stop_on_signals() -> list[int]:
 
 def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_replay: bool = False,
         time_limit: float | None = None, keep: int | None = None, asked: list[int] | None = None,
-        workers: int = 0, ray_address: str | None = None, max_policy_lag: int = 4, on_notice=None) -> dict:
+        workers: int = 0, ray_address: str | None = None, max_policy_lag: int = 4, on_notice=None,
+        tensorboard: bool = False) -> dict:
     """Train to ``learner.cfg.steps`` (or until ``time_limit`` seconds of this call have
     passed); evaluate, log and checkpoint on schedule, keeping the newest ``keep`` step
     files (all when None). SIGINT/SIGTERM (or a number put in ``asked``, the list of
     :func:`stop_on_signals`): save once, raise :class:`Interrupted`. Returns the final
     evaluation. ``workers > 0``: self-play runs in that many Ray actors
-    (:mod:`selfplay.distributed`), started here and stopped on every exit."""
+    (:mod:`selfplay.distributed`), started here and stopped on every exit.
+    ``tensorboard``: every metrics row is also written as TensorBoard scalars in
+    ``out/tensorboard/``."""
     out = Path(out)
     metrics = out / "metrics.jsonl"
     t_start = time.perf_counter() - learner.wall_time
@@ -223,9 +247,15 @@ def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_re
     updates0 = learner.updates
     log = {"t": time.perf_counter(), "moves": learner.moves}
 
+    board = open_tensorboard(out) if tensorboard else None
+
     def _append(row: dict) -> None:
         with metrics.open("a") as f:
             f.write(json.dumps(row) + "\n")
+        if board is not None:
+            for key, value in _scalars(row):
+                board.add_scalar(f"{row['kind']}/{key}", value, row["moves"])
+            board.flush()
 
     def _save():
         learner.wall_time = time.perf_counter() - t_start
@@ -293,6 +323,8 @@ def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_re
         raise RunError(f"{out}: could not write ({e.strerror or e}); the last good checkpoint stays there") from None
     finally:
         learner.pool = None
+        if board is not None:
+            board.close()
         with contextlib.suppress(Exception):
             plot_curve(metrics, out / "learning_curve.png", title=learner.cfg.game)
     return learner.last_eval

@@ -207,3 +207,17 @@ def test_keep_leaves_only_the_newest_step_files(tmp_path):
     out = tmp_path / "run"
     assert _train("--out", str(out), "--keep", "2", *SMALL).exit_code == 0
     assert [p.name for p in runner.step_files(out)] == ["step_1504.pt", "step_2000.pt"]
+
+
+def test_tensorboard_gets_the_same_scalars_as_metrics_jsonl(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "run"
+    assert _train("--out", str(out), "--tensorboard", *SMALL).exit_code == 0
+    acc = EventAccumulator(str(out / "tensorboard"))
+    acc.Reload()
+    tags = acc.Tags()["scalars"]
+    assert {"eval/vs_random/score", "eval/exact/best_outcome_kept", "eval/loss"} <= set(tags)
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if '"eval"' in x]
+    logged = [(e.step, e.value) for e in acc.Scalars("eval/vs_random/score")]
+    assert logged == [(r["moves"], pytest.approx(r["vs_random"]["score"])) for r in rows]
