@@ -199,3 +199,15 @@ def test_n_step_returns_sum_each_movers_reward_with_alternating_sign_up_to_the_e
         expected = (-0.9) ** to_end if to_end < n else 0.0
         assert abs(rewards[k] - expected) < 2e-3, (k, rewards[k], expected)
         assert done[k] == (to_end < n)
+
+
+@pytest.mark.parametrize("mcts", [None, True])
+def test_tic_tac_toe_reaches_exact_play_from_the_defaults_in_plain_and_mcts_mode(mcts):
+    """Every one of the 4,520 positions keeps its best outcome, and minimax never wins."""
+    from selfplay.evaluate import exact_tic_tac_toe
+
+    cfg = dqn.default_config("tic_tac_toe", mcts=mcts, eval_every=0, checkpoint_every=0)
+    lr = dqn.Learner(cfg)
+    dqn.train(lr)
+    ex = exact_tic_tac_toe(QAgent(lr.game, lr.online), np.random.default_rng(0), num_games=50)
+    assert ex["positions"] == 4520 and ex["best_outcome_kept"] == 1.0 and ex["losses_vs_minimax"] == 0
