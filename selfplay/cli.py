@@ -137,7 +137,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
 
     from selfplay import dqn, runner
     from selfplay.checkpoint import CheckpointError
-    from selfplay.distributed import DistributedError
+    from selfplay.distributed import DistributedError  # no Ray import: that happens only with --workers
     from selfplay.network import NetConfig
 
     torch.set_num_threads(threads)
@@ -148,7 +148,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
         if scale["ray_address"] is not None and not scale["workers"]:
             raise click.UsageError("--ray-address needs --workers N (N > 0)")
         if scale["workers"]:
-            from selfplay.distributed import DistributedError, require_ray
+            from selfplay.distributed import require_ray
 
             try:
                 require_ray()

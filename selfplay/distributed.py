@@ -26,8 +26,6 @@ import logging
 import os
 import time
 
-import numpy as np
-
 
 class DistributedError(Exception):
     """Ray missing or unreachable; one line."""

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 import games
 from selfplay.network import NetConfig, build, legal_q, masked, opt
+from selfplay.profiles import feature
 from selfplay.replay import Replay
 
 
@@ -301,7 +302,8 @@ class Learner:
         self.frozen.eval()
         self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr)
         self.replay = Replay(cfg.replay_capacity, self.game.obs_shape, self.game.num_actions, self.game.binary_obs)
-        self.symmetries = self.game.symmetries() if cfg.augment and hasattr(self.game, "symmetries") else None
+        symmetries = feature(self.game, "symmetries")
+        self.symmetries = symmetries() if cfg.augment and symmetries else None
         self.moves = 0
         self.updates = 0
         self.episodes = 0

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 import games
-from games.text import MAX_INPUT, PLAYER_NAMES
+from games.text import MAX_INPUT
+from selfplay.profiles import feature
 
 #: the shipped checkpoints travel inside the package (checkpoints/ at the top of a source
 #: checkout is a link to this folder)
@@ -111,8 +112,9 @@ class Session:
                 f"{self.game.action_to_string(state, int(a))} {words.get(int(vals[a]), 'unsolved')}" for a in legal))
 
     def _moves(self, state) -> str:
-        if hasattr(self.game, "legal_moves_text"):
-            return " ".join(self.game.legal_moves_text(state, 0))
+        listed = feature(self.game, "legal_moves_text")
+        if listed:
+            return " ".join(listed(state, 0))
         return " ".join(self.game.action_to_string(state, int(a)) for a in np.flatnonzero(state.legal_action_mask[0]))
 
     def _agent_move(self, state):

@@ -11,12 +11,14 @@ import numpy as np
 import pyspiel
 
 import games
+from selfplay.profiles import feature
 
 
 def state_from_history(game, history: list[int]):
     """Our batch-of-one state reached by playing ``history`` (OpenSpiel action ids)."""
-    if hasattr(game, "pyspiel_game"):
-        s = game.pyspiel_game.new_initial_state()
+    twin = feature(game, "pyspiel_game")  # an OpenSpiel adapter replays in pyspiel itself
+    if twin is not None:
+        s = twin.new_initial_state()
         for a in history:
             s.apply_action(a)
         return game.from_pyspiel([s])

@@ -76,7 +76,6 @@ def test_bad_options_get_a_one_line_error(args, msg, tmp_path, monkeypatch):
                                           ((signal.SIGINT, signal.SIGINT), 130)])
 def test_a_signal_during_training_saves_one_checkpoint_and_exits_cleanly(tmp_path, signals, code):
     import os
-    import signal
     import subprocess
     import sys
     import time

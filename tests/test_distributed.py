@@ -165,3 +165,14 @@ def test_device_cuda_without_a_gpu_is_one_line_and_cpu_trains(tmp_path):
         assert r.exit_code == 2 and "no CUDA GPU" in r.output and not (tmp_path / "a").exists()
     r = CliRunner().invoke(cli, ["train", "--device", "cpu", "--out", str(tmp_path / "b"), *small])
     assert r.exit_code == 0, r.output
+
+
+def test_workers_0_is_the_single_process_loop_without_importing_ray(tmp_path):
+    code = ("import sys; from click.testing import CliRunner; from selfplay.cli import cli; "
+            f"r = CliRunner().invoke(cli, ['train', '--out', {str(tmp_path / 'run')!r}, '--steps', '600', "
+            "'--num-envs', '16', '--learning-starts', '128', '--eval-every', '0', '--hidden', '16', '--layers', '1']); "
+            "assert r.exit_code == 0, r.output; print('ray' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "False"
