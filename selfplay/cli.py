@@ -339,7 +339,6 @@ def _players_or_fail(specs, game_name, at_least=2):
 def _print_standings(st, as_json: bool) -> None:
     import json
 
-    from rich.console import Console
     from rich.table import Table
 
     if as_json:
@@ -350,8 +349,7 @@ def _print_standings(st, as_json: bool) -> None:
                                 for j, q in enumerate(st.players) if i != j} for i, p in enumerate(st.players)},
         }, indent=2))
         return
-    # a file or pipe gets the tables whole (no 80-column wrap that cuts player names)
-    console = Console() if sys.stdout.isatty() else Console(width=250)
+    console = _console()
     n = len(st.players)
     cross = Table(title="cross table: points of the row player / games")
     cross.add_column("player", no_wrap=True)
@@ -373,6 +371,13 @@ def _print_standings(st, as_json: bool) -> None:
         table.add_row(str(rank), r.name, f"{r.elo:.0f}", f"{r.ci95:.0f}", str(r.games), f"{r.score:.1%}",
                       f"{f_pts / f_n:.1%}" if f_n else "", f"{s_pts / s_n:.1%}" if s_n else "")
     console.print(table)
+
+
+def _console():
+    """A rich console; a file or pipe gets tables whole (no 80-column wrap that cuts names)."""
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=250)
 
 
 def _check_export(path: str | None) -> None:
@@ -523,7 +528,6 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, as_
     import json
 
     import numpy as np
-    from rich.console import Console
     from rich.table import Table
 
     from selfplay import evaluate, players
@@ -552,7 +556,7 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, as_
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    console = Console()
+    console = _console()
     who = checkpoint + (f" @search={search}" if search else "") + (f" @{move_time}s/move" if move_time else "")
     console.print(f"[bold]{who}[/bold] ({game_name})")
     ex = report.get("exact")
