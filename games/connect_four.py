@@ -42,6 +42,8 @@ def has_four(board: np.ndarray) -> np.ndarray:
 
 class ConnectFour(NativeGame):
     name = "connect_four"
+    #: the same game in PettingZoo's classic envs (the adapter translates its numbering)
+    pettingzoo_name = "connect_four_v3"
     #: the same game in OpenSpiel (same action numbering), for reference bots
     pyspiel_name = "connect_four"
     in_a_row = 4

@@ -34,6 +34,8 @@ class TicTacToeState(NativeState):
 
 class TicTacToe(NativeGame):
     name = "tic_tac_toe"
+    #: the same game in PettingZoo's classic envs (the adapter translates its numbering)
+    pettingzoo_name = "tictactoe_v3"
     #: the same game in OpenSpiel (same action numbering), for reference bots
     pyspiel_name = "tic_tac_toe"
     in_a_row = 3

@@ -71,7 +71,7 @@ class PettingZooPolicy:
 
     def __init__(self, agent, seed: int = 0):
         name = agent.game.name
-        env = {"tic_tac_toe": "tictactoe_v3", "connect_four": "connect_four_v3"}.get(name)
+        env = feature(agent.game, "pettingzoo_name")
         if name.startswith("pettingzoo:"):
             env = name.split(":", 1)[1]
         if env is None:

@@ -9,7 +9,8 @@ exact knowledge is one new entry in :data:`PROFILES` (plus its tests); any other
 :data:`DEFAULT`.
 
 Optional game features are declared on the game object (``symmetries``, ``from_stones``,
-``pyspiel_game``, ``legal_moves_text``) and read through :func:`feature`.
+``pyspiel_game``/``pyspiel_name``, ``pettingzoo_name``, ``from_cells``,
+``legal_moves_text``) and read through :func:`feature`.
 """
 from __future__ import annotations
 
