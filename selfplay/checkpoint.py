@@ -131,7 +131,15 @@ def slim(d: dict) -> dict:
 
 
 def load(path: str | os.PathLike, game: str | None = None) -> dict:
-    """Read and check a checkpoint; raise CheckpointError with a one-line message."""
+    """Read and check a checkpoint, its weights against the network it describes
+    included; raise CheckpointError with a one-line message."""
+    d = _read(path, game)
+    build_net(d, path)  # the weights must fit the network the file describes
+    return d
+
+
+def _read(path: str | os.PathLike, game: str | None = None) -> dict:
+    """Every check of :func:`load` but building the network."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such file")
@@ -164,7 +172,6 @@ def load(path: str | os.PathLike, game: str | None = None) -> dict:
     _check_fields(d, path)
     if game is not None and d["game"] != game:
         raise CheckpointError(f"{path}: is a checkpoint for {d['game']}, not {game}")
-    build_net(d, path)  # the weights must fit the network the file describes
     return d
 
 
@@ -279,8 +286,8 @@ def load_agent(path: str | os.PathLike, search: int | None = None, move_time: fl
     """A greedy (or searching) agent from a checkpoint file."""
     from selfplay.agents import QAgent
 
-    d = load(path, game=game)
-    g, net = build_net(d, path)
+    d = _read(path, game=game)
+    g, net = build_net(d, path)  # builds and checks the network once
     info = {"path": str(path), "game": d["game"], "counters": d.get("counters", {}),
             "last_eval": json.loads(d.get("last_eval", "{}") or "{}")}
     return QAgent(g, net, name=name or Path(path).stem, search=search, move_time=move_time, info=info)
