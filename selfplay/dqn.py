@@ -55,6 +55,9 @@ class SearchSettings:
     search_target: str = opt("visits", "how a search becomes targets: \"visits\" (visited root actions, weighted by visits) or \"completed\" (every legal root action, unvisited ones at the root value)")
     root_all: bool = opt(False, "visit every legal root action once before PUCT chooses")
     opponent_search: bool = opt(True, "the frozen opponent searches too (else it plays its greedy move, epsilon-greedy)")
+    full_share: float = opt(1.0, "share of the learner's moves that get the search (KataGo's playout-cap "
+                                 "randomisation); the rest are the online network's greedy move, epsilon-greedy, "
+                                 "and give TD transitions but no search target")
 
     def __post_init__(self):
         _check_finite(self)
@@ -68,6 +71,7 @@ class SearchSettings:
             (self.rollouts >= 1, "rollouts must be >= 1"),
             (self.iteration_episodes >= 1, "iteration_episodes must be >= 1"),
             (self.td_weight >= 0, "td_weight must be >= 0"),
+            (0 < self.full_share <= 1, "full_share must be in (0, 1]"),
             (self.search_target in _search_targets(), f"search_target must be one of {', '.join(_search_targets())}"),
         ]
         _require(checks)
@@ -349,15 +353,21 @@ class Learner:
 
         s, obs, cfg = self.state, self.obs, self.cfg
         learner_moves = s.current_player == self.learner_seat
+        searched = learner_moves
+        if cfg.search.full_share < 1:  # playout-cap randomisation: a share of the learner's moves search
+            searched = learner_moves & (self.rng.random(cfg.num_envs) < cfg.search.full_share)
         actions = np.zeros(cfg.num_envs, np.int64)
         source = mcts.TARGET_SOURCES[cfg.search.search_target]
-        if not cfg.search.opponent_search:  # the frozen copy plays its greedy move, epsilon-greedy
-            idx = np.flatnonzero(~learner_moves)
+        cheap = ((self.online, learner_moves & ~searched),)
+        if not cfg.search.opponent_search:
+            cheap += ((self.frozen, ~learner_moves),)
+        for net, sel in cheap:  # greedy moves, epsilon-greedy
+            idx = np.flatnonzero(sel)
             if len(idx):
-                greedy = self._greedy(self.frozen, obs[idx], s.legal_action_mask[idx])
+                greedy = self._greedy(net, obs[idx], s.legal_action_mask[idx])
                 explore = self.rng.random(len(idx)) < epsilon_at(cfg, self.moves)
                 actions[idx] = np.where(explore, games.random_actions(games.take(s, idx), self.rng), greedy)
-        seats = ((self.online, learner_moves, cfg.search.dirichlet_alpha), (self.frozen, ~learner_moves, 0.0))
+        seats = ((self.online, searched, cfg.search.dirichlet_alpha), (self.frozen, ~learner_moves, 0.0))
         for net, sel, noise in seats[:2 if cfg.search.opponent_search else 1]:
             idx = np.flatnonzero(sel)
             if not len(idx):
@@ -439,15 +449,18 @@ class Learner:
     def update(self) -> float:
         """One gradient step on a replay minibatch; returns the loss."""
         cfg = self.cfg
-        b = self.replay.sample(cfg.batch_size, self.rng)
-        if self.symmetries is not None:
-            b = self.replay.augment(b, *self.symmetries, self.rng)
-        batch = {k: torch.from_numpy(v).to(self.device) for k, v in b.items()}
-        y = td_targets(self.online, self.frozen, batch["reward"], batch["next_obs"], batch["done"], batch["next_mask"],
-                       cfg.gamma, cfg.double, cfg.n_step)
         self.online.train()
-        q = self.online(batch["obs"]).gather(1, batch["action"][:, None]).squeeze(1)
-        loss = F.smooth_l1_loss(q, y) if cfg.loss == "huber" else F.mse_loss(q, y)
+        loss = torch.zeros((), device=self.device)
+        if not cfg.mcts or cfg.search.td_weight > 0:  # search targets only: no TD term to compute
+            b = self.replay.sample(cfg.batch_size, self.rng)
+            if self.symmetries is not None:
+                b = self.replay.augment(b, *self.symmetries, self.rng)
+            batch = {k: torch.from_numpy(v).to(self.device) for k, v in b.items()}
+            y = td_targets(self.online, self.frozen, batch["reward"], batch["next_obs"], batch["done"],
+                           batch["next_mask"], cfg.gamma, cfg.double, cfg.n_step)
+            self.online.train()
+            q = self.online(batch["obs"]).gather(1, batch["action"][:, None]).squeeze(1)
+            loss = F.smooth_l1_loss(q, y) if cfg.loss == "huber" else F.mse_loss(q, y)
         if cfg.mcts:
             t = self.targets.sample(cfg.batch_size, self.rng)
             if self.symmetries is not None:
