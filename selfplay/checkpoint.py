@@ -107,14 +107,10 @@ def learner_to_dict(learner, with_replay: bool = False) -> dict:
                      "pending": [[_to_tensor(np.asarray(a)) for a in ply] for ply in learner.pending]},
         "last_eval": json.dumps(learner.last_eval),
     }
-    if cfg.mcts:
-        d["counters"]["episodes_at_iteration"] = learner.episodes_at_iteration
-    if with_replay:
-        d["replay"] = {k: (_to_tensor(v) if isinstance(v, np.ndarray) else v)
-                       for k, v in learner.replay.state_dict().items()}
-        if cfg.mcts:
-            d["search_targets"] = {k: (_to_tensor(v) if isinstance(v, np.ndarray) else v)
-                                   for k, v in learner.targets.state_dict().items()}
+    d["counters"].update(learner.source.counters())
+    if with_replay:  # the replay memory and the target source's own buffers
+        for name, buf in learner.buffers().items():
+            d[name] = {k: (_to_tensor(v) if isinstance(v, np.ndarray) else v) for k, v in buf.state_dict().items()}
     return d
 
 
@@ -261,12 +257,12 @@ def _restore(d: dict, with_replay: bool):
     c = d["counters"]
     learner.moves, learner.updates, learner.episodes = int(c["moves"]), int(c["updates"]), int(c["episodes"])
     learner.wall_time = float(c.get("wall_time", 0.0))
-    if cfg.mcts:  # without saved search targets (no --save-replay) a fresh iteration starts
-        saved = with_replay and "search_targets" in d
-        learner.episodes_at_iteration = int(c.get("episodes_at_iteration", learner.episodes)) if saved else learner.episodes
-        if saved:
-            learner.targets.load_state_dict({k: (v.numpy() if isinstance(v, torch.Tensor) else v)
-                                             for k, v in d["search_targets"].items()})
+    own = learner.source.buffers()
+    saved = with_replay and all(name in d for name in own)
+    if saved:
+        for name, buf in own.items():
+            buf.load_state_dict({k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in d[name].items()})
+    learner.source.restore(c, saved)
     learner.rng.bit_generator.state = json.loads(d["rng"]["numpy"])
     torch.set_rng_state(d["rng"]["torch"])
     sp = d.get("selfplay", {})

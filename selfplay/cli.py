@@ -61,11 +61,11 @@ def _train_options(f):
     import dataclasses
 
     from selfplay.dqn import SearchSettings, TrainConfig
-    from selfplay.mcts import TARGET_SOURCES
+    from selfplay.mcts import SEARCH_TARGETS
     from selfplay.network import NetConfig
 
     choices = {"loss": ["huber", "mse"], "eps_schedule": ["linear", "exp"], "leaf": ["network", "rollout"],
-               "search_target": list(TARGET_SOURCES)}
+               "search_target": list(SEARCH_TARGETS)}
     opts = []
     fields = [(fld, "") for fld in dataclasses.fields(TrainConfig) if fld.name not in ("game", "net", "search")]
     fields += [(fld, "MCTS mode: ") for fld in dataclasses.fields(SearchSettings)]
@@ -184,8 +184,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
         raise click.UsageError(str(e)) from None
     learner.to(device)
     cfg = learner.cfg
-    mode = (f"MCTS mode, {cfg.search.simulations} simulations a move, targets {cfg.search.search_target}" if cfg.mcts
-            else "DQN")
+    mode = learner.source.describe(cfg)
     if resume is not None:
         click.echo(f"resuming {cfg.game} at {learner.moves:,} of {cfg.steps:,} moves from {learner.resumed_from} "
                    f"({mode})")
@@ -209,7 +208,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
                 return
             last["t"] = now
             rate = (lr.moves - m0) / max(1e-9, now - t0)
-            eps = "" if lr.cfg.mcts else f" eps {dqn.epsilon_at(lr.cfg, lr.moves):.2f}"
+            eps = "" if not lr.source.shows_epsilon else f" eps {dqn.epsilon_at(lr.cfg, lr.moves):.2f}"
             pool = getattr(lr, "pool", None)
             lag = f" lag {pool.stats.mean_lag:.1f}" if pool is not None else ""
             progress.update(task, completed=lr.moves, info=f"{rate:,.0f}/s loss {lr.last_loss:.4f}{eps}{lag}")

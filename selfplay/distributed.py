@@ -70,17 +70,15 @@ class _Actor:
             lr.online.load_state_dict(weights["online"])
             lr.frozen.load_state_dict(weights["frozen"])
         lr.moves = moves  # the schedules (epsilon) follow the learner's move count
-        lr.replay.clear()
-        if lr.cfg.mcts:
-            lr.targets.clear()
+        for buf in lr.buffers().values():
+            buf.clear()
         episodes, t0 = lr.episodes, time.perf_counter()
         for _ in range(self.chunk):
             lr.play()
-        out = {"replay": lr.replay.state_dict(), "moves": self.chunk * lr.cfg.num_envs,
+        out = {"buffers": {name: buf.state_dict() for name, buf in lr.buffers().items()},
+               "moves": self.chunk * lr.cfg.num_envs,
                "episodes": lr.episodes - episodes, "version": weights["version"], "pid": os.getpid(),
                "seconds": time.perf_counter() - t0}
-        if lr.cfg.mcts:
-            out["targets"] = lr.targets.state_dict()
         return out
 
 
@@ -184,9 +182,8 @@ class Pool:
                 continue
             break
         lr = self.learner
-        lr.replay.extend(out["replay"])
-        if lr.cfg.mcts:
-            lr.targets.extend(out["targets"])
+        for name, buf in lr.buffers().items():
+            buf.extend(out["buffers"][name])
         lr.moves += int(out["moves"])
         lr.episodes += int(out["episodes"])
         self.stats.chunks += 1

@@ -26,18 +26,18 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 import games
 from selfplay.network import NetConfig, build, legal_q, masked, opt
 from selfplay.profiles import feature
 from selfplay.replay import Replay
+from selfplay.sources import source_for
 
 
 def _search_targets() -> list[str]:
-    from selfplay.mcts import TARGET_SOURCES
+    from selfplay.mcts import SEARCH_TARGETS
 
-    return list(TARGET_SOURCES)
+    return list(SEARCH_TARGETS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,8 +239,7 @@ def memory_estimate(cfg: TrainConfig, game) -> int:
     obs_bytes = (cells + 7) // 8 if game.binary_obs else 2 * cells
     per_transition = 2 * obs_bytes + (game.num_actions + 7) // 8 + 8
     total = cfg.replay_capacity * per_transition
-    if cfg.mcts:
-        total += (cfg.replay_capacity // 4) * (2 * cells + 4 * game.num_actions)
+    total += source_for(cfg).extra_memory(cfg, game)
     n = cfg.net
     if n.kind == "mlp":
         params = cells * n.hidden + (n.layers - 1) * n.hidden ** 2 + n.hidden * game.num_actions
@@ -322,11 +321,7 @@ class Learner:
         #: n-step mode: the last plies of every game, (obs, action, reward, next_obs, done,
         #: next_mask) per batched move, oldest first
         self.pending: list[tuple] = []
-        if cfg.mcts:
-            from selfplay.replay import SearchTargets
-
-            self.targets = SearchTargets(cfg.replay_capacity // 4, self.game.obs_shape, self.game.num_actions)
-            self.episodes_at_iteration = 0
+        self.source = source_for(cfg)(self)
 
     def to(self, device) -> "Learner":
         """Move the networks and the optimizer's moments to ``device`` (acting copies
@@ -341,69 +336,12 @@ class Learner:
         return self
 
     # -------------------------------------------------------------- acting
-    def _greedy(self, net, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def greedy(self, net, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """``net``'s greedy legal move for each observation."""
         net.eval()
         return legal_q(net, obs, mask).argmax(dim=1).numpy()
 
-    def play_step_mcts(self) -> None:
-        """One searched move in every parallel game (the learner's seat searches with the
-        online network and root noise, the other seat with the frozen copy); store the
-        root's empirical Q and visit counts, and the plain transition."""
-        from selfplay import mcts
-
-        s, obs, cfg = self.state, self.obs, self.cfg
-        learner_moves = s.current_player == self.learner_seat
-        searched = learner_moves
-        if cfg.search.full_share < 1:  # playout-cap randomisation: a share of the learner's moves search
-            searched = learner_moves & (self.rng.random(cfg.num_envs) < cfg.search.full_share)
-        actions = np.zeros(cfg.num_envs, np.int64)
-        source = mcts.TARGET_SOURCES[cfg.search.search_target]
-        cheap = ((self.online, learner_moves & ~searched),)
-        if not cfg.search.opponent_search:
-            cheap += ((self.frozen, ~learner_moves),)
-        for net, sel in cheap:  # greedy moves, epsilon-greedy
-            idx = np.flatnonzero(sel)
-            if len(idx):
-                greedy = self._greedy(net, obs[idx], s.legal_action_mask[idx])
-                explore = self.rng.random(len(idx)) < epsilon_at(cfg, self.moves)
-                actions[idx] = np.where(explore, games.random_actions(games.take(s, idx), self.rng), greedy)
-        seats = ((self.online, searched, cfg.search.dirichlet_alpha), (self.frozen, ~learner_moves, 0.0))
-        for net, sel, noise in seats[:2 if cfg.search.opponent_search else 1]:
-            idx = np.flatnonzero(sel)
-            if not len(idx):
-                continue
-            sub = games.take(s, idx)
-            if cfg.search.leaf == "rollout":
-                evaluator = mcts.RolloutEvaluator(self.game, cfg.search.rollouts, self.rng)
-            else:
-                evaluator = mcts.NetworkEvaluator(self.game, net)  # puts net in eval mode
-            res = mcts.search(self.game, sub, evaluator, mcts.SearchConfig(
-                simulations=cfg.search.simulations, dirichlet_alpha=noise, root_all=cfg.search.root_all), self.rng)
-            self.targets.add(obs[idx], *source.targets(res, sub.legal_action_mask))
-            early = sub.num_moves < cfg.search.temperature_moves
-            probs = res.visits / np.maximum(res.visits.sum(axis=1, keepdims=True), 1)
-            u = self.rng.random(len(idx)) * probs.sum(axis=1)  # one draw per game, proportional to visits
-            sampled = np.minimum((np.cumsum(probs, axis=1) <= u[:, None]).sum(axis=1), probs.shape[1] - 1)
-            actions[idx] = np.where(early, sampled, res.action)
-        self._advance(actions)
-
-    def play_step(self) -> None:
-        """One move in every parallel game: the learner's seat by the online network, the
-        other by the frozen copy, both epsilon-greedy; store every transition."""
-        s, obs, cfg = self.state, self.obs, self.cfg
-        mask = s.legal_action_mask
-        learner_moves = s.current_player == self.learner_seat
-        actions = np.empty(cfg.num_envs, np.int64)
-        for net, sel in ((self.online, learner_moves), (self.frozen, ~learner_moves)):
-            idx = np.flatnonzero(sel)
-            if len(idx):
-                actions[idx] = self._greedy(net, obs[idx], mask[idx])
-        eps = epsilon_at(cfg, self.moves)
-        explore = self.rng.random(cfg.num_envs) < eps
-        actions = np.where(explore, games.random_actions(s, self.rng), actions)
-        self._advance(actions)
-
-    def _advance(self, actions: np.ndarray) -> None:
+    def advance(self, actions: np.ndarray) -> None:
         """Step every game, store the transitions, restart finished games."""
         s, obs, cfg = self.state, self.obs, self.cfg
         nxt = self.game.step(s, actions)
@@ -447,28 +385,8 @@ class Learner:
 
     # -------------------------------------------------------------- learning
     def update(self) -> float:
-        """One gradient step on a replay minibatch; returns the loss."""
-        cfg = self.cfg
-        self.online.train()
-        loss = torch.zeros((), device=self.device)
-        if not cfg.mcts or cfg.search.td_weight > 0:  # search targets only: no TD term to compute
-            b = self.replay.sample(cfg.batch_size, self.rng)
-            if self.symmetries is not None:
-                b = self.replay.augment(b, *self.symmetries, self.rng)
-            batch = {k: torch.from_numpy(v).to(self.device) for k, v in b.items()}
-            y = td_targets(self.online, self.frozen, batch["reward"], batch["next_obs"], batch["done"],
-                           batch["next_mask"], cfg.gamma, cfg.double, cfg.n_step)
-            self.online.train()
-            q = self.online(batch["obs"]).gather(1, batch["action"][:, None]).squeeze(1)
-            loss = F.smooth_l1_loss(q, y) if cfg.loss == "huber" else F.mse_loss(q, y)
-        if cfg.mcts:
-            t = self.targets.sample(cfg.batch_size, self.rng)
-            if self.symmetries is not None:
-                t = self.targets.augment(t, *self.symmetries, self.rng)
-            t = {k: torch.from_numpy(v).to(self.device) for k, v in t.items()}
-            q_all = self.online(t["obs"])
-            search_loss = (t["weight"] * (q_all - t["q"]) ** 2).sum(dim=1).mean()
-            loss = search_loss + cfg.search.td_weight * loss
+        """One gradient step on the target source's loss; returns the loss."""
+        loss = self.source.loss()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -488,23 +406,18 @@ class Learner:
             self.frozen.load_state_dict(self.online.state_dict())
 
     def learn(self, batched_moves: int = 1) -> None:
-        """The gradient steps due once ``batched_moves`` more batched moves are stored:
-        ``updates_per_step`` per move once warmed up (MCTS mode: ``iteration_updates`` per
-        completed iteration of ``iteration_episodes`` episodes)."""
-        cfg = self.cfg
-        if cfg.mcts:
-            due = (self.episodes - self.episodes_at_iteration) // cfg.search.iteration_episodes
-            if due and self.targets.size:
-                self.episodes_at_iteration = self.episodes
-                for _ in range(due * cfg.search.iteration_updates):
-                    self.last_loss = self.update()
-        elif self.replay.size >= cfg.learning_starts:
-            for _ in range(cfg.updates_per_step * batched_moves):
-                self.last_loss = self.update()
+        """The gradient steps due once ``batched_moves`` more batched moves are stored
+        (the target source says how many: :mod:`selfplay.sources`)."""
+        for _ in range(self.source.updates_due(batched_moves)):
+            self.last_loss = self.update()
 
     def play(self) -> None:
-        """One batched move of self-play, plain or searched as the config asks."""
-        self.play_step_mcts() if self.cfg.mcts else self.play_step()
+        """One batched move of self-play, as the target source plays it."""
+        self.source.play()
+
+    def buffers(self) -> dict:
+        """Every memory self-play fills: the replay memory and the source's own."""
+        return {"replay": self.replay, **self.source.buffers()}
 
     def train_step(self) -> None:
         """One batched move, then the gradient steps it makes due."""

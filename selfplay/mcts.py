@@ -357,7 +357,7 @@ def search_actions(agent, state, rng: np.random.Generator) -> np.ndarray:
 
 # ------------------------------------------------------------------ training targets
 @dataclasses.dataclass(frozen=True)
-class TargetSource:
+class SearchTarget:
     """How a search result becomes regression targets for Q(s, .): ``targets(result,
     legal_mask) -> (q float32[B, A], weight float32[B, A])``, weights summing to 1 per row."""
 
@@ -380,8 +380,8 @@ def _completed_targets(res: SearchResult, legal_mask: np.ndarray):
 
 
 #: the search target sources by name (``TrainConfig.search_target``)
-TARGET_SOURCES: dict[str, TargetSource] = {t.name: t for t in (
-    TargetSource("visits", "the visited root actions' empirical Q, weighted by visit counts", _visit_targets),
-    TargetSource("completed", "every legal root action: empirical Q where visited, else the root value; "
+SEARCH_TARGETS: dict[str, SearchTarget] = {t.name: t for t in (
+    SearchTarget("visits", "the visited root actions' empirical Q, weighted by visit counts", _visit_targets),
+    SearchTarget("completed", "every legal root action: empirical Q where visited, else the root value; "
                               "equal weights", _completed_targets),
 )}

@@ -69,9 +69,9 @@ def test_mcts_mode_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_pat
     _run(straight, 300)
     first = dqn.Learner(cfg)
     _run(first, split)
-    while first.episodes == first.episodes_at_iteration:  # stop inside an iteration
+    while first.episodes == first.source.episodes_at_iteration:  # stop inside an iteration
         first.train_step()
-    assert first.targets.size > 0 and first.episodes > first.episodes_at_iteration
+    assert first.source.targets.size > 0 and first.episodes > first.source.episodes_at_iteration
     checkpoint.save_learner(first, tmp_path / "mid.pt", with_replay=True)
     del first
     resumed = checkpoint.restore_learner(checkpoint.load(tmp_path / "mid.pt"))

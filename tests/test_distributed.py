@@ -57,7 +57,7 @@ def test_mcts_mode_actors_send_search_targets(local_ray):
     with distributed.Pool(lr, workers=2, chunk=4) as pool:
         for _ in range(6):
             pool.step()
-    assert lr.targets.size > 0 and lr.updates > 0
+    assert lr.source.targets.size > 0 and lr.updates > 0
 
 
 def test_actors_run_on_both_nodes_of_a_two_node_cluster():

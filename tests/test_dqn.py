@@ -69,7 +69,7 @@ def _learner(**kw):
 def test_no_gradient_reaches_the_frozen_copy_and_it_catches_up_on_schedule():
     lr = _learner(target_update=5)
     while lr.replay.size < 64:
-        lr.play_step()
+        lr.play()
     before = [p.clone() for p in lr.frozen.parameters()]
     for _ in range(4):
         lr.update()
@@ -83,7 +83,7 @@ def test_no_gradient_reaches_the_frozen_copy_and_it_catches_up_on_schedule():
 def test_polyak_averaging_moves_frozen_partway():
     lr = _learner(tau=0.5)
     while lr.replay.size < 64:
-        lr.play_step()
+        lr.play()
     f0 = [p.clone() for p in lr.frozen.parameters()]
     lr.update()
     for a, f, o in zip(f0, lr.frozen.parameters(), lr.online.parameters()):
@@ -93,7 +93,7 @@ def test_polyak_averaging_moves_frozen_partway():
 def test_self_play_stores_both_seats_with_mover_rewards():
     lr = _learner(eps_start=1.0, eps_end=1.0)
     for _ in range(30):
-        lr.play_step()
+        lr.play()
     n = lr.replay.size
     assert n == 30 * 8
     # every game's learner alternates seats; both seats are played
@@ -187,8 +187,8 @@ def test_n_step_returns_sum_each_movers_reward_with_alternating_sign_up_to_the_e
     cfg = dqn.default_config("tic_tac_toe", num_envs=1, n_step=n, gamma=0.9, augment=False, eval_every=0)
     lr = dqn.Learner(cfg)
     for a in (0, 3, 1, 4, 2):  # X a1, O a2, X b1, O b2, X c1 wins
-        lr._advance(np.array([a]))
-    lr._advance(np.array([4]))  # the next game starts; it must not leak into the last window
+        lr.advance(np.array([a]))
+    lr.advance(np.array([4]))  # the next game starts; it must not leak into the last window
     size = lr.replay.size
     rewards = lr.replay.reward[:size].astype(np.float32)
     done = lr.replay.done[:size]

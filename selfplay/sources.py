@@ -1,0 +1,231 @@
+"""Target sources: where the learner's moves and its regression targets come from.
+
+One small, named piece each, looked up in ``SOURCES`` through :func:`source_for` (the one
+place that reads ``TrainConfig.mcts``):
+
+``td``      plain deep Q-learning. Both seats play epsilon-greedy (the learner with the
+            online network, the other seat with the frozen copy); a gradient step regresses
+            Q(s, a) of the move taken toward the frozen, negated TD target
+            ``y = r - gamma * max Q_frozen(s', a')`` (n-step and double-Q as configured),
+            ``updates_per_step`` steps after each batched move.
+``search``  MCTS mode (DESIGN.md, "MCTS variant"). The learner's seat chooses its moves by
+            a search with the online network; the root's empirical Q values (for every
+            action with ``search_target="completed"``) are stored, and after every
+            ``iteration_episodes`` finished episodes a batch of ``iteration_updates``
+            gradient steps moves Q(s, .) toward them, plus ``td_weight`` times the TD loss.
+
+A source holds its own state (buffers beyond the replay memory, counters) and says how it
+is saved: ``buffers()`` travel in ``--save-replay`` checkpoints and in the chunks Ray actors
+send, ``counters()`` in every checkpoint.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import games
+
+
+class TargetSource:
+    """The interface every source implements (the base is the shared part)."""
+
+    name = ""
+    #: whether the progress bar shows epsilon (the learner's own exploration)
+    shows_epsilon = True
+
+    def __init__(self, learner):
+        self.lr = learner
+
+    @staticmethod
+    def describe(cfg) -> str:
+        raise NotImplementedError
+
+    @staticmethod
+    def extra_memory(cfg, game) -> int:
+        """Bytes this source holds beyond the replay memory and the networks."""
+        return 0
+
+    def play(self) -> None:
+        """One batched move in every parallel game, stored in the learner's memories."""
+        raise NotImplementedError
+
+    def loss(self) -> torch.Tensor:
+        """The loss of one gradient step (samples its own minibatch)."""
+        raise NotImplementedError
+
+    def updates_due(self, batched_moves: int) -> int:
+        """Gradient steps due now that ``batched_moves`` more batched moves are stored."""
+        raise NotImplementedError
+
+    def buffers(self) -> dict:
+        """Named buffers besides the replay memory (``state_dict``/``extend``/``clear``)."""
+        return {}
+
+    def counters(self) -> dict:
+        return {}
+
+    def restore(self, counters: dict, buffers_restored: bool) -> None:
+        """Take back ``counters()`` from a checkpoint (``buffers_restored``: whether its
+        buffers were saved and loaded too)."""
+
+
+def td_loss(lr) -> torch.Tensor:
+    """The TD loss on a replay minibatch: Q(s, a) of the move taken against the frozen,
+    negated target (:func:`selfplay.dqn.td_targets`)."""
+    from selfplay.dqn import td_targets
+
+    cfg = lr.cfg
+    b = lr.replay.sample(cfg.batch_size, lr.rng)
+    if lr.symmetries is not None:
+        b = lr.replay.augment(b, *lr.symmetries, lr.rng)
+    batch = {k: torch.from_numpy(v).to(lr.device) for k, v in b.items()}
+    y = td_targets(lr.online, lr.frozen, batch["reward"], batch["next_obs"], batch["done"], batch["next_mask"],
+                   cfg.gamma, cfg.double, cfg.n_step)
+    lr.online.train()
+    q = lr.online(batch["obs"]).gather(1, batch["action"][:, None]).squeeze(1)
+    return F.smooth_l1_loss(q, y) if cfg.loss == "huber" else F.mse_loss(q, y)
+
+
+def epsilon_greedy(lr, net, idx: np.ndarray, actions: np.ndarray) -> None:
+    """Fill ``actions[idx]`` with ``net``'s greedy moves in those games, each replaced by
+    a random legal move with probability epsilon (the schedule at the learner's moves)."""
+    from selfplay.dqn import epsilon_at
+
+    if not len(idx):
+        return
+    s = lr.state
+    greedy = lr.greedy(net, lr.obs[idx], s.legal_action_mask[idx])
+    explore = lr.rng.random(len(idx)) < epsilon_at(lr.cfg, lr.moves)
+    actions[idx] = np.where(explore, games.random_actions(games.take(s, idx), lr.rng), greedy)
+
+
+class TD(TargetSource):
+    name = "td"
+
+    @staticmethod
+    def describe(cfg) -> str:
+        return "DQN"
+
+    def play(self) -> None:
+        lr, cfg = self.lr, self.lr.cfg
+        s = lr.state
+        learner_moves = s.current_player == lr.learner_seat
+        actions = np.empty(cfg.num_envs, np.int64)
+        for net, sel in ((lr.online, learner_moves), (lr.frozen, ~learner_moves)):
+            idx = np.flatnonzero(sel)
+            if len(idx):
+                actions[idx] = lr.greedy(net, lr.obs[idx], s.legal_action_mask[idx])
+        from selfplay.dqn import epsilon_at
+
+        explore = lr.rng.random(cfg.num_envs) < epsilon_at(cfg, lr.moves)
+        actions = np.where(explore, games.random_actions(s, lr.rng), actions)
+        lr.advance(actions)
+
+    def loss(self) -> torch.Tensor:
+        return td_loss(self.lr)
+
+    def updates_due(self, batched_moves: int) -> int:
+        lr = self.lr
+        return lr.cfg.updates_per_step * batched_moves if lr.replay.size >= lr.cfg.learning_starts else 0
+
+
+class Search(TargetSource):
+    name = "search"
+    shows_epsilon = False
+
+    def __init__(self, learner):
+        super().__init__(learner)
+        from selfplay.replay import SearchTargets
+
+        cfg, game = learner.cfg, learner.game
+        self.targets = SearchTargets(cfg.replay_capacity // 4, game.obs_shape, game.num_actions)
+        self.episodes_at_iteration = 0
+
+    @staticmethod
+    def describe(cfg) -> str:
+        share = f", {cfg.search.full_share:.0%} of moves" if cfg.search.full_share < 1 else ""
+        return f"MCTS mode, {cfg.search.simulations} simulations a move{share}, targets {cfg.search.search_target}"
+
+    @staticmethod
+    def extra_memory(cfg, game) -> int:
+        return (cfg.replay_capacity // 4) * (2 * int(np.prod(game.obs_shape)) + 4 * game.num_actions)
+
+    def play(self) -> None:
+        """The learner's seat searches with the online network and root noise (on a share
+        ``full_share`` of its moves; greedy, epsilon-greedy on the rest); the other seat
+        searches with the frozen copy, or plays its greedy move (``opponent_search``).
+        Each search stores the root's targets; every move is a plain transition too."""
+        from selfplay import mcts
+
+        lr, cfg = self.lr, self.lr.cfg
+        st = cfg.search
+        s, obs = lr.state, lr.obs
+        learner_moves = s.current_player == lr.learner_seat
+        searched = learner_moves
+        if st.full_share < 1:  # playout-cap randomisation: a share of the learner's moves search
+            searched = learner_moves & (lr.rng.random(cfg.num_envs) < st.full_share)
+        actions = np.zeros(cfg.num_envs, np.int64)
+        target = mcts.SEARCH_TARGETS[st.search_target]
+        epsilon_greedy(lr, lr.online, np.flatnonzero(learner_moves & ~searched), actions)
+        if not st.opponent_search:
+            epsilon_greedy(lr, lr.frozen, np.flatnonzero(~learner_moves), actions)
+        seats = ((lr.online, searched, st.dirichlet_alpha), (lr.frozen, ~learner_moves, 0.0))
+        for net, sel, noise in seats[:2 if st.opponent_search else 1]:
+            idx = np.flatnonzero(sel)
+            if not len(idx):
+                continue
+            sub = games.take(s, idx)
+            if st.leaf == "rollout":
+                evaluator = mcts.RolloutEvaluator(lr.game, st.rollouts, lr.rng)
+            else:
+                evaluator = mcts.NetworkEvaluator(lr.game, net)  # puts net in eval mode
+            res = mcts.search(lr.game, sub, evaluator, mcts.SearchConfig(
+                simulations=st.simulations, dirichlet_alpha=noise, root_all=st.root_all), lr.rng)
+            self.targets.add(obs[idx], *target.targets(res, sub.legal_action_mask))
+            early = sub.num_moves < st.temperature_moves
+            probs = res.visits / np.maximum(res.visits.sum(axis=1, keepdims=True), 1)
+            u = lr.rng.random(len(idx)) * probs.sum(axis=1)  # one draw per game, proportional to visits
+            sampled = np.minimum((np.cumsum(probs, axis=1) <= u[:, None]).sum(axis=1), probs.shape[1] - 1)
+            actions[idx] = np.where(early, sampled, res.action)
+        lr.advance(actions)
+
+    def loss(self) -> torch.Tensor:
+        lr, st = self.lr, self.lr.cfg.search
+        td = td_loss(lr) if st.td_weight > 0 else 0.0  # search targets only: no TD term to compute
+        t = self.targets.sample(lr.cfg.batch_size, lr.rng)
+        if lr.symmetries is not None:
+            t = self.targets.augment(t, *lr.symmetries, lr.rng)
+        t = {k: torch.from_numpy(v).to(lr.device) for k, v in t.items()}
+        lr.online.train()
+        q_all = lr.online(t["obs"])
+        search_loss = (t["weight"] * (q_all - t["q"]) ** 2).sum(dim=1).mean()
+        return search_loss + st.td_weight * td
+
+    def updates_due(self, batched_moves: int) -> int:
+        lr, st = self.lr, self.lr.cfg.search
+        due = (lr.episodes - self.episodes_at_iteration) // st.iteration_episodes
+        if not (due and self.targets.size):
+            return 0
+        self.episodes_at_iteration = lr.episodes
+        return due * st.iteration_updates
+
+    def buffers(self) -> dict:
+        return {"search_targets": self.targets}
+
+    def counters(self) -> dict:
+        return {"episodes_at_iteration": self.episodes_at_iteration}
+
+    def restore(self, counters: dict, buffers_restored: bool) -> None:
+        # without saved search targets (no --save-replay) a fresh iteration starts
+        episodes = self.lr.episodes
+        self.episodes_at_iteration = int(counters.get("episodes_at_iteration", episodes)) if buffers_restored else episodes
+
+
+#: every target source, by name
+SOURCES: dict[str, type[TargetSource]] = {c.name: c for c in (TD, Search)}
+
+
+def source_for(cfg) -> type[TargetSource]:
+    """The target source a config asks for (``--mcts`` selects search)."""
+    return SOURCES["search" if cfg.mcts else "td"]
