@@ -1,0 +1,90 @@
+"""Target sources (selfplay/sources.py): TD and search, each one named piece."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from selfplay import dqn
+from selfplay.network import legal_q
+from selfplay.sources import SOURCES, Search, TD, source_for
+
+
+def _learner(**kw):
+    cfg = dqn.default_config("connect_four", eval_every=0, checkpoint_every=0, learning_starts=0,
+                             replay_capacity=20_000, **kw)
+    return dqn.Learner(cfg)
+
+
+def test_the_config_picks_the_source_and_the_learner_uses_it():
+    assert source_for(dqn.default_config("tic_tac_toe")) is TD
+    assert source_for(dqn.default_config("tic_tac_toe", mcts=True)) is Search
+    assert set(SOURCES) == {"td", "search"}
+    lr = _learner(mcts=True, num_envs=8, simulations=4)
+    assert isinstance(lr.source, Search) and set(lr.buffers()) == {"replay", "search_targets"}
+    mine = int((lr.state.current_player == lr.learner_seat).sum())
+    lr.play()
+    assert mine == 4 and lr.source.targets.size == mine and lr.replay.size == 8
+
+
+@pytest.mark.parametrize("share", [0.25, 0.5])
+def test_playout_cap_searches_the_drawn_share_and_plays_the_rest_greedily(share):
+    """Each learner move searches (and leaves a target) when its draw falls under
+    ``full_share``; the others are the online network's greedy move (epsilon 0)."""
+    lr = _learner(mcts=True, num_envs=64, simulations=4, full_share=share, eps_start=0.0, eps_end=0.0,
+                  temperature_moves=0, dirichlet_alpha=0.0)
+    n = lr.cfg.num_envs
+    learner_moves = searched_total = cheap_total = 0
+    for _ in range(30):
+        s, obs = lr.state, lr.obs
+        mine = s.current_player == lr.learner_seat
+        searched = mine & (copy.deepcopy(lr.rng).random(n) < share)  # the source's first draw
+        with torch.no_grad():
+            greedy = legal_q(lr.online.eval(), obs, s.legal_action_mask).argmax(dim=1).numpy()
+        before = lr.source.targets.size
+        lr.play()
+        played = lr.replay.action[(lr.replay.pos - n + np.arange(n)) % lr.replay.capacity]
+        assert lr.source.targets.size - before == int(searched.sum())
+        cheap = mine & ~searched
+        assert (played[cheap] == greedy[cheap]).all()
+        learner_moves += int(mine.sum())
+        searched_total += int(searched.sum())
+        cheap_total += int(cheap.sum())
+    sd = np.sqrt(learner_moves * share * (1 - share))
+    assert abs(searched_total - learner_moves * share) < 4 * sd and cheap_total > 0
+
+
+def test_search_targets_only_loss_is_the_weighted_squared_error_and_skips_the_replay():
+    lr = _learner(mcts=True, num_envs=16, simulations=4, td_weight=0.0)
+    for _ in range(12):
+        lr.play()
+    rng = copy.deepcopy(lr.rng)
+    expected = _search_loss(lr, rng)
+    lr.replay.clear()  # a TD term would need to sample it
+    assert lr.update() == pytest.approx(expected, rel=1e-5)
+
+
+def test_search_loss_adds_td_weight_times_the_td_loss_on_the_same_minibatches():
+    from selfplay.sources import td_loss
+
+    lr = _learner(mcts=True, num_envs=16, simulations=4, td_weight=0.5)
+    for _ in range(12):
+        lr.play()
+    rng0 = copy.deepcopy(lr.rng)
+    total = lr.source.loss().item()
+    lr.rng = copy.deepcopy(rng0)
+    td = td_loss(lr).item()  # the TD minibatch is drawn first, then the search one
+    search = _search_loss(lr, lr.rng)
+    assert td > 0 and search > 0
+    assert total == pytest.approx(search + 0.5 * td, rel=1e-5)
+
+
+def _search_loss(lr, rng) -> float:
+    t = lr.source.targets.sample(lr.cfg.batch_size, rng)
+    t = lr.source.targets.augment(t, *lr.symmetries, rng)
+    with torch.no_grad():
+        q = lr.online.train()(torch.from_numpy(t["obs"]))
+        w, target = torch.from_numpy(t["weight"]), torch.from_numpy(t["q"])
+        return (w * (q - target) ** 2).sum(dim=1).mean().item()
