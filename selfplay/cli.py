@@ -400,7 +400,9 @@ def _check_export(path: str | None) -> None:
               help="games per pair (each opening twice, seats swapped)")
 @click.option("--db", type=click.Path(), default="tournament.db", show_default=True,
               help="SQLite file of results; rerunning plays only missing games")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="parallel processes")
+@click.option("--workers", type=click.IntRange(0, 1024), default=0, show_default=True,
+              help="Ray workers playing chunks of games (0: in this process, no Ray)")
+@click.option("--ray-address", default=None, help="with --workers: join this Ray cluster (auto, ray://host:port)")
 @click.option("--anchor", default="random", show_default=True, help="player whose rating is fixed")
 @click.option("--anchor-elo", type=click.FloatRange(-1e5, 1e5), default=0.0, show_default=True)
 @click.option("--opening-plies", type=click.IntRange(0, 20), default=None,
@@ -408,8 +410,8 @@ def _check_export(path: str | None) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the openings")
 @click.option("--export", "export_csv", type=click.Path(dir_okay=False), default=None, help="write games as CSV")
 @click.option("--json", "as_json", is_flag=True, help="print ratings and cross table as JSON")
-def tournament(players, game_name, games_per_pair, db, workers, anchor, anchor_elo, opening_plies, seed,
-               export_csv, as_json):
+def tournament(players, game_name, games_per_pair, db, workers, ray_address, anchor, anchor_elo, opening_plies,
+               seed, export_csv, as_json):
     """Round robin between checkpoints, folders of checkpoints and bots, with ratings.
 
     PLAYERS: checkpoint files, folders, PATH@search=N, random, minimax, perfect, mcts:N.
@@ -422,6 +424,15 @@ def tournament(players, game_name, games_per_pair, db, workers, anchor, anchor_e
 
     plist, game_name = _players_or_fail(players, game_name)
     _check_export(export_csv)
+    if ray_address is not None and not workers:
+        raise click.UsageError("--ray-address needs --workers N (N > 0)")
+    from selfplay.distributed import DistributedError, require_ray  # Ray itself only with --workers
+
+    if workers:
+        try:
+            require_ray()
+        except DistributedError as e:
+            raise click.UsageError(str(e)) from None
     try:
         if anchor != "random" and not any(anchor in (p.label, p.ident, p.path) for p in plist):
             raise T.PlayerError(f"anchor {anchor!r} is not one of the players")
@@ -443,12 +454,15 @@ def tournament(players, game_name, games_per_pair, db, workers, anchor, anchor_e
 
             try:
                 T.run(game_name, plist, games_per_pair, store, workers=workers, seed=seed,
-                      opening_plies=opening_plies, on_progress=on_progress)
+                      opening_plies=opening_plies, on_progress=on_progress, ray_address=ray_address)
             except KeyboardInterrupt:
                 progress.stop()
                 click.echo("\ninterrupted: finished games are saved; run the same command again to resume.")
                 sys.exit(130)
             except T.StoreError as e:
+                progress.stop()
+                raise click.ClickException(str(e)) from None
+            except DistributedError as e:
                 progress.stop()
                 raise click.ClickException(str(e)) from None
     st = T.standings(game_name, plist, store, anchor=anchor, anchor_elo=anchor_elo)

@@ -41,6 +41,46 @@ def require_ray():
     return ray
 
 
+def connect(workers: int, address: str | None = None, object_store_mb: int = 256) -> bool:
+    """Join Ray at ``address`` (``auto``, ``ray://host:port``), or start a local instance
+    with ``workers`` CPUs and a bounded object store; True when this call started it (the
+    caller then shuts it down). A Ray already running in this process is used as it is."""
+    ray = require_ray()
+    if ray.is_initialized():
+        return False
+    try:
+        quiet = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        if address:
+            ray.init(address=address, **quiet)
+        else:
+            ray.init(num_cpus=max(workers, 1), object_store_memory=object_store_mb * 2**20, **quiet)
+    except Exception as e:  # ConnectionError, ValueError, RuntimeError: one line
+        raise DistributedError(f"cannot start or join Ray ({str(e).splitlines()[0][:160]})") from None
+    return True
+
+
+def imap_unordered(fn, tasks: list, workers: int, address: str | None = None):
+    """``fn(task)`` for every task as Ray tasks, at most ``workers`` in flight, one CPU
+    each; yields the results as they finish. A task whose worker dies is run again (Ray's
+    retries), so the caller sees every result once. Stops a Ray it started on every exit,
+    also when the caller stops early (Ctrl-C)."""
+    ray = require_ray()
+    started = connect(workers, address)
+    try:
+        remote = ray.remote(num_cpus=1, max_retries=3)(fn)
+        todo, inflight = list(tasks), {}
+        while todo or inflight:
+            while todo and len(inflight) < workers:
+                ref = remote.remote(todo.pop(0))
+                inflight[ref] = True
+            done, _ = ray.wait(list(inflight), num_returns=1)
+            del inflight[done[0]]
+            yield ray.get(done[0])
+    finally:
+        if started:
+            ray.shutdown()
+
+
 class _Actor:
     """Plays chunks of self-play with weights it is sent (runs inside a Ray actor)."""
 
@@ -116,17 +156,7 @@ class Pool:
         # single process's. Measured on tic-tac-toe's defaults with 2 workers: 512- and
         # 2,048-move chunks missed exact play by 2-3 positions, 128 and 256 reached it
         self.chunk = int(chunk or max(1, 256 // cfg.num_envs))
-        self.started = False
-        if not ray.is_initialized():
-            try:
-                quiet = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
-                if address:
-                    ray.init(address=address, **quiet)
-                else:
-                    ray.init(num_cpus=max(self.workers, 1), object_store_memory=object_store_mb * 2**20, **quiet)
-            except Exception as e:  # ConnectionError, ValueError, RuntimeError: one line
-                raise DistributedError(f"cannot start or join Ray ({str(e).splitlines()[0][:160]})") from None
-            self.started = True
+        self.started = connect(self.workers, address, object_store_mb)
         self.remote_cls = ray.remote(num_cpus=1, max_restarts=0)(_Actor)
         self.cfg_dict = cfg.to_dict()
         self.version = 0

@@ -188,9 +188,14 @@ def pending(game_name: str, players: list[Player], games_per_pair: int, store: S
     return [p for p in planned if _key(players, p) not in done], len(planned)
 
 
-def run(game_name: str, players: list[Player], games_per_pair: int, store: Store, workers: int = 1,
-        seed: int = 0, opening_plies: int | None = None, chunk_size: int = 8, on_progress=None) -> int:
-    """Play every planned game not yet in the store; returns how many were played."""
+def run(game_name: str, players: list[Player], games_per_pair: int, store: Store, workers: int = 0,
+        seed: int = 0, opening_plies: int | None = None, chunk_size: int = 8, on_progress=None,
+        ray_address: str | None = None) -> int:
+    """Play every planned game not yet in the store; returns how many were played.
+
+    ``workers > 0``: chunks of games are Ray tasks (local Ray, or the cluster at
+    ``ray_address``); this process stays the store's single writer, adding each chunk's
+    games as it comes back, so a kill loses at most the chunks in flight."""
     missing, total = pending(game_name, players, games_per_pair, store, seed, opening_plies)
     if not missing:
         return 0
@@ -204,22 +209,17 @@ def run(game_name: str, players: list[Player], games_per_pair: int, store: Store
         for k in range(0, len(items), chunk_size):
             tasks.append((game_name, players[a], players[b], items[k:k + chunk_size], seed + 7919 * len(tasks)))
     finished = total - len(missing)
-    if workers > 1 and len(tasks) > 1:
-        import multiprocessing as mp
+    if workers > 0:
+        from selfplay.distributed import imap_unordered
 
-        with mp.get_context("spawn").Pool(workers) as pool:
-            for rows in pool.imap_unordered(play_chunk, tasks):
-                store.add_games(game_name, rows)
-                finished += len(rows)
-                if on_progress:
-                    on_progress(finished, total)
+        results = imap_unordered(play_chunk, tasks, workers, ray_address)
     else:
-        for t in tasks:
-            rows = play_chunk(t)
-            store.add_games(game_name, rows)
-            finished += len(rows)
-            if on_progress:
-                on_progress(finished, total)
+        results = map(play_chunk, tasks)
+    for rows in results:
+        store.add_games(game_name, rows)
+        finished += len(rows)
+        if on_progress:
+            on_progress(finished, total)
     return len(missing)
 
 
