@@ -2,9 +2,10 @@
 measured in the same run, with ratios against the single process (0 workers).
 
     python scripts/bench_scale.py [--seconds 25] [--games tic_tac_toe,connect_four,connect_four+mcts]
+    python scripts/bench_scale.py --games "connect_four+mcts/simulations=64:td_weight=0"
 
-Each row trains the game's default config (``+mcts``: MCTS mode's defaults) from
-scratch: a warm-up until the replay memory reaches ``learning_starts`` (and the pool is
+Each row trains the game's default config (``+mcts``: MCTS mode's defaults; after ``/``,
+config fields that differ, separated by colons) from scratch: a warm-up until the replay memory reaches ``learning_starts`` (and the pool is
 up), then ``--seconds`` of timed training, learner included. Workers run on a local Ray
 started once for the whole benchmark (one CPU each; the learner is this process).
 Prints a markdown table for the README.
@@ -22,9 +23,15 @@ def measure(game: str, workers: int, seconds: float) -> tuple[float, float]:
     from selfplay import distributed, dqn
 
     torch.set_num_threads(1)
+    game, _, extra = game.partition("/")
+    overrides = {}
+    for item in filter(None, extra.split(":")):
+        k, v = item.split("=", 1)
+        kind = type(getattr(dqn.SearchSettings(), k, getattr(dqn.TrainConfig(), k, "")))
+        overrides[k] = v.lower() in ("1", "true", "yes") if kind is bool else kind(v)
     mcts = game.endswith("+mcts")
     cfg = dqn.default_config(game.removesuffix("+mcts"), mcts=True if mcts else None, steps=10**9, eval_every=0,
-                             checkpoint_every=0)
+                             checkpoint_every=0, **overrides)
     lr = dqn.Learner(cfg)
     pool = distributed.Pool(lr, workers) if workers else None
     step = pool.step if pool else lr.train_step
@@ -45,7 +52,8 @@ def measure(game: str, workers: int, seconds: float) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=25.0)
-    ap.add_argument("--games", default="tic_tac_toe,connect_four,connect_four+mcts")
+    ap.add_argument("--games", default="tic_tac_toe,connect_four,connect_four+mcts",
+                    help="comma-separated; GAME[+mcts][/FIELD=VALUE:...]")
     ap.add_argument("--workers", default="0,1,2")
     args = ap.parse_args()
     import ray
