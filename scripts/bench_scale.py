@@ -23,15 +23,9 @@ def measure(game: str, workers: int, seconds: float) -> tuple[float, float]:
     from selfplay import distributed, dqn
 
     torch.set_num_threads(1)
-    game, _, extra = game.partition("/")
-    overrides = {}
-    for item in filter(None, extra.split(":")):
-        k, v = item.split("=", 1)
-        kind = type(getattr(dqn.SearchSettings(), k, getattr(dqn.TrainConfig(), k, "")))
-        overrides[k] = v.lower() in ("1", "true", "yes") if kind is bool else kind(v)
-    mcts = game.endswith("+mcts")
-    cfg = dqn.default_config(game.removesuffix("+mcts"), mcts=True if mcts else None, steps=10**9, eval_every=0,
-                             checkpoint_every=0, **overrides)
+    from profile_learner import parse  # scripts/ is on the path when run as a script
+
+    cfg = parse(game)
     lr = dqn.Learner(cfg)
     pool = distributed.Pool(lr, workers) if workers else None
     step = pool.step if pool else lr.train_step

@@ -1,0 +1,78 @@
+"""Where a training run's time goes: acting (self-play moves, searches included) against
+learning (gradient steps), for the default configs, one process, one torch thread.
+
+    python scripts/profile_learner.py [--seconds 20] [--runs "connect_four,connect_four+mcts"]
+    python scripts/profile_learner.py --runs "connect_four+mcts/simulations=32:td_weight=0"
+
+Each run trains from scratch past ``learning_starts`` (and a first MCTS iteration), then
+times ``--seconds`` of training, splitting each batched move into ``Learner.play`` and
+``Learner.learn``. The acting share bounds what self-play workers can give at the same
+replay ratio: moving all acting elsewhere speeds a run up at most 1 / (learning share).
+Prints a markdown table for the README.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+
+def parse(run: str):
+    from selfplay import dqn
+
+    game, _, extra = run.partition("/")
+    overrides = {}
+    for item in filter(None, extra.split(":")):
+        k, v = item.split("=", 1)
+        kind = type(getattr(dqn.SearchSettings(), k, getattr(dqn.TrainConfig(), k, "")))
+        overrides[k] = v.lower() in ("1", "true", "yes") if kind is bool else kind(v)
+    mcts = game.endswith("+mcts")
+    return dqn.default_config(game.removesuffix("+mcts"), mcts=True if mcts else None, steps=10**9, eval_every=0,
+                              checkpoint_every=0, **overrides)
+
+
+def profile(run: str, seconds: float) -> dict:
+    import torch
+
+    from selfplay import dqn
+
+    torch.set_num_threads(1)
+    lr = dqn.Learner(parse(run))
+    while lr.updates == 0:
+        lr.train_step()
+    acting = learning = 0.0
+    m0, u0, t0 = lr.moves, lr.updates, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        a = time.perf_counter()
+        lr.play()
+        b = time.perf_counter()
+        lr.learn(1)
+        acting += b - a
+        learning += time.perf_counter() - b
+    total = acting + learning
+    return {"run": run, "moves_per_s": (lr.moves - m0) / total, "updates_per_s": (lr.updates - u0) / total,
+            "acting": acting / total, "learning": learning / total,
+            "ms_per_update": 1e3 * learning / max(1, lr.updates - u0)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--runs", default="tic_tac_toe,connect_four,connect_four+mcts",
+                    help="comma-separated; GAME[+mcts][/FIELD=VALUE:...]")
+    args = ap.parse_args()
+    rows = []
+    for run in args.runs.split(","):
+        r = profile(run, args.seconds)
+        rows.append(r)
+        print(f"{run}: {r['moves_per_s']:,.0f} moves/s, {r['updates_per_s']:.1f} updates/s "
+              f"({r['ms_per_update']:.1f} ms each), acting {r['acting']:.0%}, learning {r['learning']:.0%}",
+              flush=True)
+    print("\n| run | moves/s | updates/s | ms per update | acting | learning | workers' ceiling |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(f"| {r['run']} | {r['moves_per_s']:,.0f} | {r['updates_per_s']:.1f} | {r['ms_per_update']:.1f} | "
+              f"{r['acting']:.0%} | {r['learning']:.0%} | {1 / max(r['learning'], 1e-9):.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
