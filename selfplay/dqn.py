@@ -55,9 +55,6 @@ class SearchSettings:
     search_target: str = opt("visits", "how a search becomes targets: \"visits\" (visited root actions, weighted by visits) or \"completed\" (every legal root action, unvisited ones at the root value)")
     root_all: bool = opt(False, "visit every legal root action once before PUCT chooses")
     opponent_search: bool = opt(True, "the frozen opponent searches too (else it plays its greedy move, epsilon-greedy)")
-    full_share: float = opt(1.0, "share of the learner's moves that get the search (KataGo's playout-cap "
-                                 "randomisation); the rest are the online network's greedy move, epsilon-greedy, "
-                                 "and give TD transitions but no search target")
 
     def __post_init__(self):
         _check_finite(self)
@@ -71,7 +68,6 @@ class SearchSettings:
             (self.rollouts >= 1, "rollouts must be >= 1"),
             (self.iteration_episodes >= 1, "iteration_episodes must be >= 1"),
             (self.td_weight >= 0, "td_weight must be >= 0"),
-            (0 < self.full_share <= 1, "full_share must be in (0, 1]"),
             (self.search_target in _search_targets(), f"search_target must be one of {', '.join(_search_targets())}"),
         ]
         _require(checks)

@@ -144,33 +144,29 @@ class Search(TargetSource):
 
     @staticmethod
     def describe(cfg) -> str:
-        share = f", {cfg.search.full_share:.0%} of moves" if cfg.search.full_share < 1 else ""
-        return f"MCTS mode, {cfg.search.simulations} simulations a move{share}, targets {cfg.search.search_target}"
+        return f"MCTS mode, {cfg.search.simulations} simulations a move, targets {cfg.search.search_target}"
 
     @staticmethod
     def extra_memory(cfg, game) -> int:
         return (cfg.replay_capacity // 4) * (2 * int(np.prod(game.obs_shape)) + 4 * game.num_actions)
 
     def play(self) -> None:
-        """The learner's seat searches with the online network and root noise (on a share
-        ``full_share`` of its moves; greedy, epsilon-greedy on the rest); the other seat
-        searches with the frozen copy, or plays its greedy move (``opponent_search``).
-        Each search stores the root's targets; every move is a plain transition too."""
+        """The learner's seat searches with the online network and root noise; the other
+        seat searches with the frozen copy, or plays its greedy move, epsilon-greedy
+        (``opponent_search``). Each search stores the root's targets; every move is a plain
+        transition too. (Searching only a share of the learner's moves, KataGo's playout-cap
+        randomisation, was measured and did not pay: README.)"""
         from selfplay import mcts
 
         lr, cfg = self.lr, self.lr.cfg
         st = cfg.search
         s, obs = lr.state, lr.obs
         learner_moves = s.current_player == lr.learner_seat
-        searched = learner_moves
-        if st.full_share < 1:  # playout-cap randomisation: a share of the learner's moves search
-            searched = learner_moves & (lr.rng.random(cfg.num_envs) < st.full_share)
         actions = np.zeros(cfg.num_envs, np.int64)
         target = mcts.SEARCH_TARGETS[st.search_target]
-        epsilon_greedy(lr, lr.online, np.flatnonzero(learner_moves & ~searched), actions)
         if not st.opponent_search:
             epsilon_greedy(lr, lr.frozen, np.flatnonzero(~learner_moves), actions)
-        seats = ((lr.online, searched, st.dirichlet_alpha), (lr.frozen, ~learner_moves, 0.0))
+        seats = ((lr.online, learner_moves, st.dirichlet_alpha), (lr.frozen, ~learner_moves, 0.0))
         for net, sel, noise in seats[:2 if st.opponent_search else 1]:
             idx = np.flatnonzero(sel)
             if not len(idx):
