@@ -96,19 +96,26 @@ class _Actor:
         cfg = dataclasses.replace(cfg, seed=seed, replay_capacity=outbox, learning_starts=0)
         self.lr = Learner(cfg)
         self.chunk = chunk
+        self.version = -1
 
     def node(self) -> str:
         import ray
 
         return ray.get_runtime_context().get_node_id()
 
-    def play(self, weights: dict, moves: int) -> dict:
+    def play(self, weights_box: list, version: int, moves: int) -> dict:
+        """Play one chunk with weight ``version`` (``weights_box``: its object, fetched
+        only when this actor does not hold that version yet)."""
+        import ray
         import torch
 
         lr = self.lr
-        with torch.no_grad():
-            lr.online.load_state_dict(weights["online"])
-            lr.frozen.load_state_dict(weights["frozen"])
+        if version != self.version:
+            weights = ray.get(weights_box[0])
+            with torch.no_grad():
+                lr.online.load_state_dict(weights["online"])
+                lr.frozen.load_state_dict(weights["frozen"])
+            self.version = version
         lr.moves = moves  # the schedules (epsilon) follow the learner's move count
         for buf in lr.buffers().values():
             buf.clear()
@@ -117,7 +124,7 @@ class _Actor:
             lr.play()
         out = {"buffers": {name: buf.state_dict() for name, buf in lr.buffers().items()},
                "moves": self.chunk * lr.cfg.num_envs,
-               "episodes": lr.episodes - episodes, "version": weights["version"], "pid": os.getpid(),
+               "episodes": lr.episodes - episodes, "version": version, "pid": os.getpid(),
                "seconds": time.perf_counter() - t0}
         return out
 
@@ -146,9 +153,13 @@ class Pool:
     chunk and runs the gradient steps it makes due (pass it to :func:`dqn.train`)."""
 
     def __init__(self, learner, workers: int, address: str | None = None, chunk: int | None = None,
-                 max_policy_lag: int = 4, on_notice=None, object_store_mb: int = 256):
+                 max_policy_lag: int = 4, on_notice=None, object_store_mb: int = 256, depth: int = 2):
         ray = require_ray()
         self.ray, self.learner, self.workers = ray, learner, int(workers)
+        #: chunks queued at each actor, so it keeps playing while the learner takes its
+        #: gradient steps (MCTS mode's come in bursts, one per iteration)
+        self.depth = max(1, int(depth))
+        self.generation: dict[int, int] = {}
         self.max_policy_lag = int(max_policy_lag)
         self.on_notice = on_notice or (lambda msg: None)
         cfg = learner.cfg
@@ -182,12 +193,16 @@ class Pool:
         seed = self.learner.cfg.seed + 1000 * (slot + 1) + 7919 * self.stats.replaced + self.learner.moves
         actor = self.remote_cls.options(scheduling_strategy="SPREAD").remote(self.cfg_dict, seed, self.chunk)
         self.actors[slot] = actor
+        self.generation[slot] = self.generation.get(slot, -1) + 1
         self.stats.nodes[slot] = None
-        self._submit(slot)
+        for _ in range(self.depth):
+            self._submit(slot)
 
     def _submit(self, slot: int) -> None:
-        ref = self.actors[slot].play.remote(self.weights, self.learner.moves)
-        self.inflight[ref] = slot
+        # the weights go in a list, so Ray passes the reference and the actor fetches
+        # them only for a version it does not hold yet
+        ref = self.actors[slot].play.remote([self.weights], self.version, self.learner.moves)
+        self.inflight[ref] = (slot, self.generation[slot])
 
     def step(self) -> None:
         ray = self.ray
@@ -195,12 +210,14 @@ class Pool:
             # the oldest chunk in flight first (round robin): the learner takes chunks in a
             # fixed order, so a run is reproducible from its seed whatever the timing
             ref = next(iter(self.inflight))
-            slot = self.inflight.pop(ref)
+            slot, generation = self.inflight.pop(ref)
             try:
                 out = ray.get(ref)
             except ray.exceptions.RayTaskError as e:  # the actor's own code failed: not a fault to retry
                 raise DistributedError(f"worker {slot} failed: {str(e).strip().splitlines()[-1][:200]}") from None
             except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):
+                if generation != self.generation[slot]:
+                    continue  # another chunk queued at an actor already replaced
                 self.stats.replaced += 1
                 self.on_notice(f"worker {slot} died; started a new one (its chunk in flight is lost)")
                 self._start(slot)
@@ -222,10 +239,14 @@ class Pool:
         self.stats.versions.append(int(out["version"]))
         if self.stats.nodes.get(slot) is None:
             self.stats.nodes[slot] = out.get("node") or ray.get(self.actors[slot].node.remote())
-        lr.learn(self.chunk)
-        self.version += 1
-        self._publish()
+        # the actor's next chunk goes out before the learner's steps, with the weights it
+        # has now (one version older than after them), so acting and learning overlap
         self._submit(slot)
+        updates = lr.updates
+        lr.learn(self.chunk)
+        if lr.updates != updates:  # a new version only when the weights changed
+            self.version += 1
+            self._publish()
 
     def close(self) -> None:
         for actor in self.actors.values():
