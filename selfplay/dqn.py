@@ -162,9 +162,16 @@ class TrainConfig:
         search = dict(d.get("search") or {})
         for k in SEARCH_FIELDS & d.keys():  # configs saved before the search settings had a record
             search[k] = d.pop(k)
+        for k, no_op in REMOVED_SEARCH_FIELDS.items():  # measured, did not pay, removed
+            if k in search and search[k] == no_op:
+                del search[k]
         d["search"] = SearchSettings(**search)
         return cls(**d)
 
+
+#: search settings that were tried and removed, with the value that turned them off: a
+#: config saved with that value loads (playout-cap randomisation, ``full_share``)
+REMOVED_SEARCH_FIELDS = {"full_share": 1.0}
 
 #: the names of SearchSettings' fields (accepted flat by default_config and old configs)
 SEARCH_FIELDS = frozenset(f.name for f in dataclasses.fields(SearchSettings))
