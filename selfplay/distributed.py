@@ -153,12 +153,13 @@ class Pool:
     chunk and runs the gradient steps it makes due (pass it to :func:`dqn.train`)."""
 
     def __init__(self, learner, workers: int, address: str | None = None, chunk: int | None = None,
-                 max_policy_lag: int = 4, on_notice=None, object_store_mb: int = 256, depth: int = 2):
+                 max_policy_lag: int = 4, on_notice=None, object_store_mb: int = 256, depth: int | None = None):
         ray = require_ray()
         self.ray, self.learner, self.workers = ray, learner, int(workers)
         #: chunks queued at each actor, so it keeps playing while the learner takes its
-        #: gradient steps (MCTS mode's come in bursts, one per iteration)
-        self.depth = max(1, int(depth))
+        #: gradient steps (the target source says how deep: MCTS mode's steps come in
+        #: bursts, one per iteration)
+        self.depth = max(1, int(depth or learner.source.actor_queue))
         self.generation: dict[int, int] = {}
         self.max_policy_lag = int(max_policy_lag)
         self.on_notice = on_notice or (lambda msg: None)

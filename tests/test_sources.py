@@ -79,3 +79,14 @@ def _search_loss(lr, rng) -> float:
         q = lr.online.train()(torch.from_numpy(t["obs"]))
         w, target = torch.from_numpy(t["weight"]), torch.from_numpy(t["q"])
         return (w * (q - target) ** 2).sum(dim=1).mean().item()
+
+
+def test_a_removed_search_setting_loads_only_at_the_value_that_turned_it_off():
+    """Playout-cap randomisation (``full_share``) was measured and removed: configs saved
+    with it off (1.0) load as before; one that used it is refused, not silently changed."""
+    d = dqn.default_config("connect_four", mcts=True).to_dict()
+    d["search"]["full_share"] = 1.0
+    assert dqn.TrainConfig.from_dict(d) == dqn.default_config("connect_four", mcts=True)
+    d["search"]["full_share"] = 0.5
+    with pytest.raises(TypeError):
+        dqn.TrainConfig.from_dict(d)
