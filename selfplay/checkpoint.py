@@ -40,6 +40,11 @@ class CheckpointError(Exception):
     """A checkpoint that cannot be used; the message is one line."""
 
 
+def _arrays(d: dict) -> dict:
+    """A saved buffer's ``state_dict`` with its tensors back as numpy arrays."""
+    return {k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in d.items()}
+
+
 def _to_tensor(a: np.ndarray) -> torch.Tensor:
     if a.dtype == np.uint64:
         a = a.view(np.int64)
@@ -257,11 +262,13 @@ def _restore(d: dict, with_replay: bool):
     c = d["counters"]
     learner.moves, learner.updates, learner.episodes = int(c["moves"]), int(c["updates"]), int(c["episodes"])
     learner.wall_time = float(c.get("wall_time", 0.0))
+    if with_replay and "replay" in d:
+        learner.replay.load_state_dict(_arrays(d["replay"]))
     own = learner.source.buffers()
     saved = with_replay and all(name in d for name in own)
     if saved:
         for name, buf in own.items():
-            buf.load_state_dict({k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in d[name].items()})
+            buf.load_state_dict(_arrays(d[name]))
     learner.source.restore(c, saved)
     learner.rng.bit_generator.state = json.loads(d["rng"]["numpy"])
     torch.set_rng_state(d["rng"]["torch"])
@@ -271,8 +278,6 @@ def _restore(d: dict, with_replay: bool):
         learner.obs = learner.game.observe(learner.state)
         learner.learner_seat = sp["learner_seat"].numpy().astype(np.int8)
         learner.pending = [tuple(t.numpy() for t in ply) for ply in sp.get("pending", [])]
-    if with_replay and "replay" in d:
-        learner.replay.load_state_dict({k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in d["replay"].items()})
     learner.last_eval = json.loads(d.get("last_eval", "{}"))
     return learner
 

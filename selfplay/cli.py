@@ -459,10 +459,7 @@ def tournament(players, game_name, games_per_pair, db, workers, ray_address, anc
                 progress.stop()
                 click.echo("\ninterrupted: finished games are saved; run the same command again to resume.")
                 sys.exit(130)
-            except T.StoreError as e:
-                progress.stop()
-                raise click.ClickException(str(e)) from None
-            except DistributedError as e:
+            except (T.StoreError, DistributedError) as e:
                 progress.stop()
                 raise click.ClickException(str(e)) from None
     st = T.standings(game_name, plist, store, anchor=anchor, anchor_elo=anchor_elo)

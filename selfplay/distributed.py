@@ -68,13 +68,11 @@ def imap_unordered(fn, tasks: list, workers: int, address: str | None = None):
     started = connect(workers, address)
     try:
         remote = ray.remote(num_cpus=1, max_retries=3)(fn)
-        todo, inflight = list(tasks), {}
+        todo, inflight = list(tasks), []
         while todo or inflight:
             while todo and len(inflight) < workers:
-                ref = remote.remote(todo.pop(0))
-                inflight[ref] = True
-            done, _ = ray.wait(list(inflight), num_returns=1)
-            del inflight[done[0]]
+                inflight.append(remote.remote(todo.pop(0)))
+            done, inflight = ray.wait(inflight, num_returns=1)
             yield ray.get(done[0])
     finally:
         if started:

@@ -112,6 +112,8 @@ class TD(TargetSource):
         return "DQN"
 
     def play(self) -> None:
+        from selfplay.dqn import epsilon_at
+
         lr, cfg = self.lr, self.lr.cfg
         s = lr.state
         learner_moves = s.current_player == lr.learner_seat
@@ -120,8 +122,6 @@ class TD(TargetSource):
             idx = np.flatnonzero(sel)
             if len(idx):
                 actions[idx] = lr.greedy(net, lr.obs[idx], s.legal_action_mask[idx])
-        from selfplay.dqn import epsilon_at
-
         explore = lr.rng.random(cfg.num_envs) < epsilon_at(cfg, lr.moves)
         actions = np.where(explore, games.random_actions(s, lr.rng), actions)
         lr.advance(actions)
