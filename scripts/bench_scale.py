@@ -3,11 +3,14 @@ measured in the same run, with ratios against the single process (0 workers).
 
     python scripts/bench_scale.py [--seconds 25] [--games tic_tac_toe,connect_four,connect_four+mcts]
     python scripts/bench_scale.py --games "connect_four+mcts/simulations=64:td_weight=0"
+    python scripts/bench_scale.py --games connect_four --workers 0,0/2,1/2,2/2   # learner threads
 
 Each row trains the game's default config (``+mcts``: MCTS mode's defaults; after ``/``,
-config fields that differ, separated by colons) from scratch: a warm-up until the replay memory reaches ``learning_starts`` (and the pool is
-up), then ``--seconds`` of timed training, learner included. Workers run on a local Ray
-started once for the whole benchmark (one CPU each; the learner is this process).
+config fields that differ, separated by colons) from scratch: a warm-up until the replay
+memory reaches ``learning_starts`` (and the pool is up), then ``--seconds`` of timed
+training, learner included. Workers run on a local Ray started once for the whole benchmark
+(one CPU and one torch thread each); the learner is this process, with one torch thread
+unless ``--workers`` gives ``W/T`` (T threads). The first setup is the reference.
 Prints a markdown table for the README.
 """
 from __future__ import annotations
@@ -17,12 +20,12 @@ import os
 import time
 
 
-def measure(game: str, workers: int, seconds: float) -> tuple[float, float]:
+def measure(game: str, workers: int, seconds: float, threads: int = 1) -> tuple[float, float]:
     import torch
 
     from selfplay import distributed, dqn
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     from profile_learner import parse  # scripts/ is on the path when run as a script
 
     cfg = parse(game)
@@ -48,22 +51,25 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=25.0)
     ap.add_argument("--games", default="tic_tac_toe,connect_four,connect_four+mcts",
                     help="comma-separated; GAME[+mcts][/FIELD=VALUE:...]")
-    ap.add_argument("--workers", default="0,1,2")
+    ap.add_argument("--workers", default="0,1,2",
+                    help="comma-separated worker counts; W/T: W workers and T torch threads for the learner")
     args = ap.parse_args()
     import ray
 
-    counts = [int(w) for w in args.workers.split(",")]
-    ray.init(num_cpus=max(counts), include_dashboard=False, log_to_driver=False,
+    setups = [tuple(int(x) for x in (w + "/1").split("/")[:2]) for w in args.workers.split(",")]
+    counts = [w for w, _ in setups]
+    ray.init(num_cpus=max(max(counts), 1), include_dashboard=False, log_to_driver=False,
              object_store_memory=256 * 2**20)
     try:
         rows = []
         for game in args.games.split(","):
             base = None
-            for w in counts:
-                pps, ups = measure(game, w, args.seconds)
+            for w, t in setups:
+                pps, ups = measure(game, w, args.seconds, t)
                 base = base or pps
-                rows.append((game, w, pps, ups, pps / base))
-                print(f"{game:20s} workers {w}: {pps:9,.0f} positions/s  {ups:7,.1f} updates/s  x{pps / base:.2f}",
+                label = f"{w}" + (f" (learner {t} threads)" if t != 1 else "")
+                rows.append((game, label, pps, ups, pps / base))
+                print(f"{game:20s} workers {label}: {pps:9,.0f} positions/s  {ups:7,.1f} updates/s  x{pps / base:.2f}",
                       flush=True)
     finally:
         ray.shutdown()

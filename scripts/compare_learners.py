@@ -8,7 +8,7 @@ outcome (all and non-trivial), and points against OpenSpiel's MCTS.
 
 Each ``--config NAME:OPTIONS`` is a ``selfplay train`` run with those extra options (split
 on spaces). Runs go side by side (``--parallel``, default: as many as there are configs,
-at most the CPU count), each with ``--threads 1``. A run folder that already holds a
+at most the CPU count), each with ``--threads 1 --workers 0``. A run folder that already holds a
 finished run is reused, so the evaluation can be redone without training again.
 Prints a markdown table for the README.
 """
@@ -34,7 +34,7 @@ def train_all(args, configs: list[tuple[str, list[str]]]) -> None:
         while pending and len(procs) < parallel:
             name, opts = pending.pop(0)
             cmd = [sys.executable, "-m", "selfplay.cli", "train", "--game", args.game, "--out", str(args.out / name),
-                   "--minutes", str(args.minutes), "--steps", str(10**9), "--eval-every", "0", "--threads", "1",
+                   "--minutes", str(args.minutes), "--steps", str(10**9), "--eval-every", "0", "--threads", "1", "--workers", "0",
                    "--seed", str(args.seed), *opts]
             log = open(args.out / f"{name}.log", "w")
             print(f"[{time.strftime('%H:%M:%S')}] training {name}: {shlex.join(cmd[3:])}", flush=True)

@@ -109,7 +109,9 @@ def learner_to_dict(learner, with_replay: bool = False) -> dict:
         "rng": {"numpy": json.dumps(learner.rng.bit_generator.state), "torch": torch.get_rng_state()},
         "selfplay": {"state": _state_to_dict(learner.state),
                      "learner_seat": _to_tensor(learner.learner_seat),
-                     "pending": [[_to_tensor(np.asarray(a)) for a in ply] for ply in learner.pending]},
+                     "pending": [[_to_tensor(np.asarray(a)) for a in ply] for ply in learner.pending],
+                     "source": {name: {k: _to_tensor(np.asarray(v)) for k, v in part.items()}
+                                for name, part in learner.source.acting_state().items()}},
         "last_eval": json.dumps(learner.last_eval),
     }
     d["counters"].update(learner.source.counters())
@@ -278,6 +280,7 @@ def _restore(d: dict, with_replay: bool):
         learner.obs = learner.game.observe(learner.state)
         learner.learner_seat = sp["learner_seat"].numpy().astype(np.int8)
         learner.pending = [tuple(t.numpy() for t in ply) for ply in sp.get("pending", [])]
+        learner.source.load_acting_state({name: _arrays(part) for name, part in sp.get("source", {}).items()})
     learner.last_eval = json.loads(d.get("last_eval", "{}"))
     return learner
 

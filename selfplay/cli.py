@@ -24,6 +24,26 @@ class GameName(click.ParamType):
         return value
 
 
+class AutoCount(click.ParamType):
+    """``auto`` or a whole number in ``lo..hi`` (workers, threads)."""
+
+    name = "auto|N"
+
+    def __init__(self, lo: int, hi: int, what: str):
+        self.lo, self.hi, self.what = lo, hi, what
+
+    def convert(self, value, param, ctx):
+        if value == "auto" or isinstance(value, int):
+            return value
+        try:
+            n = int(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not 'auto' or a whole number of {self.what}", param, ctx)
+        if not self.lo <= n <= self.hi:
+            self.fail(f"{n} {self.what} is not in {self.lo}..{self.hi}", param, ctx)
+        return n
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Teach a network to play board games by self-play; play it; rank checkpoints."""
@@ -95,13 +115,16 @@ def _train_options(f):
               help="continue the run in this folder from its newest checkpoint")
 @click.option("--force", is_flag=True, help="start over in a --out folder that holds a run (its run files are deleted)")
 @click.option("--save-replay", is_flag=True, help="keep the replay memory in latest.pt (exact resume)")
-@click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="torch CPU threads")
+@click.option("--threads", type=AutoCount(1, 64, "threads"), default="auto", show_default=True,
+              help="the learner's torch CPU threads (auto: 1 with workers, else as many as the CPUs up to 2, "
+                   "as measured)")
 @click.option("--minutes", type=click.FloatRange(0.01, 1e6), default=None,
               help="stop after this many minutes of training (then evaluate and save), or at --steps")
 @click.option("--keep", type=click.IntRange(1, 1_000_000), default=None,
               help="keep only the newest N step_<moves>.pt files [default: all]")
-@click.option("--workers", type=click.IntRange(0, 1024), default=0, show_default=True,
-              help="self-play actors on Ray feeding this learner (0: one process, no Ray)")
+@click.option("--workers", type=AutoCount(0, 1024, "workers"), default="auto", show_default=True,
+              help="self-play actors on Ray feeding this learner (0: one process, no Ray; auto: the count measured "
+                   "to pay in the run's mode, capped at the CPUs: MCTS mode 2, plain 0; 0 without Ray)")
 @click.option("--ray-address", default=None,
               help="join this Ray cluster ('auto', or ray://host:port) [default: start a local Ray for the run]")
 @click.option("--policy-lag", "policy_lag", type=click.IntRange(0, 1000), default=4, show_default=True,
@@ -140,14 +163,13 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
     from selfplay.distributed import DistributedError  # no Ray import: that happens only with --workers
     from selfplay.network import NetConfig
 
-    torch.set_num_threads(threads)
     net_opts = {k[4:]: opts.pop(k) for k in list(opts) if k.startswith("net_")}
     overrides = {k: v for k, v in opts.items() if v is not None}
     game_given = ctx.get_parameter_source("game_name") == click.core.ParameterSource.COMMANDLINE
     try:
-        if scale["ray_address"] is not None and not scale["workers"]:
+        if scale["ray_address"] is not None and scale["workers"] in (0, "auto"):
             raise click.UsageError("--ray-address needs --workers N (N > 0)")
-        if scale["workers"]:
+        if scale["workers"] not in (0, "auto"):
             from selfplay.distributed import require_ray
 
             try:
@@ -185,15 +207,20 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
     learner.to(device)
     cfg = learner.cfg
     mode = learner.source.describe(cfg)
+    from selfplay.distributed import auto_scale
+
+    scale["workers"], threads, why = auto_scale(learner.source, scale["workers"], threads)
+    torch.set_num_threads(threads)
     if resume is not None:
         click.echo(f"resuming {cfg.game} at {learner.moves:,} of {cfg.steps:,} moves from {learner.resumed_from} "
                    f"({mode})")
     else:
         click.echo(f"training {cfg.game} for {cfg.steps:,} moves into {out_dir}/ ({mode}; net {cfg.net.kind}, "
                    f"{cfg.num_envs} games in parallel, seed {cfg.seed})")
-    if scale["workers"] or device != "cpu":
-        click.echo(f"learner on {device}" + (f"; self-play in {scale['workers']} Ray workers"
-                                              f" ({scale['ray_address'] or 'local Ray'})" if scale["workers"] else ""))
+    where = (f"self-play in {scale['workers']} Ray workers ({scale['ray_address'] or 'local Ray'})"
+             if scale["workers"] else "")
+    click.echo("; ".join(x for x in (f"learner on {device}" + (f", {threads} torch threads" if device == "cpu" else ""),
+                                     where, why) if x))
     columns = [TextColumn("moves"), BarColumn(bar_width=24), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
     t0, m0 = time.perf_counter(), learner.moves
@@ -228,7 +255,8 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
             sys.exit(143 if e.signum == signal.SIGTERM else 130)
         except (runner.RunError, DistributedError) as e:
             progress.stop()
-            raise click.ClickException(str(e)) from None
+            hint = "; --workers 0 trains in one process" if why and isinstance(e, DistributedError) else ""
+            raise click.ClickException(str(e) + hint) from None
     click.echo(f"done: {_eval_text(final)}")
     click.echo(f"checkpoint: {out_dir}/latest.pt   curve: {out_dir}/learning_curve.png")
 

@@ -41,6 +41,36 @@ def require_ray():
     return ray
 
 
+#: the most torch threads ``--threads auto`` gives a learner that acts in its own process
+#: (measured on 2 cores: connect four 1.45x the positions/s of one thread, tic-tac-toe
+#: 1.21x; larger counts were not measured here)
+AUTO_THREADS = 2
+
+
+def auto_scale(source, workers="auto", threads="auto", cpus: int | None = None) -> tuple[int, int, str | None]:
+    """Resolve ``--workers auto`` and ``--threads auto`` for a target source, as measured
+    (``scripts/bench_scale.py``): the source's ``auto_workers`` Ray workers where they pay,
+    Ray is installed and there are 2 CPUs; else one process whose learner takes up to
+    :data:`AUTO_THREADS` torch threads (with workers it keeps one: two then ran slower).
+    Returns (workers, threads, a one-line note or None). Imports no Ray."""
+    import importlib.util
+
+    cpus = (os.cpu_count() or 1) if cpus is None else cpus
+    note = None
+    if workers == "auto":
+        want, workers = int(source.auto_workers), 0
+        if want and cpus < 2:
+            note = "one process (--workers auto: one CPU here)"
+        elif want and importlib.util.find_spec("ray") is None:
+            note = ('one process (--workers auto: Ray is not installed; pip install -e ".[distributed]" '
+                    f"for {want} self-play workers)")
+        elif want:
+            workers, note = min(want, cpus), "--workers auto; --workers 0 for one process"
+    if threads == "auto":
+        threads = 1 if workers else max(1, min(cpus, AUTO_THREADS))
+    return workers, threads, note
+
+
 def connect(workers: int, address: str | None = None, object_store_mb: int = 256) -> bool:
     """Join Ray at ``address`` (``auto``, ``ray://host:port``), or start a local instance
     with ``workers`` CPUs and a bounded object store; True when this call started it (the

@@ -55,6 +55,8 @@ class SearchSettings:
     search_target: str = opt("visits", "how a search becomes targets: \"visits\" (visited root actions, weighted by visits) or \"completed\" (every legal root action, unvisited ones at the root value)")
     root_all: bool = opt(False, "visit every legal root action once before PUCT chooses")
     opponent_search: bool = opt(True, "the frozen opponent searches too (else it plays its greedy move, epsilon-greedy)")
+    outcome_mix: float = opt(0.0, "share of the game's discounted outcome in the target of each searched move taken "
+                                  "(Willemsen et al. 2021); 0 = search values only")
 
     def __post_init__(self):
         _check_finite(self)
@@ -68,6 +70,7 @@ class SearchSettings:
             (self.rollouts >= 1, "rollouts must be >= 1"),
             (self.iteration_episodes >= 1, "iteration_episodes must be >= 1"),
             (self.td_weight >= 0, "td_weight must be >= 0"),
+            (0 <= self.outcome_mix <= 1, "outcome_mix must be in [0, 1]"),
             (self.search_target in _search_targets(), f"search_target must be one of {', '.join(_search_targets())}"),
         ]
         _require(checks)
@@ -349,8 +352,10 @@ class Learner:
         net.eval()
         return legal_q(net, obs, mask).argmax(dim=1).numpy()
 
-    def advance(self, actions: np.ndarray) -> None:
-        """Step every game, store the transitions, restart finished games."""
+    def advance(self, actions: np.ndarray):
+        """Step every game, store the transitions, restart finished games. Returns the
+        games that ended, with their final rewards per player and their lengths in plies:
+        (done bool[B], rewards float[B, players], plies int[B])."""
         s, obs, cfg = self.state, self.obs, self.cfg
         nxt = self.game.step(s, actions)
         next_obs = self.game.observe(nxt)
@@ -361,6 +366,7 @@ class Learner:
             self._add_n_step(obs, actions, mover_reward, next_obs, nxt.terminated, nxt.legal_action_mask)
         self.moves += cfg.num_envs
         done = nxt.terminated
+        ended = (done, nxt.rewards, nxt.num_moves)
         if done.any():
             self.episodes += int(done.sum())
             nxt = games.where(done, self._fresh, nxt)
@@ -368,6 +374,7 @@ class Learner:
             # a finished game's learner switches seat, so both seats are played equally
             self.learner_seat = np.where(done, 1 - self.learner_seat, self.learner_seat).astype(np.int8)
         self.state, self.obs = nxt, next_obs
+        return ended
 
     def _add_n_step(self, obs, actions, reward, next_obs, done, next_mask) -> None:
         """Keep the last n plies of every game; once the window is full, store the oldest

@@ -185,3 +185,70 @@ class SearchTargets:
         return {"obs": np.take_along_axis(flat, inv_cells[:, None, :], axis=2).reshape(n, c, h, w),
                 "q": np.take_along_axis(batch["q"], inv_actions, axis=1),
                 "weight": np.take_along_axis(batch["weight"], inv_actions, axis=1)}
+
+
+class PendingTargets:
+    """Search targets of games still in play (MCTS mode with ``outcome_mix``), held per
+    game until it ends, so that its outcome can be mixed into the target of each move
+    taken: ``q[a] <- (1 - mix) * q[a] + mix * gamma^k * R``, with R the game's result for
+    that move's mover and k the plies after the move (Willemsen et al. 2021 average the
+    game's outcome and the search value). Rows are kept per game in arrays that double
+    their length when a game outgrows them."""
+
+    def __init__(self, num_envs: int, obs_shape: tuple[int, ...], num_actions: int, length: int = 16):
+        self.obs = np.zeros((num_envs, length, *obs_shape), np.float16)
+        self.q = np.zeros((num_envs, length, num_actions), np.float32)
+        self.weight = np.zeros((num_envs, length, num_actions), np.float16)
+        self.action = np.zeros((num_envs, length), np.int64)
+        self.mover = np.zeros((num_envs, length), np.int64)
+        self.ply = np.zeros((num_envs, length), np.int64)
+        self.count = np.zeros(num_envs, np.int64)
+
+    _FIELDS = ("obs", "q", "weight", "action", "mover", "ply")
+
+    def _grow(self, length: int) -> None:
+        for k in self._FIELDS:
+            old = getattr(self, k)
+            new = np.zeros((old.shape[0], length, *old.shape[2:]), old.dtype)
+            new[:, :old.shape[1]] = old
+            setattr(self, k, new)
+
+    def add(self, envs, obs, q, weight, action, mover, ply) -> None:
+        """One searched move in each game of ``envs``."""
+        if len(envs) and self.count[envs].max() >= self.obs.shape[1]:
+            self._grow(2 * self.obs.shape[1])
+        c = self.count[envs]
+        for k, v in zip(self._FIELDS, (obs, q, weight, action, mover, ply)):
+            getattr(self, k)[envs, c] = v
+        self.count[envs] += 1
+
+    def finish(self, envs, rewards, plies, gamma: float, mix: float):
+        """The rows of the games in ``envs``, which just ended after ``plies`` moves with
+        ``rewards[i, player]``, as (obs, q, weight) with the outcome mixed in, game by game
+        in ``envs`` order; those games start empty again."""
+        envs = np.asarray(envs)
+        counts = self.count[envs]
+        keep = np.arange(self.obs.shape[1])[None, :] < counts[:, None]
+        game = np.repeat(np.arange(len(envs)), counts)
+        obs, q, weight = self.obs[envs][keep], self.q[envs][keep].copy(), self.weight[envs][keep]
+        action, mover, ply = self.action[envs][keep], self.mover[envs][keep], self.ply[envs][keep]
+        z = np.asarray(rewards, np.float64)[game, mover] * gamma ** (np.asarray(plies)[game] - 1 - ply)
+        rows = np.arange(len(q))
+        q[rows, action] = (1 - mix) * q[rows, action] + mix * z
+        self.count[envs] = 0
+        return obs, q.astype(np.float32), weight
+
+    def state_dict(self) -> dict:
+        n = int(self.count.max(initial=0))
+        return {"count": self.count.copy(), **{k: getattr(self, k)[:, :n].copy() for k in self._FIELDS}}
+
+    def load_state_dict(self, d: dict) -> None:
+        count = np.asarray(d["count"], np.int64)
+        if count.shape != self.count.shape:
+            raise ValueError("saved pending search targets are for another number of games")
+        n = int(np.asarray(d["obs"]).shape[1])
+        if n > self.obs.shape[1]:
+            self._grow(n)
+        for k in self._FIELDS:
+            getattr(self, k)[:, :n] = np.asarray(d[k])
+        self.count = count

@@ -13,6 +13,8 @@ place that reads ``TrainConfig.mcts``):
             action with ``search_target="completed"``) are stored, and after every
             ``iteration_episodes`` finished episodes a batch of ``iteration_updates``
             gradient steps moves Q(s, .) toward them, plus ``td_weight`` times the TD loss.
+            With ``outcome_mix`` a searched move's targets wait for the game's end, and the
+            move taken gets its outcome mixed in (:class:`selfplay.replay.PendingTargets`).
 
 A source holds its own state (buffers beyond the replay memory, counters) and says how it
 is saved: ``buffers()`` travel in ``--save-replay`` checkpoints and in the chunks Ray actors
@@ -37,6 +39,11 @@ class TargetSource:
     #: keep playing while the learner steps, shallow enough that the policy lag stays
     #: within --policy-lag (here the weights change after every chunk)
     actor_queue = 2
+    #: Ray workers that ``--workers auto`` starts for this source where Ray is installed
+    #: and there are CPUs for them (0: one process), chosen by ``scripts/bench_scale.py``:
+    #: plain DQN spends ~90% of its time in gradient steps, which workers cannot take over
+    #: at a fixed replay ratio (1.03-1.06x with 2 workers on 2 cores)
+    auto_workers = 0
 
     def __init__(self, learner):
         self.lr = learner
@@ -72,6 +79,14 @@ class TargetSource:
     def restore(self, counters: dict, buffers_restored: bool) -> None:
         """Take back ``counters()`` from a checkpoint (``buffers_restored``: whether its
         buffers were saved and loaded too)."""
+
+    def acting_state(self) -> dict:
+        """What the games in play hold beyond the learner's own state (saved with them in
+        every checkpoint, so a resume goes on exactly)."""
+        return {}
+
+    def load_acting_state(self, d: dict) -> None:
+        """Take back ``acting_state()``."""
 
 
 def td_loss(lr) -> torch.Tensor:
@@ -141,14 +156,19 @@ class Search(TargetSource):
     #: little lag: measured on connect four with 2 workers, 8 chunks each gave 1.74x the
     #: single process at a mean lag of 0.9 versions (2 chunks: 1.33x)
     actor_queue = 8
+    #: acting (the search) is about half of MCTS mode's time: 2 workers gave 1.75x the
+    #: single process's positions/s on connect four with 2 cores (README, "Scaling")
+    auto_workers = 2
 
     def __init__(self, learner):
         super().__init__(learner)
-        from selfplay.replay import SearchTargets
+        from selfplay.replay import PendingTargets, SearchTargets
 
         cfg, game = learner.cfg, learner.game
         self.targets = SearchTargets(cfg.replay_capacity // 4, game.obs_shape, game.num_actions)
         self.episodes_at_iteration = 0
+        #: with outcome_mix, the targets of games in play wait for their outcomes here
+        self.pending = PendingTargets(cfg.num_envs, game.obs_shape, game.num_actions) if cfg.search.outcome_mix else None
 
     @staticmethod
     def describe(cfg) -> str:
@@ -186,13 +206,20 @@ class Search(TargetSource):
                 evaluator = mcts.NetworkEvaluator(lr.game, net)  # puts net in eval mode
             res = mcts.search(lr.game, sub, evaluator, mcts.SearchConfig(
                 simulations=st.simulations, dirichlet_alpha=noise, root_all=st.root_all), lr.rng)
-            self.targets.add(obs[idx], *target.targets(res, sub.legal_action_mask))
+            q, weight = target.targets(res, sub.legal_action_mask)
             early = sub.num_moves < st.temperature_moves
             probs = res.visits / np.maximum(res.visits.sum(axis=1, keepdims=True), 1)
             u = lr.rng.random(len(idx)) * probs.sum(axis=1)  # one draw per game, proportional to visits
             sampled = np.minimum((np.cumsum(probs, axis=1) <= u[:, None]).sum(axis=1), probs.shape[1] - 1)
             actions[idx] = np.where(early, sampled, res.action)
-        lr.advance(actions)
+            if self.pending is None:
+                self.targets.add(obs[idx], q, weight)
+            else:
+                self.pending.add(idx, obs[idx], q, weight, actions[idx], sub.current_player, sub.num_moves)
+        done, rewards, plies = lr.advance(actions)
+        if self.pending is not None and done.any():
+            envs = np.flatnonzero(done)
+            self.targets.add(*self.pending.finish(envs, rewards[envs], plies[envs], cfg.gamma, st.outcome_mix))
 
     def loss(self) -> torch.Tensor:
         lr, st = self.lr, self.lr.cfg.search
@@ -224,6 +251,13 @@ class Search(TargetSource):
         # without saved search targets (no --save-replay) a fresh iteration starts
         episodes = self.lr.episodes
         self.episodes_at_iteration = int(counters.get("episodes_at_iteration", episodes)) if buffers_restored else episodes
+
+    def acting_state(self) -> dict:
+        return {} if self.pending is None else {"pending_targets": self.pending.state_dict()}
+
+    def load_acting_state(self, d: dict) -> None:
+        if self.pending is not None and "pending_targets" in d:
+            self.pending.load_state_dict(d["pending_targets"])
 
 
 #: every target source, by name

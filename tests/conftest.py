@@ -21,6 +21,14 @@ ALL_GAMES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """``selfplay train`` run in this process (CliRunner) sets its own thread count
+    (``--threads auto``); every test starts from one thread again."""
+    yield
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(params=ALL_GAMES)
 def game_name(request):
     return request.param

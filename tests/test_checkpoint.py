@@ -61,7 +61,7 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, game_na
 
 
 @pytest.mark.parametrize("extra,split", [(dict(opponent_search=True, search_target="visits", root_all=False), 150),
-                                         (dict(), 170)])
+                                         (dict(), 170), (dict(outcome_mix=0.5), 170)])
 def test_mcts_mode_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, extra, split):
     # the search targets and the iteration's progress travel in the checkpoint
     cfg = _cfg(mcts=True, simulations=8, iteration_episodes=4, iteration_updates=3, steps=300, td_weight=0.5, **extra)

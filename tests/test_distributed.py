@@ -149,8 +149,9 @@ def test_without_ray_workers_are_refused_with_one_line_naming_the_extra(tmp_path
     monkeypatch.setattr(builtins, "__import__", no_ray)
     r = CliRunner().invoke(cli, ["train", "--workers", "2", "--out", str(tmp_path / "run")])
     assert r.exit_code == 2 and '.[distributed]' in r.output and not (tmp_path / "run").exists(), r.output
-    r = CliRunner().invoke(cli, ["train", "--ray-address", "auto", "--out", str(tmp_path / "run")])
-    assert r.exit_code == 2 and "--workers" in r.output
+    for workers in ([], ["--workers", "auto"], ["--workers", "0"]):
+        r = CliRunner().invoke(cli, ["train", "--ray-address", "auto", *workers, "--out", str(tmp_path / "run")])
+        assert r.exit_code == 2 and "--workers" in r.output and not (tmp_path / "run").exists()
 
 
 def test_device_cuda_without_a_gpu_is_one_line_and_cpu_trains(tmp_path):
@@ -167,15 +168,71 @@ def test_device_cuda_without_a_gpu_is_one_line_and_cpu_trains(tmp_path):
     assert r.exit_code == 0, r.output
 
 
-def test_workers_0_is_the_single_process_loop_without_importing_ray(tmp_path):
-    code = ("import sys; from click.testing import CliRunner; from selfplay.cli import cli; "
+def test_auto_scale_follows_the_source_the_cpus_and_whether_ray_is_installed(monkeypatch):
+    import importlib.util
+
+    from selfplay.sources import SOURCES
+
+    td, search = SOURCES["td"], SOURCES["search"]
+    # plain mode: one process, the learner on the measured thread count
+    assert distributed.auto_scale(td, cpus=64) == (0, distributed.AUTO_THREADS, None)
+    assert distributed.auto_scale(td, cpus=1) == (0, 1, None)
+    # MCTS mode: workers where they pay, the learner on one thread beside them
+    workers, threads, note = distributed.auto_scale(search, cpus=64)
+    assert workers == search.auto_workers >= 2 and threads == 1 and "--workers 0" in note
+    assert distributed.auto_scale(search, cpus=2)[:2] == (2, 1)
+    assert distributed.auto_scale(search, cpus=1)[:2] == (0, 1)
+    # what the user gives stays as given
+    assert distributed.auto_scale(search, workers=0, threads=3, cpus=64) == (0, 3, None)
+    assert distributed.auto_scale(search, workers=0, cpus=64)[:2] == (0, distributed.AUTO_THREADS)
+    assert distributed.auto_scale(td, workers=5, cpus=64)[:2] == (5, 1)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
+    workers, threads, note = distributed.auto_scale(search, cpus=64)
+    assert (workers, threads) == (0, distributed.AUTO_THREADS) and ".[distributed]" in note
+
+
+def test_mcts_mode_by_default_trains_on_the_workers_auto_picks_and_stops_its_ray(tmp_path, monkeypatch):
+    import importlib.util
+
+    from click.testing import CliRunner
+
+    from selfplay.cli import cli
+    from selfplay.sources import SOURCES
+
+    small = ["--mcts", "--steps", "3000", "--num-envs", "16", "--simulations", "4", "--iteration-episodes", "8",
+             "--learning-starts", "128", "--eval-every", "0", "--hidden", "16", "--layers", "1"]
+    want = distributed.auto_scale(SOURCES["search"])[0]
+    r = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / "a"), *small])
+    assert r.exit_code == 0, r.output
+    assert (f"self-play in {want} Ray workers" in r.output) == bool(want), r.output
+    assert not ray.is_initialized()
+    rows = (tmp_path / "a" / "metrics.jsonl").read_text()
+    assert (f'"workers": {want}' in rows) == bool(want)
+    # without Ray installed, auto trains in one process and says how to get workers
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
+    r = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / "b"), *small])
+    assert r.exit_code == 0 and "Ray workers (" not in r.output and ".[distributed]" in r.output, r.output
+    assert checkpoint.load(tmp_path / "b" / "latest.pt")["counters"]["moves"] >= 3000
+    r = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / "c"), "--workers", "two", *small])
+    assert r.exit_code == 2 and "'two' is not 'auto'" in r.output and not (tmp_path / "c").exists()
+
+
+def test_plain_mode_by_default_is_the_single_process_loop_without_importing_ray(tmp_path):
+    # --workers auto in plain mode is 0 workers (workers do not pay there: README, "Scaling"),
+    # and --threads auto gives the learner the measured thread count instead
+    code = ("import sys, torch; from click.testing import CliRunner; from selfplay.cli import cli; "
             f"r = CliRunner().invoke(cli, ['train', '--out', {str(tmp_path / 'run')!r}, '--steps', '600', "
             "'--num-envs', '16', '--learning-starts', '128', '--eval-every', '0', '--hidden', '16', '--layers', '1']); "
-            "assert r.exit_code == 0, r.output; print('ray' in sys.modules)")
+            "assert r.exit_code == 0, r.output; print(r.output.splitlines()[1]); "
+            "print('ray' in sys.modules, torch.get_num_threads())")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                        env=dict(os.environ, PYTHONPATH=os.getcwd()))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip().splitlines()[-1] == "False"
+    threads = min(os.cpu_count() or 1, distributed.AUTO_THREADS)
+    said, last = r.stdout.strip().splitlines()[-2:]
+    assert last == f"False {threads}" and f"learner on cpu, {threads} torch threads" in said, r.stdout
 
 
 def _games(db):

@@ -90,3 +90,69 @@ def test_a_removed_search_setting_loads_only_at_the_value_that_turned_it_off():
     d["search"]["full_share"] = 0.5
     with pytest.raises(TypeError):
         dqn.TrainConfig.from_dict(d)
+
+
+def test_outcome_mix_puts_each_games_discounted_result_into_the_target_of_the_move_taken():
+    # the same seed with and without outcome_mix plays the same games (no gradient steps);
+    # the expected targets are rebuilt here from the plain run's rows and its replay
+    mix, gamma, n = 0.5, 0.9, 8
+    kw = dict(mcts=True, num_envs=n, simulations=4, opponent_search=False, iteration_updates=0, gamma=gamma,
+              temperature_moves=0)
+    cfg = dqn.default_config("tic_tac_toe", eval_every=0, checkpoint_every=0, learning_starts=0,
+                             replay_capacity=20_000, **kw)
+    plain = dqn.Learner(cfg)
+    mixed = dqn.Learner(dqn.TrainConfig.from_dict({**cfg.to_dict(), "search": {**cfg.to_dict()["search"],
+                                                                                "outcome_mix": mix}}))
+    assert mixed.source.pending is not None and plain.source.pending is None
+    games = [[] for _ in range(n)]  # per game: (q, weight, action, mover, ply)
+    plies = np.zeros(n, int)
+    expected = []
+    for _ in range(60):
+        s = plain.state
+        idx = np.flatnonzero(s.current_player == plain.learner_seat)
+        movers = s.current_player.astype(int).copy()
+        pos0 = plain.source.targets.pos
+        plain.play()
+        mixed.play()
+        rows = (pos0 + np.arange(len(idx))) % plain.source.targets.capacity
+        at = (plain.replay.pos - n + np.arange(n)) % plain.replay.capacity
+        action, reward, done = plain.replay.action[at], plain.replay.reward[at], plain.replay.done[at]
+        for j, e in enumerate(idx):
+            games[e].append((plain.source.targets.q[rows[j]].astype(np.float64), plain.source.targets.weight[rows[j]],
+                             action[e], movers[e], plies[e]))
+        plies += 1
+        for e in np.flatnonzero(done):
+            for q, w, a, mover, ply in games[e]:
+                z = (reward[e] if mover == movers[e] else -reward[e]) * gamma ** (plies[e] - 1 - ply)
+                q = q.copy()
+                q[a] = (1 - mix) * q[a] + mix * z
+                expected.append((q, w))
+            games[e], plies[e] = [], 0
+    assert plain.episodes == mixed.episodes > 2 * n and len(expected) == mixed.source.targets.size
+    got_q = mixed.source.targets.q[:len(expected)].astype(np.float64)
+    np.testing.assert_allclose(got_q, np.array([q for q, _ in expected]), atol=2e-3)
+    np.testing.assert_array_equal(mixed.source.targets.weight[:len(expected)], np.array([w for _, w in expected]))
+    assert np.abs(got_q - plain.source.targets.q[:len(expected)]).max() > 0.1  # the outcome did change targets
+
+
+def test_pending_targets_grow_past_their_length_and_come_back_game_by_game():
+    from selfplay.replay import PendingTargets
+
+    p = PendingTargets(3, (1, 1, 1), 2, length=2)
+    for ply in range(5):  # game 1 plays 5 searched moves (past length 2), game 0 two, game 2 none
+        envs = np.array([0, 1]) if ply < 2 else np.array([1])
+        p.add(envs, np.full((len(envs), 1, 1, 1), ply), np.zeros((len(envs), 2)), np.full((len(envs), 2), 0.5),
+              np.ones(len(envs), int), np.array([0, 1])[:len(envs)] if ply < 2 else np.array([1]), np.full(len(envs), ply))
+    saved = p.state_dict()
+    obs, q, w = p.finish(np.array([1, 0]), np.array([[1.0, -1.0], [-1.0, 1.0]]), np.array([5, 2]), 0.5, 1.0)
+    # game 1 first (envs order): mover 1 lost (-1) in all 5 rows, then game 0: mover 0 lost (-1)
+    np.testing.assert_allclose(q[:, 1], [-(0.5 ** 4), -(0.5 ** 3), -(0.5 ** 2), -0.5, -1.0, -0.5, -1.0])
+    assert obs[:, 0, 0, 0].tolist() == [0, 1, 2, 3, 4, 0, 1] and (q[:, 0] == 0).all() and (w == 0.5).all()
+    assert p.count.tolist() == [0, 0, 0]
+    p2 = PendingTargets(3, (1, 1, 1), 2)
+    p2.load_state_dict(saved)
+    again = p2.finish(np.array([1, 0]), np.array([[1.0, -1.0], [-1.0, 1.0]]), np.array([5, 2]), 0.5, 1.0)
+    for a, b in zip(again, (obs, q, w)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="another number of games"):
+        PendingTargets(4, (1, 1, 1), 2).load_state_dict(saved)
