@@ -219,7 +219,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
                    f"{cfg.num_envs} games in parallel, seed {cfg.seed})")
     where = (f"self-play in {scale['workers']} Ray workers ({scale['ray_address'] or 'local Ray'})"
              if scale["workers"] else "")
-    click.echo("; ".join(x for x in (f"learner on {device}" + (f", {threads} torch threads" if device == "cpu" else ""),
+    click.echo("; ".join(x for x in (f"learner on {device}" + (f", {threads} torch thread{'s' * (threads != 1)}" if device == "cpu" else ""),
                                      where, why) if x))
     columns = [TextColumn("moves"), BarColumn(bar_width=24), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]

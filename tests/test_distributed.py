@@ -232,7 +232,7 @@ def test_plain_mode_by_default_is_the_single_process_loop_without_importing_ray(
     assert r.returncode == 0, r.stderr
     threads = min(os.cpu_count() or 1, distributed.AUTO_THREADS)
     said, last = r.stdout.strip().splitlines()[-2:]
-    assert last == f"False {threads}" and f"learner on cpu, {threads} torch threads" in said, r.stdout
+    assert last == f"False {threads}" and f"learner on cpu, {threads} torch thread{'s' * (threads != 1)}" in said, r.stdout
 
 
 def _games(db):

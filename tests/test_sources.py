@@ -22,7 +22,7 @@ def test_the_config_picks_the_source_and_the_learner_uses_it():
     assert source_for(dqn.default_config("tic_tac_toe")) is TD
     assert source_for(dqn.default_config("tic_tac_toe", mcts=True)) is Search
     assert set(SOURCES) == {"td", "search"}
-    lr = _learner(mcts=True, num_envs=8, simulations=4)
+    lr = _learner(mcts=True, num_envs=8, simulations=4, outcome_mix=0.0)  # targets stored at once
     assert isinstance(lr.source, Search) and set(lr.buffers()) == {"replay", "search_targets"}
     mine = int((lr.state.current_player == lr.learner_seat).sum())
     lr.play()
@@ -30,7 +30,8 @@ def test_the_config_picks_the_source_and_the_learner_uses_it():
 
 
 def test_a_frozen_opponent_that_does_not_search_plays_its_greedy_move_and_leaves_no_target():
-    lr = _learner(mcts=True, num_envs=32, simulations=4, opponent_search=False, eps_start=0.0, eps_end=0.0)
+    lr = _learner(mcts=True, num_envs=32, simulations=4, opponent_search=False, eps_start=0.0, eps_end=0.0,
+                  outcome_mix=0.0)
     n = lr.cfg.num_envs
     with torch.no_grad():  # the frozen copy differs from the online network
         for p in lr.frozen.parameters():
