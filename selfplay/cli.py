@@ -146,8 +146,9 @@ def train(ctx, game_name, out, resume, force, save_replay, threads, minutes, kee
                dict(workers=workers, ray_address=ray_address, max_policy_lag=policy_lag, tensorboard=tensorboard),
                device)
     except KeyboardInterrupt:  # before the run's own signal handling is in place
-        click.echo("\ninterrupted before training started: nothing was trained or saved")
-        sys.exit(130)
+        from selfplay import exit_interrupted
+
+        exit_interrupted("\ninterrupted before training started: nothing was trained or saved", err=False)
 
 
 def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, opts, scale, device):
@@ -632,8 +633,9 @@ def main() -> None:
     try:
         rc = cli.main(standalone_mode=False)
     except (KeyboardInterrupt, click.exceptions.Abort):  # Ctrl-C outside a command's own handling
-        click.echo("\ninterrupted: nothing was saved", err=True)
-        sys.exit(130)
+        from selfplay import exit_interrupted
+
+        exit_interrupted("\ninterrupted: nothing was saved")
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
