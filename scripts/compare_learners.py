@@ -34,7 +34,8 @@ def train_all(args, configs: list[tuple[str, list[str]]]) -> None:
         while pending and len(procs) < parallel:
             name, opts = pending.pop(0)
             cmd = [sys.executable, "-m", "selfplay.cli", "train", "--game", args.game, "--out", str(args.out / name),
-                   "--minutes", str(args.minutes), "--steps", str(10**9), "--eval-every", "0", "--threads", "1", "--workers", "0",
+                   "--minutes", str(args.minutes), "--steps", str(10**9), "--eval-every", "0",
+                   "--threads", "1", "--workers", "0",
                    "--seed", str(args.seed), *opts]
             log = open(args.out / f"{name}.log", "w")
             print(f"[{time.strftime('%H:%M:%S')}] training {name}: {shlex.join(cmd[3:])}", flush=True)

@@ -116,15 +116,15 @@ def _train_options(f):
 @click.option("--force", is_flag=True, help="start over in a --out folder that holds a run (its run files are deleted)")
 @click.option("--save-replay", is_flag=True, help="keep the replay memory in latest.pt (exact resume)")
 @click.option("--threads", type=AutoCount(1, 64, "threads"), default="auto", show_default=True,
-              help="the learner's torch CPU threads (auto: 1 with workers, else as many as the CPUs up to 2, "
-                   "as measured)")
+              help="the learner's torch CPU threads (auto: 1 beside workers, else as many as were measured to "
+                   "pay, capped at the CPUs: distributed.AUTO_THREADS)")
 @click.option("--minutes", type=click.FloatRange(0.01, 1e6), default=None,
               help="stop after this many minutes of training (then evaluate and save), or at --steps")
 @click.option("--keep", type=click.IntRange(1, 1_000_000), default=None,
               help="keep only the newest N step_<moves>.pt files [default: all]")
 @click.option("--workers", type=AutoCount(0, 1024, "workers"), default="auto", show_default=True,
               help="self-play actors on Ray feeding this learner (0: one process, no Ray; auto: the count measured "
-                   "to pay in the run's mode, capped at the CPUs: MCTS mode 2, plain 0; 0 without Ray)")
+                   "to pay in the run's mode, capped at the CPUs, 0 without Ray: README, \"Scaling\")")
 @click.option("--ray-address", default=None,
               help="join this Ray cluster ('auto', or ray://host:port) [default: start a local Ray for the run]")
 @click.option("--policy-lag", "policy_lag", type=click.IntRange(0, 1000), default=4, show_default=True,

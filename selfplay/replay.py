@@ -195,6 +195,8 @@ class PendingTargets:
     game's outcome and the search value). Rows are kept per game in arrays that double
     their length when a game outgrows them."""
 
+    _FIELDS = ("obs", "q", "weight", "action", "mover", "ply")
+
     def __init__(self, num_envs: int, obs_shape: tuple[int, ...], num_actions: int, length: int = 16):
         self.obs = np.zeros((num_envs, length, *obs_shape), np.float16)
         self.q = np.zeros((num_envs, length, num_actions), np.float32)
@@ -203,8 +205,6 @@ class PendingTargets:
         self.mover = np.zeros((num_envs, length), np.int64)
         self.ply = np.zeros((num_envs, length), np.int64)
         self.count = np.zeros(num_envs, np.int64)
-
-    _FIELDS = ("obs", "q", "weight", "action", "mover", "ply")
 
     def _grow(self, length: int) -> None:
         for k in self._FIELDS:
