@@ -3,14 +3,15 @@
 Each actor is a Ray actor holding the acting half of a :class:`~selfplay.dqn.Learner`
 built from the run's own config, so it plays exactly as the single process does, plain
 or searched (MCTS mode). It plays ``chunk`` batched moves with the newest weights it was
-sent (online and frozen copy) and returns what it stored: transitions from both seats in
+sent (the online network, and the frozen copy as of its last catch-up) and returns what it stored: transitions from both seats in
 the replay memory's stored form and, in MCTS mode, the search targets, with the weight
 version it played with.
 
 The learner (the calling process) owns the replay memory, the optimizer and the frozen
 copy. After taking in a chunk it runs as many gradient steps as the single process would
 for the same moves (:meth:`Learner.learn`), then publishes the new weights as one Ray
-object per version, which every actor's next task shares.
+object per version, which every actor's next task shares; the frozen copy goes out as an
+object of its own after each catch-up, not with every version.
 
 Chunks are taken in the order they were asked for (round robin), so a run is
 reproducible from its seed. Policy lag: the learner's weight version minus the version a
@@ -27,6 +28,7 @@ import dataclasses
 import logging
 import os
 import time
+import warnings
 
 
 class DistributedError(Exception):
@@ -125,25 +127,25 @@ class _Actor:
         self.lr = Learner(cfg)
         self.chunk = chunk
         self.version = -1
+        self.frozen_version = -1
 
     def node(self) -> str:
         import ray
 
         return ray.get_runtime_context().get_node_id()
 
-    def play(self, weights_box: list, version: int, moves: int) -> dict:
-        """Play one chunk with weight ``version`` (``weights_box``: its object, fetched
-        only when this actor does not hold that version yet)."""
+    def play(self, online_box: list, version: int, frozen_box: list, frozen_version: int, moves: int) -> dict:
+        """Play one chunk with weight ``version`` and the frozen copy's ``frozen_version``
+        (each box holds its object, fetched only when this actor does not hold that version)."""
         import ray
-        import torch
 
         lr = self.lr
         if version != self.version:
-            weights = ray.get(weights_box[0])
-            with torch.no_grad():
-                lr.online.load_state_dict(weights["online"])
-                lr.frozen.load_state_dict(weights["frozen"])
+            _load(lr.online, ray.get(online_box[0]))
             self.version = version
+        if frozen_version != self.frozen_version:
+            _load(lr.frozen, ray.get(frozen_box[0]))
+            self.frozen_version = frozen_version
         lr.moves = moves  # the schedules (epsilon) follow the learner's move count
         for buf in lr.buffers().values():
             buf.clear()
@@ -155,6 +157,21 @@ class _Actor:
                "episodes": lr.episodes - episodes, "version": version, "pid": os.getpid(),
                "seconds": time.perf_counter() - t0}
         return out
+
+
+def _arrays(net) -> dict:
+    """A network's weights as numpy arrays: Ray stores and reads those without pickling
+    (1.3 ms a put and 0.1 ms a get for connect four's 512x3 MLP, against 4.3 and 1.3 ms
+    for torch tensors)."""
+    return {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}
+
+
+def _load(net, arrays: dict) -> None:
+    import torch
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # read-only views of Ray's store, copied in
+        net.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()})
 
 
 @dataclasses.dataclass
@@ -200,6 +217,8 @@ class Pool:
         self.remote_cls = ray.remote(num_cpus=1, max_restarts=0)(_Actor)
         self.cfg_dict = cfg.to_dict()
         self.version = 0
+        #: the learner's ``frozen_changes`` when the frozen copy was last published
+        self.frozen_version = -1
         self.stats = PoolStats()
         self._publish()
         self.actors: dict[int, object] = {}
@@ -209,14 +228,13 @@ class Pool:
 
     # ------------------------------------------------------------------ internals
     def _publish(self) -> None:
-        """One object per weight version, shared by every actor's next task."""
+        """One object per weight version, shared by every actor's next task, and one for
+        the frozen copy after each of its catch-ups."""
         lr = self.learner
-
-        def cpu(sd):
-            return {k: v.detach().cpu() for k, v in sd.items()}
-
-        self.weights = self.ray.put({"online": cpu(lr.online.state_dict()), "frozen": cpu(lr.frozen.state_dict()),
-                                     "version": self.version})
+        self.weights = self.ray.put(_arrays(lr.online))
+        if lr.frozen_changes != self.frozen_version:
+            self.frozen = self.ray.put(_arrays(lr.frozen))
+            self.frozen_version = lr.frozen_changes
 
     def _start(self, slot: int) -> None:
         seed = self.learner.cfg.seed + 1000 * (slot + 1) + 7919 * self.stats.replaced + self.learner.moves
@@ -230,7 +248,8 @@ class Pool:
     def _submit(self, slot: int) -> None:
         # the weights go in a list, so Ray passes the reference and the actor fetches
         # them only for a version it does not hold yet
-        ref = self.actors[slot].play.remote([self.weights], self.version, self.learner.moves)
+        ref = self.actors[slot].play.remote([self.weights], self.version, [self.frozen], self.frozen_version,
+                                            self.learner.moves)
         self.inflight[ref] = (slot, self.generation[slot])
 
     def step(self) -> None:

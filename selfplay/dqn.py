@@ -326,6 +326,8 @@ class Learner:
         self.episodes = 0
         self.last_loss = float("nan")
         self.last_eval: dict = {}
+        #: times the frozen copy changed in this process (Ray's pool sends it again only then)
+        self.frozen_changes = 0
         self.wall_time = 0.0
         self._fresh = self.game.init(cfg.num_envs)
         self._fresh_obs = self.game.observe(self._fresh)
@@ -429,8 +431,10 @@ class Learner:
                 pf.mul_(1 - cfg.tau).add_(po, alpha=cfg.tau)
             for bf, bo in zip(self.frozen.buffers(), self.online.buffers()):
                 bf.copy_(bo)
+            self.frozen_changes += 1
         elif self.updates % cfg.target_update == 0:
             self.frozen.load_state_dict(self.online.state_dict())
+            self.frozen_changes += 1
 
     def learn(self, batched_moves: int = 1) -> None:
         """The gradient steps due once ``batched_moves`` more batched moves are stored
