@@ -3,11 +3,15 @@ learning (gradient steps), for the default configs, one process, one torch threa
 
     python scripts/profile_learner.py [--seconds 20] [--runs "connect_four,connect_four+mcts"]
     python scripts/profile_learner.py --runs "connect_four+mcts/simulations=32:td_weight=0"
+    python scripts/profile_learner.py --runs connect_four --threads 1,2
 
 Each run trains from scratch past ``learning_starts`` (and a first MCTS iteration), then
 times ``--seconds`` of training, splitting each batched move into ``Learner.play`` and
 ``Learner.learn``. The acting share bounds what self-play workers can give at the same
 replay ratio: moving all acting elsewhere speeds a run up at most 1 / (learning share).
+With ``--threads 1,2`` each run is profiled again with the learner on 2 torch threads, and
+the last column compares one thread's whole batched move (acting and learning) with the
+learning alone on T threads: what T cores could give if the acting cost nothing at all.
 Prints a markdown table for the README.
 """
 from __future__ import annotations
@@ -30,12 +34,12 @@ def parse(run: str):
                               checkpoint_every=0, **overrides)
 
 
-def profile(run: str, seconds: float) -> dict:
+def profile(run: str, seconds: float, threads: int = 1) -> dict:
     import torch
 
     from selfplay import dqn
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     lr = dqn.Learner(parse(run))
     while lr.updates == 0:
         lr.train_step()
@@ -49,7 +53,10 @@ def profile(run: str, seconds: float) -> dict:
         acting += b - a
         learning += time.perf_counter() - b
     total = acting + learning
-    return {"run": run, "moves_per_s": (lr.moves - m0) / total, "updates_per_s": (lr.updates - u0) / total,
+    batched = (lr.moves - m0) / lr.cfg.num_envs
+    return {"run": run, "threads": threads, "moves_per_s": (lr.moves - m0) / total,
+            "updates_per_s": (lr.updates - u0) / total, "ms_per_batched_move": 1e3 * total / batched,
+            "ms_learning_per_batched_move": 1e3 * learning / batched,
             "acting": acting / total, "learning": learning / total,
             "ms_per_update": 1e3 * learning / max(1, lr.updates - u0)}
 
@@ -59,19 +66,24 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--runs", default="tic_tac_toe,connect_four,connect_four+mcts",
                     help="comma-separated; GAME[+mcts][/FIELD=VALUE:...]")
+    ap.add_argument("--threads", default="1", help="comma-separated learner thread counts (the first is the reference)")
     args = ap.parse_args()
     rows = []
     for run in args.runs.split(","):
-        r = profile(run, args.seconds)
-        rows.append(r)
-        print(f"{run}: {r['moves_per_s']:,.0f} moves/s, {r['updates_per_s']:.1f} updates/s "
-              f"({r['ms_per_update']:.1f} ms each), acting {r['acting']:.0%}, learning {r['learning']:.0%}",
-              flush=True)
-    print("\n| run | moves/s | updates/s | ms per update | acting | learning | workers' ceiling |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+        ref = None
+        for threads in (int(t) for t in args.threads.split(",")):
+            r = profile(run, args.seconds, threads)
+            ref = ref or r
+            r["ceiling"] = ref["ms_per_batched_move"] / max(r["ms_learning_per_batched_move"], 1e-9)
+            rows.append(r)
+            print(f"{run}, {threads} thread(s): {r['moves_per_s']:,.0f} moves/s, {r['updates_per_s']:.1f} updates/s "
+                  f"({r['ms_per_update']:.1f} ms each), acting {r['acting']:.0%}, learning {r['learning']:.0%}",
+                  flush=True)
+    print("\n| run | threads | moves/s | updates/s | ms per update | acting | learning | acting moved off: x one thread |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
-        print(f"| {r['run']} | {r['moves_per_s']:,.0f} | {r['updates_per_s']:.1f} | {r['ms_per_update']:.1f} | "
-              f"{r['acting']:.0%} | {r['learning']:.0%} | {1 / max(r['learning'], 1e-9):.2f}x |")
+        print(f"| {r['run']} | {r['threads']} | {r['moves_per_s']:,.0f} | {r['updates_per_s']:.1f} | "
+              f"{r['ms_per_update']:.1f} | {r['acting']:.0%} | {r['learning']:.0%} | {r['ceiling']:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,12 @@ class MatchResult:
         out["score"] = float(self.scores.mean())
         return out
 
+    @classmethod
+    def join(cls, parts: list["MatchResult"]) -> "MatchResult":
+        """The games of several results, in order."""
+        return cls(scores=np.concatenate([p.scores for p in parts]), a_seat=np.concatenate([p.a_seat for p in parts]),
+                   moves=[m for p in parts for m in p.moves])
+
 
 def play(game, agent_a, agent_b, a_seat: np.ndarray, rng: np.random.Generator,
          opening_plies: int = 0, openings: list[list[int]] | None = None) -> MatchResult:
@@ -113,6 +119,21 @@ def play_planned(game, agent_a, agent_b, planned: list[Planned], rng: np.random.
     """Play the planned games in one batch."""
     seats = np.array([0 if p.a_first else 1 for p in planned], np.int8)
     return play(game, agent_a, agent_b, seats, rng, openings=[list(p.opening) for p in planned])
+
+
+def play_players(game_name: str, pa, pb, planned: list[Planned], seed: int) -> MatchResult:
+    """Planned games between two players of the registry (:mod:`selfplay.players`), built
+    here with ``seed`` and ``seed + 1`` (``pa`` may be an agent already built instead),
+    the moves drawn from ``seed``: the one way a chunk of tournament or eval games is
+    played, in this process or as a Ray task, so both give the same games."""
+    import torch
+
+    from selfplay.players import Player, make_agent
+
+    torch.set_num_threads(1)
+    agent_a = make_agent(pa, game_name, seed) if isinstance(pa, Player) else pa
+    agent_b = make_agent(pb, game_name, seed + 1) if isinstance(pb, Player) else pb
+    return play_planned(games.make(game_name), agent_a, agent_b, planned, np.random.default_rng(seed))
 
 
 def match(game, agent_a, agent_b, planned: list[Planned], rng: np.random.Generator, batch: int = 16,

@@ -352,6 +352,28 @@ def play(game_name, checkpoint, search, move_time, side, seed):
 
 
 # ------------------------------------------------------------------ tournament
+def game_workers(f):
+    """``--workers`` and ``--ray-address`` of the commands that play chunks of games
+    (tournament, eval)."""
+    f = click.option("--ray-address", default=None,
+                     help="with --workers: join this Ray cluster (auto, ray://host:port)")(f)
+    return click.option("--workers", type=click.IntRange(0, 1024), default=0, show_default=True,
+                        help="Ray workers playing chunks of games (0: in this process, no Ray)")(f)
+
+
+def _check_workers(workers: int, ray_address: str | None) -> None:
+    """Refuse, before any game, an address without workers and workers without Ray."""
+    from selfplay.distributed import DistributedError, require_ray
+
+    if ray_address is not None and not workers:
+        raise click.UsageError("--ray-address needs --workers N (N > 0)")
+    if workers:
+        try:
+            require_ray()
+        except DistributedError as e:
+            raise click.UsageError(str(e)) from None
+
+
 def _players_or_fail(specs, game_name, at_least=2):
     """The players, and the game: given, or read from the first checkpoint among them."""
     from selfplay import players
@@ -429,9 +451,7 @@ def _check_export(path: str | None) -> None:
               help="games per pair (each opening twice, seats swapped)")
 @click.option("--db", type=click.Path(), default="tournament.db", show_default=True,
               help="SQLite file of results; rerunning plays only missing games")
-@click.option("--workers", type=click.IntRange(0, 1024), default=0, show_default=True,
-              help="Ray workers playing chunks of games (0: in this process, no Ray)")
-@click.option("--ray-address", default=None, help="with --workers: join this Ray cluster (auto, ray://host:port)")
+@game_workers
 @click.option("--anchor", default="random", show_default=True, help="player whose rating is fixed")
 @click.option("--anchor-elo", type=click.FloatRange(-1e5, 1e5), default=0.0, show_default=True)
 @click.option("--opening-plies", type=click.IntRange(0, 20), default=None,
@@ -453,15 +473,9 @@ def tournament(players, game_name, games_per_pair, db, workers, ray_address, anc
 
     plist, game_name = _players_or_fail(players, game_name)
     _check_export(export_csv)
-    if ray_address is not None and not workers:
-        raise click.UsageError("--ray-address needs --workers N (N > 0)")
-    from selfplay.distributed import DistributedError, require_ray  # Ray itself only with --workers
+    _check_workers(workers, ray_address)
+    from selfplay.distributed import DistributedError  # Ray itself only with --workers
 
-    if workers:
-        try:
-            require_ray()
-        except DistributedError as e:
-            raise click.UsageError(str(e)) from None
     try:
         if anchor != "random" and not any(anchor in (p.label, p.ident, p.path) for p in plist):
             raise T.PlayerError(f"anchor {anchor!r} is not one of the players")
@@ -561,18 +575,25 @@ def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, bet
 @click.option("--opponents", default="random,mcts:100,mcts:1000,mcts:10000", show_default=True,
               help="comma-separated: random, mcts:N")
 @click.option("--seed", type=int, default=0, show_default=True)
+@game_workers
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
-def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, as_json):
+def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, workers, ray_address, as_json):
     """Report a checkpoint's strength: exact play, and matches against random and MCTS."""
     import json
+    from pathlib import Path
 
     import numpy as np
     from rich.table import Table
 
     from selfplay import evaluate, players
     from selfplay.checkpoint import CheckpointError, load_agent
+    from selfplay.distributed import DistributedError, session
     from selfplay.profiles import profile
 
+    if move_time is not None and workers:
+        raise click.UsageError("--move-time plays in this process only: on workers sharing cores, the time a move "
+                               "gets would change its strength (leave out --workers)")
+    _check_workers(workers, ray_address)
     try:
         agent = load_agent(checkpoint, search=search, move_time=move_time)
     except CheckpointError as e:
@@ -583,6 +604,10 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, as_
         players.resolve(opp_list, game_name, at_least=0)
     except players.PlayerError as e:
         raise click.UsageError(f"--opponents: {e}") from None
+    try:  # the matches' player: built afresh for each chunk of games, here or on a worker
+        player = agent if move_time is not None else players.checkpoint_player(Path(checkpoint), search)
+    except players.PlayerError as e:
+        raise click.UsageError(str(e)) from None
     rng = np.random.default_rng(seed)
     report = {"checkpoint": checkpoint, "game": game_name, "search": search, "move_time": move_time}
     exact_eval = profile(game_name).exact_eval
@@ -591,7 +616,12 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, as_
             report["exact"] = exact_eval(agent, rng, games_per_seat)
         except FileNotFoundError as e:
             report["exact_missing"] = str(e)
-    report["matches"] = [evaluate.versus(agent, game_name, o, games_per_seat, seed) for o in opp_list]
+    try:
+        with session(workers, ray_address):  # one Ray start-up for every opponent
+            report["matches"] = [evaluate.versus(player, game_name, o, games_per_seat, seed, workers, ray_address)
+                                 for o in opp_list]
+    except DistributedError as e:
+        raise click.ClickException(str(e)) from None
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

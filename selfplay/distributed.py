@@ -24,6 +24,7 @@ on every exit.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -91,14 +92,26 @@ def connect(workers: int, address: str | None = None, object_store_mb: int = 256
     return True
 
 
+@contextlib.contextmanager
+def session(workers: int, address: str | None = None):
+    """Ray for the block when ``workers`` > 0: joined at ``address`` or started here (and
+    then stopped on every exit); nothing without workers. Several pools of tasks in the
+    block share one start-up."""
+    started = connect(workers, address) if workers else False
+    try:
+        yield
+    finally:
+        if started:
+            require_ray().shutdown()
+
+
 def imap_unordered(fn, tasks: list, workers: int, address: str | None = None):
     """``fn(task)`` for every task as Ray tasks, at most ``workers`` in flight, one CPU
     each; yields the results as they finish. A task whose worker dies is run again (Ray's
     retries), so the caller sees every result once. Stops a Ray it started on every exit,
     also when the caller stops early (Ctrl-C)."""
     ray = require_ray()
-    started = connect(workers, address)
-    try:
+    with session(workers, address):
         remote = ray.remote(num_cpus=1, max_retries=3)(fn)
         todo, inflight = list(tasks), []
         while todo or inflight:
@@ -106,9 +119,6 @@ def imap_unordered(fn, tasks: list, workers: int, address: str | None = None):
                 inflight.append(remote.remote(todo.pop(0)))
             done, inflight = ray.wait(inflight, num_returns=1)
             yield ray.get(done[0])
-    finally:
-        if started:
-            ray.shutdown()
 
 
 class _Actor:

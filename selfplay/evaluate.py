@@ -61,14 +61,37 @@ def exact_connect_four(agent, rng: np.random.Generator, path: Path = POSITIONS) 
     return out
 
 
-def versus(agent, game_name: str, opponent_spec: str, games_per_seat: int, seed: int = 0) -> dict:
+#: games in one chunk of an eval match (one Ray task with workers)
+CHUNK = 16
+
+
+def play_chunk(args) -> tuple[int, arena.MatchResult]:
+    """Chunk ``k`` of a match (in this process or as a Ray task): ``(k, its result)``."""
+    k, *rest = args
+    return k, arena.play_players(*rest)
+
+
+def versus(agent, game_name: str, opponent_spec: str, games_per_seat: int, seed: int = 0, workers: int = 0,
+           ray_address: str | None = None) -> dict:
     """W/D/L from each seat against an opponent from the player registry (``random``,
-    ``mcts:N``, ``minimax``, a checkpoint, ...), with Elo relative to it."""
+    ``mcts:N``, ``minimax``, a checkpoint, ...), with Elo relative to it.
+
+    ``agent``: a :class:`~selfplay.players.Player` (built afresh for each chunk of
+    ``CHUNK`` games, so the games are the same in this process and on ``workers`` Ray
+    workers, local or at ``ray_address``), or an agent already built (this process only)."""
     from selfplay import players
 
-    opp = players.make_agent(players.resolve([opponent_spec], game_name, at_least=1)[0], game_name, seed)
+    opp = players.resolve([opponent_spec], game_name, at_least=1)[0]
     planned = arena.schedule(game_name, 2 * games_per_seat, seed)
-    res = arena.play_planned(games.make(game_name), agent, opp, planned, np.random.default_rng(seed))
+    tasks = [(k, game_name, agent, opp, planned[i:i + CHUNK], seed + 7919 * k)
+             for k, i in enumerate(range(0, len(planned), CHUNK))]
+    if workers > 0:
+        from selfplay.distributed import imap_unordered
+
+        results = dict(imap_unordered(play_chunk, tasks, workers, ray_address))
+    else:
+        results = dict(map(play_chunk, tasks))
+    res = arena.MatchResult.join([results[k] for k in range(len(tasks))])
     summary = res.summary()
     r = ratings.fit(["opponent", "agent"], [(1, 0, float(s)) for s in res.scores], anchor=0)[1]
     summary.update({"opponent": opponent_spec, "games": int(len(res.scores)), "elo": r.elo, "ci95": r.ci95})

@@ -24,11 +24,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-import numpy as np
-
-import games
 from selfplay import arena, ratings
-from selfplay.players import Player, PlayerError, make_agent
+from selfplay.players import Player, PlayerError
 
 FORMAT = "selfplay-tournament"
 SCHEMA_VERSION = 2
@@ -168,14 +165,10 @@ def _key(players, p: Pairing) -> tuple:
 
 
 def play_chunk(args) -> list[tuple]:
-    """Play a list of planned games between one pair (runs in a worker process)."""
+    """Play a list of planned games between one pair (in this process or as a Ray task);
+    the rows the store keeps."""
     game_name, pa, pb, chunk, seed = args
-    import torch
-
-    torch.set_num_threads(1)
-    game = games.make(game_name)
-    agent_a, agent_b = make_agent(pa, game_name, seed), make_agent(pb, game_name, seed + 1)
-    result = arena.play_planned(game, agent_a, agent_b, [p.planned for p in chunk], np.random.default_rng(seed))
+    result = arena.play_players(game_name, pa, pb, [p.planned for p in chunk], seed)
     return [(pa.ident, pb.ident, json.dumps(list(p.planned.opening)), p.planned.a_first, p.planned.round,
              json.dumps(m), float(s)) for p, m, s in zip(chunk, result.moves, result.scores)]
 

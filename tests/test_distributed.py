@@ -288,3 +288,29 @@ def test_a_tournament_worker_killed_mid_chunk_is_retried_and_every_game_is_store
     rows = _games(tmp_path / "t.db")
     keys = [r[:5] for r in rows]
     assert len(rows) == 3 * 16 and len(set(keys)) == len(keys)
+
+
+def test_eval_on_ray_workers_plays_the_same_games_as_in_process_and_stops_its_ray(tmp_path):
+    """An eval's matches go out in seeded chunks, so 2 Ray workers report exactly what this
+    process does (an untrained checkpoint: its games against random vary)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from selfplay.cli import cli
+
+    lr = dqn.Learner(_cfg())
+    checkpoint.save_learner(lr, tmp_path / "weak.pt")
+    args = ["eval", str(tmp_path / "weak.pt"), "--opponents", "random,mcts:20", "--games", "24", "--json"]
+    r0 = CliRunner().invoke(cli, args)
+    assert r0.exit_code == 0, r0.output
+    r2 = CliRunner().invoke(cli, args + ["--workers", "2"])
+    assert r2.exit_code == 0, r2.output
+    assert not ray.is_initialized()
+    local, on_ray = json.loads(r0.output)["matches"], json.loads(r2.output)["matches"]
+    assert [m["games"] for m in local] == [48, 48] and local == on_ray
+    assert 0 < local[0]["score"] < 1  # games that vary: the same report is no accident
+    for extra, says in ((["--ray-address", "auto"], "--ray-address needs --workers"),
+                        (["--workers", "2", "--move-time", "0.01"], "--move-time plays in this process only")):
+        r = CliRunner().invoke(cli, args + extra)
+        assert r.exit_code == 2 and says in r.output and not ray.is_initialized(), r.output
