@@ -45,8 +45,8 @@ def require_ray():
 
 
 #: the most torch threads ``--threads auto`` gives a learner that acts in its own process
-#: (measured on 2 cores: connect four 1.45x the positions/s of one thread, tic-tac-toe
-#: 1.21x; larger counts were not measured here)
+#: (measured on 2 cores: connect four 1.41x the positions/s of one thread, tic-tac-toe
+#: 1.23x; larger counts were not measured here)
 AUTO_THREADS = 2
 
 
