@@ -194,12 +194,14 @@ def _scalars(row: dict, prefix: str = ""):
 
 
 def _pool_fields(lr) -> dict:
-    """With workers: how many, the mean policy lag, chunks dropped, workers replaced."""
+    """With workers: how many, the Ray nodes they run on, the mean policy lag, chunks
+    dropped, workers replaced."""
     pool = getattr(lr, "pool", None)
     if pool is None:
         return {}
-    return {"workers": pool.workers, "policy_lag": round(pool.stats.mean_lag, 2),
-            "dropped_chunks": pool.stats.dropped, "replaced_workers": pool.stats.replaced}
+    return {"workers": pool.workers, "worker_nodes": len({n for n in pool.stats.nodes.values() if n}),
+            "policy_lag": round(pool.stats.mean_lag, 2), "dropped_chunks": pool.stats.dropped,
+            "replaced_workers": pool.stats.replaced}
 
 
 @contextlib.contextmanager

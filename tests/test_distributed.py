@@ -81,6 +81,38 @@ def test_actors_run_on_both_nodes_of_a_two_node_cluster():
         cluster.shutdown()
 
 
+def test_train_joins_a_running_two_node_cluster_uses_both_nodes_and_leaves_it_running(tmp_path):
+    """``selfplay train --workers 2 --ray-address ADDR``, as a user with a cluster runs it:
+    the actors spread over both nodes (the metrics say how many), and the run disconnects
+    without stopping a cluster it did not start."""
+    import json
+
+    from click.testing import CliRunner
+    from ray.cluster_utils import Cluster
+
+    from selfplay.cli import cli
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": 100 * 2**20,
+                                                            "include_dashboard": False})
+    cluster.add_node(num_cpus=1, object_store_memory=100 * 2**20)
+    try:
+        cluster.wait_for_nodes()
+        r = CliRunner().invoke(cli, ["train", "--game", "tic_tac_toe", "--workers", "2", "--ray-address",
+                                     cluster.address, "--steps", "6000", "--eval-every", "0", "--hidden", "32",
+                                     "--out", str(tmp_path / "run")])
+        assert r.exit_code == 0, r.output
+        assert "2 Ray workers (" + cluster.address + ")" in r.output
+        assert not ray.is_initialized()
+        rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+        last = [row for row in rows if "worker_nodes" in row][-1]
+        assert last["workers"] == 2 and last["worker_nodes"] == 2, last
+        ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)
+        assert sum(n["Alive"] for n in ray.nodes()) == 2, "the cluster is still up"
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
 def test_tic_tac_toe_reaches_exact_play_with_two_workers_from_the_defaults(tmp_path):
     from selfplay.evaluate import exact_tic_tac_toe
     from selfplay.agents import QAgent
