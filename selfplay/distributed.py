@@ -3,9 +3,9 @@
 Each actor is a Ray actor holding the acting half of a :class:`~selfplay.dqn.Learner`
 built from the run's own config, so it plays exactly as the single process does, plain
 or searched (MCTS mode). It plays ``chunk`` batched moves with the newest weights it was
-sent (the online network, and the frozen copy as of its last catch-up) and returns what it stored: transitions from both seats in
-the replay memory's stored form and, in MCTS mode, the search targets, with the weight
-version it played with.
+sent (the online network, and the frozen copy as of its last catch-up) and returns what
+it stored: transitions from both seats in the replay memory's stored form and, in MCTS
+mode, the search targets, with the weight version it played with.
 
 The learner (the calling process) owns the replay memory, the optimizer and the frozen
 copy. After taking in a chunk it runs as many gradient steps as the single process would
