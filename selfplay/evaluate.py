@@ -81,6 +81,8 @@ def versus(agent, game_name: str, opponent_spec: str, games_per_seat: int, seed:
     workers, local or at ``ray_address``), or an agent already built (this process only)."""
     from selfplay import players
 
+    if workers > 0 and not isinstance(agent, players.Player):
+        raise ValueError("versus on Ray workers needs a players.Player, which each worker builds for itself")
     opp = players.resolve([opponent_spec], game_name, at_least=1)[0]
     planned = arena.schedule(game_name, 2 * games_per_seat, seed)
     tasks = [(k, game_name, agent, opp, planned[i:i + CHUNK], seed + 7919 * k)
