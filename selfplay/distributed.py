@@ -171,8 +171,8 @@ class _Actor:
 
 def _arrays(net) -> dict:
     """A network's weights as numpy arrays: Ray stores and reads those without pickling
-    (1.3 ms a put and 0.1 ms a get for connect four's 512x3 MLP, against 4.3 and 1.3 ms
-    for torch tensors)."""
+    (1.1 ms a put and 0.13 ms a get for connect four's 512x3 MLP, against about 4 and
+    1.3 ms for its online and frozen weights as torch tensors in one object)."""
     return {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}
 
 
