@@ -227,11 +227,11 @@ class PendingTargets:
         ``rewards[i, player]``, as (obs, q, weight) with the outcome mixed in, game by game
         in ``envs`` order; those games start empty again."""
         envs = np.asarray(envs)
-        counts = self.count[envs]
-        keep = np.arange(self.obs.shape[1])[None, :] < counts[:, None]
-        game = np.repeat(np.arange(len(envs)), counts)
-        obs, q, weight = self.obs[envs][keep], self.q[envs][keep].copy(), self.weight[envs][keep]
-        action, mover, ply = self.action[envs][keep], self.mover[envs][keep], self.ply[envs][keep]
+        # (game, slot) of every stored row, game by game in ``envs`` order
+        game, slot = np.nonzero(np.arange(self.obs.shape[1])[None, :] < self.count[envs][:, None])
+        at = (envs[game], slot)
+        obs, q, weight = self.obs[at], self.q[at], self.weight[at]
+        action, mover, ply = self.action[at], self.mover[at], self.ply[at]
         z = np.asarray(rewards, np.float64)[game, mover] * gamma ** (np.asarray(plies)[game] - 1 - ply)
         rows = np.arange(len(q))
         q[rows, action] = (1 - mix) * q[rows, action] + mix * z
