@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 
 from games import text
-from games.core import IllegalActionError, check_actions, register
+from games.core import IllegalActionError, check_actions, check_batch_size, register
 from games.native import NativeGame, NativeState
 
 ROWS, COLS = 6, 7
@@ -51,7 +51,7 @@ class ConnectFour(NativeGame):
     board_shape = (ROWS, COLS)
 
     def init(self, batch_size: int) -> ConnectFourState:
-        b = int(batch_size)
+        b = check_batch_size(batch_size)
         return ConnectFourState(
             current_player=np.zeros(b, np.int8),
             legal_action_mask=np.ones((b, COLS), bool),

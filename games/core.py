@@ -122,12 +122,26 @@ class Game(Protocol):
     def move_notation(self) -> str: ...
 
 
+def check_batch_size(batch_size) -> int:
+    """A batch size as engines take it: a whole number >= 0 (TypeError, ValueError)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(f"batch_size must be a whole number, not {batch_size!r}")
+    if batch_size < 0:
+        raise ValueError(f"batch_size must be >= 0, not {batch_size}")
+    return int(batch_size)
+
+
 def check_actions(state: State, actions: np.ndarray) -> np.ndarray:
     """Validate a batch of actions against the legal mask; ignore terminated games.
 
-    Returns the actions as int64[B] with terminated games' entries set to 0.
+    Returns the actions as int64[B] with terminated games' entries set to 0. Actions
+    that are not integers (floats, strings) are a TypeError, not rounded.
     """
+    if not isinstance(state, State):
+        raise TypeError(f"expected a game state, not {type(state).__name__}")
     actions = np.asarray(actions)
+    if actions.dtype.kind not in "iu" and not (actions.dtype.kind == "b" and actions.size == 0):
+        raise TypeError(f"actions must be integers, not {actions.dtype}")
     if actions.shape != (state.batch_size,):
         raise ValueError(f"expected {state.batch_size} actions, got shape {actions.shape}")
     actions = np.where(state.terminated, 0, actions).astype(np.int64)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from games.adapters import AdapterState, parse_listed, push_past, stack_history
-from games.core import IllegalActionError, UnknownGameError, check_actions, register_prefix
+from games.core import IllegalActionError, UnknownGameError, check_actions, check_batch_size, register_prefix
 
 
 def _pyspiel():
@@ -125,7 +125,7 @@ class OpenSpielGame:
         )
 
     def init(self, batch_size: int) -> AdapterState:
-        return self.from_pyspiel([self.pyspiel_game.new_initial_state() for _ in range(int(batch_size))])
+        return self.from_pyspiel([self.pyspiel_game.new_initial_state() for _ in range(check_batch_size(batch_size))])
 
     def step(self, state: AdapterState, actions: np.ndarray) -> AdapterState:
         actions = check_actions(state, actions)

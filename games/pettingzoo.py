@@ -17,7 +17,7 @@ import numpy as np
 
 from games import text
 from games.adapters import AdapterState, parse_call, push_past, stack_history
-from games.core import IllegalActionError, UnknownGameError, check_actions, register_prefix
+from games.core import IllegalActionError, UnknownGameError, check_actions, check_batch_size, register_prefix
 
 # env name -> (our action -> env action permutation or None, swap obs H/W, native twin)
 _KNOWN = {
@@ -133,7 +133,7 @@ class PettingZooGame:
         return player, mask, term, frames
 
     def init(self, batch_size: int) -> AdapterState:
-        b = int(batch_size)
+        b = check_batch_size(batch_size)
         handles = np.empty(b, object)
         for i in range(b):
             handles[i] = clone_env(self._env0)

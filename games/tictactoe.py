@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 
 from games import text
-from games.core import IllegalActionError, check_actions, register
+from games.core import IllegalActionError, check_actions, check_batch_size, register
 from games.native import NativeGame, NativeState
 
 LINES = np.array(
@@ -43,7 +43,7 @@ class TicTacToe(NativeGame):
     board_shape = (3, 3)
 
     def init(self, batch_size: int) -> TicTacToeState:
-        b = int(batch_size)
+        b = check_batch_size(batch_size)
         return TicTacToeState(
             current_player=np.zeros(b, np.int8),
             legal_action_mask=np.ones((b, 9), bool),

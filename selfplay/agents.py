@@ -39,20 +39,33 @@ class QAgent:
     def __init__(self, game, net: torch.nn.Module, name: str = "q", epsilon: float = 0.0,
                  search: int | None = None, move_time: float | None = None, info: dict | None = None,
                  lanes: int | None = None):
+        from selfplay.checks import real, whole
+
         self.game = game
         self.net = net.eval()
         self.name = name
-        self.epsilon = float(epsilon)
-        self.search = search
-        self.move_time = move_time
-        self.lanes = lanes  # leaves per tree per search wave; None = by batch size
+        self.epsilon = real(epsilon, "epsilon", 0, 1)
+        self.search = None if search is None else whole(search, "search", 1, 1_000_000)
+        self.move_time = None if move_time is None else real(move_time, "move_time", 0.001, 600)
+        self.lanes = None if lanes is None else whole(lanes, "lanes", 1, 4096)  # leaves per tree per wave; None = by batch
         self.info = info or {}
+        self._state_type = type(game.init(0))
+
+    def check_state(self, state) -> None:
+        """TypeError for what is not a game state, ValueError for a state of another game."""
+        if not isinstance(state, State):
+            raise TypeError(f"act() takes a game state (from game.init/step), not {type(state).__name__}")
+        if type(state) is not self._state_type or state.legal_action_mask.shape[1] != self.game.num_actions:
+            raise ValueError(f"this agent plays {self.game.name}: a {type(state).__name__} with "
+                             f"{state.legal_action_mask.shape[1]} actions is not one of its states")
 
     def q_values(self, state: State) -> np.ndarray:
         """float32[B, A]: Q of every action for the player to move; -inf where illegal."""
+        self.check_state(state)
         return legal_q(self.net, self.game.observe(state), state.legal_action_mask).numpy()
 
     def act(self, state: State, rng: np.random.Generator) -> np.ndarray:
+        self.check_state(state)
         if self.search or self.move_time:
             from selfplay.mcts import search_actions
 

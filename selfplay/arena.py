@@ -39,10 +39,15 @@ class MatchResult:
                    moves=[m for p in parts for m in p.moves])
 
 
+class Stopped(Exception):
+    """A match given up because its ``stop()`` asked for it (a signal during a run)."""
+
+
 def play(game, agent_a, agent_b, a_seat: np.ndarray, rng: np.random.Generator,
-         opening_plies: int = 0, openings: list[list[int]] | None = None) -> MatchResult:
+         opening_plies: int = 0, openings: list[list[int]] | None = None, stop=None) -> MatchResult:
     """Play ``len(a_seat)`` games; the first ``opening_plies`` moves of each are random
-    (or the given ``openings``, move lists), the rest by the agents."""
+    (or the given ``openings``, move lists), the rest by the agents. ``stop()``, when
+    given, is asked before every batched move; :class:`Stopped` when it says so."""
     a_seat = np.asarray(a_seat, np.int8)
     n = len(a_seat)
     state = game.init(n)
@@ -50,6 +55,8 @@ def play(game, agent_a, agent_b, a_seat: np.ndarray, rng: np.random.Generator,
     returns = np.zeros((n, 2), np.float64)
     ply = 0
     while not state.terminated.all():
+        if stop is not None and stop():
+            raise Stopped
         live = ~state.terminated
         if openings is not None and ply < max(len(o) for o in openings):
             actions = np.array([o[ply] if ply < len(o) else -1 for o in openings])
@@ -115,10 +122,20 @@ def schedule(game_name: str, num_games: int, seed: int = 0, plies: int | None = 
     return [Planned(tuple(ops[(k // 2) % len(ops)]), k % 2 == 0, (k // 2) // len(ops)) for k in range(num_games)]
 
 
-def play_planned(game, agent_a, agent_b, planned: list[Planned], rng: np.random.Generator) -> MatchResult:
-    """Play the planned games in one batch."""
+def play_planned(game, agent_a, agent_b, planned: list[Planned], rng: np.random.Generator, stop=None) -> MatchResult:
+    """Play the planned games in one batch (``stop`` as in :func:`play`)."""
     seats = np.array([0 if p.a_first else 1 for p in planned], np.int8)
-    return play(game, agent_a, agent_b, seats, rng, openings=[list(p.opening) for p in planned])
+    return play(game, agent_a, agent_b, seats, rng, openings=[list(p.opening) for p in planned], stop=stop)
+
+
+def chunk_seed(seed: int, k: int, key: str = "") -> int:
+    """The seed of chunk ``k`` of a planned set of games (an eval match's, a tournament
+    pair's), from the run's ``seed`` and the chunk's identity alone (``key`` names the
+    pair), so the same chunk plays the same games however the work was split or resumed."""
+    import hashlib
+
+    offset = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) if key else 0
+    return (seed + offset + 7919 * k) % 2**31
 
 
 def play_players(game_name: str, pa, pb, planned: list[Planned], seed: int) -> MatchResult:

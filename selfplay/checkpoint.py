@@ -79,7 +79,10 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+            try:
+                torch.save(obj, f)
+            except RuntimeError as e:  # torch's zip writer reports a failed write (a full disk) this way
+                raise _write_error(f, path, e) from None
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; checkpoints are meant to be shared
@@ -88,6 +91,18 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _write_error(f, path: Path, e: RuntimeError) -> OSError:
+    """The OSError behind a failed ``torch.save`` (whose RuntimeError names no errno):
+    one more write to the same file tells it (no space left, on a full disk)."""
+    import errno
+
+    try:
+        os.write(f.fileno(), b"\0")
+    except OSError as probe:
+        return OSError(probe.errno, probe.strerror, str(path))
+    return OSError(errno.EIO, f"write failed ({str(e).splitlines()[0][:120]})", str(path))
 
 
 def learner_to_dict(learner, with_replay: bool = False) -> dict:
@@ -148,6 +163,8 @@ def _read(path: str | os.PathLike, game: str | None = None) -> dict:
         raise CheckpointError(f"{path}: no such file")
     if path.is_dir():
         raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
+    if not path.is_file():  # a pipe, socket or device: reading it could wait forever
+        raise CheckpointError(f"{path}: not a regular file (a pipe, socket or device), not a checkpoint")
     try:
         with warnings.catch_warnings():  # junk files make torch warn before it fails
             warnings.simplefilter("ignore")
@@ -287,9 +304,17 @@ def _restore(d: dict, with_replay: bool):
 
 def load_agent(path: str | os.PathLike, search: int | None = None, move_time: float | None = None,
                game: str | None = None, name: str | None = None):
-    """A greedy (or searching) agent from a checkpoint file."""
+    """A greedy (or searching) agent from a checkpoint file. TypeError or ValueError for
+    arguments of the wrong kind or range, CheckpointError for a file that cannot be used."""
     from selfplay.agents import QAgent
+    from selfplay.checks import real, whole
 
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load_agent takes a checkpoint path, not {type(path).__name__}")
+    search = None if search is None else whole(search, "search", 1, 1_000_000)
+    move_time = None if move_time is None else real(move_time, "move_time", 0.001, 600)
+    if game is not None and not isinstance(game, str):
+        raise TypeError(f"game must be a game name, not {type(game).__name__}")
     d = _read(path, game=game)
     g, net = build_net(d, path)  # builds and checks the network once
     info = {"path": str(path), "game": d["game"], "counters": d.get("counters", {}),

@@ -7,6 +7,7 @@ import sys
 import click
 
 import games
+from selfplay.checks import SEED_MAX, real, whole
 
 
 class GameName(click.ParamType):
@@ -22,6 +23,57 @@ class GameName(click.ParamType):
             except (games.UnknownGameError, ValueError) as e:
                 self.fail(str(e), param, ctx)
         return value
+
+
+def _flag(param) -> str:
+    return param.opts[0] if param is not None and param.opts else "the value"
+
+
+class Whole(click.ParamType):
+    """A whole number in ``lo..hi`` (:func:`selfplay.checks.whole`); ``1e6`` and
+    ``1_000_000`` are read as whole numbers. A refusal names the option."""
+
+    name = "integer"
+
+    def __init__(self, lo: int | None = None, hi: int | None = None):
+        self.lo, self.hi = lo, hi
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                value = int(text)
+            except ValueError:
+                try:
+                    f = float(text)
+                except ValueError:
+                    f = None
+                value = int(f) if f is not None and f == f and abs(f) != float("inf") and f == int(f) else text
+        try:
+            return whole(value, _flag(param), self.lo, self.hi)
+        except (TypeError, ValueError) as e:
+            raise click.UsageError(str(e), ctx) from None
+
+
+class Real(click.ParamType):
+    """A finite number in ``[lo, hi]`` (``lo`` excluded with ``lo_open``); NaN and
+    infinities are refused, naming the option (:func:`selfplay.checks.real`)."""
+
+    name = "number"
+
+    def __init__(self, lo: float | None = None, hi: float | None = None, lo_open: bool = False):
+        self.lo, self.hi, self.lo_open = lo, hi, lo_open
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                raise click.UsageError(f"{_flag(param)} must be a number, not {value!r}", ctx) from None
+        try:
+            return real(value, _flag(param), self.lo, self.hi, self.lo_open)
+        except (TypeError, ValueError) as e:
+            raise click.UsageError(str(e), ctx) from None
 
 
 class AutoCount(click.ParamType):
@@ -45,6 +97,7 @@ class AutoCount(click.ParamType):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="selfplay", prog_name="selfplay", message="%(prog)s %(version)s")
 def cli() -> None:
     """Teach a network to play board games by self-play; play it; rank checkpoints."""
 
@@ -65,47 +118,71 @@ def games_cmd() -> None:
         "pettingzoo:connect_four_v3",
         "pettingzoo:go_v5(board_size=9)",
     ]
-    click.echo(f"{'game':44s} {'actions':>7s}  observation")
+    from selfplay.human import shipped_checkpoint
+
+    click.echo(f"{'game':44s} {'actions':>7s}  {'observation':12s} {'engine':8s} shipped agent")
     for name in examples:
         g = games.make(name)
         kind = "native" if ":" not in name else "adapter"
-        click.echo(f"{name:44s} {g.num_actions:7d}  {'x'.join(map(str, g.obs_shape))}  ({kind})")
+        ship = shipped_checkpoint(name)
+        shipped = f"checkpoints/{ship.name}" if ship.exists() else "-"
+        click.echo(f"{name:44s} {g.num_actions:7d}  {'x'.join(map(str, g.obs_shape)):12s} {kind:8s} {shipped}")
     click.echo("\nAny 2-player, zero-sum, deterministic, perfect-information pyspiel game works as "
                "openspiel:<name>(params); PettingZoo classic envs as pettingzoo:<env>.")
 
 
 # ------------------------------------------------------------------ train
-def _train_options(f):
-    """One option per field of TrainConfig, of its search record (flat: --simulations) and
-    of NetConfig (--hidden, --net-kind), with the help declared on the field."""
+def _field_type(fld):
+    """The click type of a config field, from its declared type, range and choices."""
+    meta = fld.metadata
+    if "choices" in meta:
+        return click.Choice(list(meta["choices"]))
+    if fld.type == "int":
+        return Whole(meta.get("lo"), meta.get("hi"))
+    if fld.type == "float":
+        return Real(meta.get("lo"), meta.get("hi"), meta.get("lo_open", False))
+    return {"bool": bool, "str": str}[fld.type]
+
+
+def _config_fields():
+    """``(field, flag, click parameter name, help prefix)`` for every option ``train``
+    derives from a config record: TrainConfig's own fields, its search record (flat:
+    ``--simulations``) and NetConfig (``--hidden``, ``--net-kind``)."""
     import dataclasses
 
     from selfplay.dqn import SearchSettings, TrainConfig
-    from selfplay.mcts import SEARCH_TARGETS
     from selfplay.network import NetConfig
 
-    choices = {"loss": ["huber", "mse"], "eps_schedule": ["linear", "exp"], "leaf": ["network", "rollout"],
-               "search_target": list(SEARCH_TARGETS)}
+    out = [(fld, "--" + fld.name.replace("_", "-"), fld.name, "")
+           for fld in dataclasses.fields(TrainConfig) if fld.name not in ("game", "net", "search")]
+    out += [(fld, "--" + fld.name.replace("_", "-"), fld.name, "MCTS mode: ") for fld in dataclasses.fields(SearchSettings)]
+    out += [(fld, "--net-kind" if fld.name == "kind" else "--" + fld.name, "net_" + fld.name, "network: ")
+            for fld in dataclasses.fields(NetConfig)]
+    return out
+
+
+def _train_options(f):
+    """One option per config field (:func:`_config_fields`), with the help, range and
+    choices declared on the field."""
     opts = []
-    fields = [(fld, "") for fld in dataclasses.fields(TrainConfig) if fld.name not in ("game", "net", "search")]
-    fields += [(fld, "MCTS mode: ") for fld in dataclasses.fields(SearchSettings)]
-    for fld, prefix in fields:
-        flag = "--" + fld.name.replace("_", "-")
-        typ = click.Choice(choices[fld.name]) if fld.name in choices else fld.type
-        typ = {"int": int, "float": float, "str": str, "bool": bool}.get(typ, typ)
+    for fld, flag, dest, prefix in _config_fields():
         text = prefix + fld.metadata["help"]
-        if typ is bool:
-            opts.append(click.option(f"{flag}/--no-{flag[2:]}", default=None, help=text))
+        if fld.type == "bool":
+            opts.append(click.option(f"{flag}/--no-{flag[2:]}", dest, default=None, help=text))
         else:
-            opts.append(click.option(flag, type=typ, default=None, show_default=False,
+            opts.append(click.option(flag, dest, type=_field_type(fld), default=None, show_default=False,
                                      help=f"{text} [default: per game, else {fld.default}]"))
-    for fld in dataclasses.fields(NetConfig):
-        flag = "--net-kind" if fld.name == "kind" else "--" + fld.name
-        typ = click.Choice(["mlp", "resnet"]) if fld.name == "kind" else int
-        opts.append(click.option(flag, "net_" + fld.name, type=typ, default=None, help=f"network: {fld.metadata['help']}"))
     for o in reversed(opts):
         f = o(f)
     return f
+
+
+def _as_flags(message: str) -> str:
+    """A config's refusal with its field names written as the options that set them."""
+    import re
+
+    flags = {fld.name: flag for fld, flag, _, _ in _config_fields()}
+    return re.sub(r"\b([a-z][a-z_]*)\b(?= \(| must)", lambda m: flags.get(m.group(1), m.group(1)), message)
 
 
 @cli.command()
@@ -118,16 +195,16 @@ def _train_options(f):
 @click.option("--threads", type=AutoCount(1, 64, "threads"), default="auto", show_default=True,
               help="the learner's torch CPU threads (auto: 1 beside workers, else as many as were measured to "
                    "pay, capped at the CPUs: distributed.AUTO_THREADS)")
-@click.option("--minutes", type=click.FloatRange(0.01, 1e6), default=None,
+@click.option("--minutes", type=Real(0.01, 1e6), default=None,
               help="stop after this many minutes of training (then evaluate and save), or at --steps")
-@click.option("--keep", type=click.IntRange(1, 1_000_000), default=None,
+@click.option("--keep", type=Whole(1, 1_000_000), default=None,
               help="keep only the newest N step_<moves>.pt files [default: all]")
 @click.option("--workers", type=AutoCount(0, 1024, "workers"), default="auto", show_default=True,
               help="self-play actors on Ray feeding this learner (0: one process, no Ray; auto: the count measured "
                    "to pay in the run's mode, capped at the CPUs, 0 without Ray: README, \"Scaling\")")
 @click.option("--ray-address", default=None,
               help="join this Ray cluster ('auto', or ray://host:port) [default: start a local Ray for the run]")
-@click.option("--policy-lag", "policy_lag", type=click.IntRange(0, 1000), default=4, show_default=True,
+@click.option("--policy-lag", "policy_lag", type=Whole(0, 1000), default=4, show_default=True,
               help="with --workers: drop chunks played with weights more than this many versions old")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="the learner's device (auto: cuda when there is a GPU)")
@@ -152,12 +229,9 @@ def train(ctx, game_name, out, resume, force, save_replay, threads, minutes, kee
 
 
 def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, opts, scale, device):
+    import contextlib
     import dataclasses
-    import time
     from pathlib import Path
-
-    import torch
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from selfplay import dqn, runner
     from selfplay.checkpoint import CheckpointError
@@ -167,6 +241,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
     net_opts = {k[4:]: opts.pop(k) for k in list(opts) if k.startswith("net_")}
     overrides = {k: v for k, v in opts.items() if v is not None}
     game_given = ctx.get_parameter_source("game_name") == click.core.ParameterSource.COMMANDLINE
+    folder = contextlib.ExitStack()  # holds the run folder's lock from before prepare to the run's end
     try:
         if scale["ray_address"] is not None and scale["workers"] in (0, "auto"):
             raise click.UsageError("--ray-address needs --workers N (N > 0)")
@@ -193,6 +268,8 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
             if overrides.keys() - {"steps", "lr"} or any(v is not None for v in net_opts.values()):
                 raise click.UsageError("with --resume only --steps and --lr may change; the run keeps its saved settings")
             out_dir = Path(resume)
+            if out_dir.is_dir():
+                folder.enter_context(runner.claim(out_dir))
             learner = runner.prepare(None, out_dir, resume=True, steps=overrides.get("steps"), lr=overrides.get("lr"),
                                      game=games.canonical_name(game_name) if game_given else None)
         else:
@@ -202,13 +279,32 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
                 base.update({k: v for k, v in net_opts.items() if v is not None})
                 cfg = dataclasses.replace(cfg, net=NetConfig(**base))
             out_dir = Path(out) if out is not None else Path("runs") / games.slug(game_name)
+            runner.check_folder_path(out_dir)
+            folder.enter_context(runner.claim(out_dir))
             learner = runner.prepare(cfg, out_dir, resume=False, force=force)
     except (ValueError, runner.RunError, CheckpointError) as e:
-        raise click.UsageError(str(e)) from None
+        folder.close()
+        raise click.UsageError(_as_flags(str(e))) from None
+    except BaseException:
+        folder.close()
+        raise
+    with folder:
+        _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, scale, device)
+
+
+def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, scale, device):
+    """The training itself, once the run folder is held and the learner prepared."""
+    import time
+
+    import torch
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from selfplay import dqn, runner
+    from selfplay.distributed import DistributedError, auto_scale
+
     learner.to(device)
     cfg = learner.cfg
     mode = learner.source.describe(cfg)
-    from selfplay.distributed import auto_scale
 
     scale["workers"], threads, why = auto_scale(learner.source, scale["workers"], threads)
     torch.set_num_threads(threads)
@@ -223,11 +319,12 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
     click.echo("; ".join(x for x in (f"learner on {device}" + (f", {threads} torch thread{'s' * (threads != 1)}" if device == "cpu" else ""),
                                      where, why) if x))
     columns = [TextColumn("moves"), BarColumn(bar_width=24), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
+               TextColumn("eta {task.fields[eta]}"), TextColumn("{task.fields[info]}")]
     t0, m0 = time.perf_counter(), learner.moves
-    asked = runner.stop_on_signals()  # from here on every SIGINT/SIGTERM means: save once, then stop
-    with Progress(*columns, transient=False) as progress:
-        task = progress.add_task("moves", total=cfg.steps, completed=learner.moves, info="")
+    deadline = None if minutes is None else t0 + 60 * minutes
+    # from here on every SIGINT/SIGTERM means: save once, then stop (the handlers come back after)
+    with runner.stop_requests() as asked, Progress(*columns, transient=False) as progress:
+        task = progress.add_task("moves", total=cfg.steps, completed=learner.moves, info="", eta="-:--:--")
         last = {"t": 0.0}
 
         def on_progress(lr):
@@ -239,7 +336,12 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
             eps = "" if not lr.source.shows_epsilon else f" eps {dqn.epsilon_at(lr.cfg, lr.moves):.2f}"
             pool = getattr(lr, "pool", None)
             lag = f" lag {pool.stats.mean_lag:.1f}" if pool is not None else ""
-            progress.update(task, completed=lr.moves, info=f"{rate:,.0f}/s loss {lr.last_loss:.4f}{eps}{lag}")
+            # the run ends at --steps or at --minutes, whichever comes first
+            left = (cfg.steps - lr.moves) / rate if rate > 0 else float("inf")
+            if deadline is not None:
+                left = min(left, max(0.0, deadline - now))
+            eta = time.strftime("%H:%M:%S", time.gmtime(left)) if left < 360_000 else "-:--:--"
+            progress.update(task, completed=lr.moves, eta=eta, info=f"{rate:,.0f}/s loss {lr.last_loss:.4f}{eps}{lag}")
 
         def on_eval(lr, row):
             progress.console.print(f"[{lr.moves:,} moves, {row['time']:.0f}s] {_eval_text(row)}", soft_wrap=True)
@@ -311,12 +413,12 @@ def _load_player_agent(game_name: str, checkpoint, search, move_time):
 @click.option("--game", "game_name", type=GameName(), default="connect_four", show_default=True, help="game to play")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
               help="agent to play [default: the shipped checkpoints/<game>.pt]")
-@click.option("--search", type=click.IntRange(1, 1_000_000), default=None, help="MCTS simulations per agent move")
-@click.option("--move-time", type=click.FloatRange(0.001, 600), default=None, help="agent thinking time per move (s)")
+@click.option("--search", type=Whole(1, 1_000_000), default=None, help="MCTS simulations per agent move")
+@click.option("--move-time", type=Real(0.001, 600), default=None, help="agent thinking time per move (s)")
 @click.option("--first", "side", flag_value="first", default=True, help="you move first (default)")
 @click.option("--second", "side", flag_value="second", help="the agent moves first")
 @click.option("--random-side", "side", flag_value="random", help="toss for who moves first")
-@click.option("--seed", type=int, default=None, help="random seed for the agent's ties and the toss")
+@click.option("--seed", type=Whole(0, SEED_MAX), default=None, help="random seed for the agent's ties and the toss")
 def play(game_name, checkpoint, search, move_time, side, seed):
     """Play against a trained agent in the terminal.
 
@@ -357,7 +459,7 @@ def game_workers(f):
     (tournament, eval)."""
     f = click.option("--ray-address", default=None,
                      help="with --workers: join this Ray cluster (auto, ray://host:port)")(f)
-    return click.option("--workers", type=click.IntRange(0, 1024), default=0, show_default=True,
+    return click.option("--workers", type=Whole(0, 1024), default=0, show_default=True,
                         help="Ray workers playing chunks of games (0: in this process, no Ray)")(f)
 
 
@@ -447,16 +549,16 @@ def _check_export(path: str | None) -> None:
 @click.argument("players", nargs=-1, required=True)
 @click.option("--game", "game_name", type=GameName(), default=None,
               help="game [default: the checkpoints' game, else connect_four]")
-@click.option("--games", "games_per_pair", type=click.IntRange(1, 100_000), default=20, show_default=True,
+@click.option("--games", "games_per_pair", type=Whole(1, 100_000), default=20, show_default=True,
               help="games per pair (each opening twice, seats swapped)")
 @click.option("--db", type=click.Path(), default="tournament.db", show_default=True,
               help="SQLite file of results; rerunning plays only missing games")
 @game_workers
 @click.option("--anchor", default="random", show_default=True, help="player whose rating is fixed")
-@click.option("--anchor-elo", type=click.FloatRange(-1e5, 1e5), default=0.0, show_default=True)
-@click.option("--opening-plies", type=click.IntRange(0, 20), default=None,
+@click.option("--anchor-elo", type=Real(-1e5, 1e5), default=0.0, show_default=True)
+@click.option("--opening-plies", type=Whole(0, 20), default=None,
               help="random plies in each opening [default: the game's, 1 in tic-tac-toe, else 2]")
-@click.option("--seed", type=int, default=0, show_default=True, help="seed of the openings")
+@click.option("--seed", type=Whole(0, SEED_MAX), default=0, show_default=True, help="seed of the openings")
 @click.option("--export", "export_csv", type=click.Path(dir_okay=False), default=None, help="write games as CSV")
 @click.option("--json", "as_json", is_flag=True, help="print ratings and cross table as JSON")
 def tournament(players, game_name, games_per_pair, db, workers, ray_address, anchor, anchor_elo, opening_plies,
@@ -469,6 +571,7 @@ def tournament(players, game_name, games_per_pair, db, workers, ray_address, anc
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from selfplay import arena
     from selfplay import tournament as T
 
     plist, game_name = _players_or_fail(players, game_name)
@@ -479,10 +582,11 @@ def tournament(players, game_name, games_per_pair, db, workers, ray_address, anc
     try:
         if anchor != "random" and not any(anchor in (p.label, p.ident, p.path) for p in plist):
             raise T.PlayerError(f"anchor {anchor!r} is not one of the players")
+        arena.schedule(game_name, games_per_pair, seed, opening_plies)  # refuses openings no game survives
         store = T.Store(db)
         missing, total = T.pending(game_name, plist, games_per_pair, store, seed, opening_plies)
-    except T.PlayerError as e:
-        raise click.UsageError(str(e)) from None
+    except ValueError as e:  # a player, the results file, or --opening-plies that no game survives
+        raise click.UsageError(str(e).replace("opening plies", "--opening-plies")) from None
     if not as_json:
         click.echo(f"{game_name}: {len(plist)} players, {games_per_pair} games per pair, results in {db}")
         if not missing:
@@ -524,16 +628,16 @@ def tournament(players, game_name, games_per_pair, db, workers, ray_address, anc
 @click.argument("player_b")
 @click.option("--game", "game_name", type=GameName(), default=None,
               help="game [default: the checkpoints' game, else connect_four]")
-@click.option("--games", "num_games", type=click.IntRange(2, 1_000_000), default=100, show_default=True,
+@click.option("--games", "num_games", type=Whole(2, 1_000_000), default=100, show_default=True,
               help="games to play (the most, with --sprt)")
 @click.option("--sprt", is_flag=True, help="stop as soon as a sequential probability ratio test decides")
-@click.option("--elo0", type=click.FloatRange(-2000, 2000), default=0.0, show_default=True,
+@click.option("--elo0", type=Real(-2000, 2000), default=0.0, show_default=True,
               help="SPRT: H0, A is not stronger than this")
-@click.option("--elo1", type=click.FloatRange(-2000, 2000), default=20.0, show_default=True,
+@click.option("--elo1", type=Real(-2000, 2000), default=20.0, show_default=True,
               help="SPRT: H1, A is stronger by this")
-@click.option("--alpha", type=click.FloatRange(0.001, 0.5), default=0.05, show_default=True)
-@click.option("--beta", type=click.FloatRange(0.001, 0.5), default=0.05, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--alpha", type=Real(0.001, 0.5), default=0.05, show_default=True)
+@click.option("--beta", type=Real(0.001, 0.5), default=0.05, show_default=True)
+@click.option("--seed", type=Whole(0, SEED_MAX), default=0, show_default=True)
 def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, beta, seed):
     """Play A against B (seats alternating, varied openings); optionally gate by SPRT."""
     import numpy as np
@@ -568,13 +672,13 @@ def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, bet
 # ------------------------------------------------------------------ eval
 @cli.command("eval")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.option("--search", type=click.IntRange(1, 1_000_000), default=None, help="MCTS simulations per move")
-@click.option("--move-time", type=click.FloatRange(0.001, 600), default=None, help="thinking time per move (s)")
-@click.option("--games", "games_per_seat", type=click.IntRange(1, 100_000), default=50, show_default=True,
+@click.option("--search", type=Whole(1, 1_000_000), default=None, help="MCTS simulations per move")
+@click.option("--move-time", type=Real(0.001, 600), default=None, help="thinking time per move (s)")
+@click.option("--games", "games_per_seat", type=Whole(1, 100_000), default=50, show_default=True,
               help="games per seat against each opponent")
 @click.option("--opponents", default="random,mcts:100,mcts:1000,mcts:10000", show_default=True,
               help="comma-separated: random, mcts:N")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=Whole(0, SEED_MAX), default=0, show_default=True)
 @game_workers
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, workers, ray_address, as_json):
@@ -600,6 +704,8 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, wor
         raise click.UsageError(str(e)) from None
     game_name = agent.game.name
     opp_list = [o.strip() for o in opponents.split(",") if o.strip()]
+    if not opp_list:
+        raise click.UsageError(f"--opponents {opponents!r} names no opponent (try random,mcts:1000)")
     try:
         players.resolve(opp_list, game_name, at_least=0)
     except players.PlayerError as e:

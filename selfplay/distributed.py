@@ -18,9 +18,14 @@ reproducible from its seed. Policy lag: the learner's weight version minus the v
 chunk was played with. A chunk that comes back with more lag than ``max_policy_lag`` is
 dropped and counted.
 
+Ray's driver runs in a child process (the bridge), not in the learner's: Ray ends its
+driver when its own processes die, and the learner must outlive that to save.
+
 Faults: a dead actor (``kill -9``) is replaced and the run goes on; the chunk it had in
-flight is lost, nothing else. The caller stops the pool (and a Ray instance it started)
-on every exit.
+flight is lost, nothing else. A dead runtime (raylet or GCS killed) ends the bridge; the
+learner gets :class:`RayStopped` between two steps, and the run saves and says how to
+resume. The caller stops the pool on every exit: the actors, a Ray instance it started,
+and every process of that Ray still running.
 """
 from __future__ import annotations
 
@@ -81,6 +86,8 @@ def connect(workers: int, address: str | None = None, object_store_mb: int = 256
     ray = require_ray()
     if ray.is_initialized():
         return False
+    if address:
+        check_address(address)
     try:
         quiet = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         if address:
@@ -203,51 +210,325 @@ class PoolStats:
         return self.lag_sum / max(1, self.chunks)
 
 
+#: seconds the learner waits for Ray to start or be joined, then for each chunk, before
+#: it gives up with one line (a cluster that went away, a hung runtime)
+START_TIMEOUT = 120.0
+CHUNK_TIMEOUT = 600.0
+
+
 class Pool:
     """N self-play actors feeding one learner. ``step()`` takes in the next finished
-    chunk and runs the gradient steps it makes due (pass it to :func:`dqn.train`)."""
+    chunk and runs the gradient steps it makes due (pass it to :func:`dqn.train`).
+
+    Ray's driver runs in a child process of its own (the bridge, :func:`_bridge_main`),
+    never in the learner's: when Ray's own processes die (a raylet or GCS killed), Ray
+    ends its driver at once, and here that takes only the bridge. The learner then gets a
+    :class:`RayStopped` between two steps, with its state whole, and can save. On every
+    exit the pool stops the actors, the Ray it started, and any process of that Ray left
+    behind. ``stop_requested()``, when given, is polled while the learner waits for a
+    chunk: if it turns true, ``step()`` returns without one."""
 
     def __init__(self, learner, workers: int, address: str | None = None, chunk: int | None = None,
-                 max_policy_lag: int = 4, on_notice=None, object_store_mb: int = 256, depth: int | None = None):
-        ray = require_ray()
-        self.ray, self.learner, self.workers = ray, learner, int(workers)
-        #: chunks queued at each actor, so it keeps playing while the learner takes its
-        #: gradient steps (the target source says how deep: MCTS mode's steps come in
-        #: bursts, one per iteration)
-        self.depth = max(1, int(depth or learner.source.actor_queue))
-        self.generation: dict[int, int] = {}
-        self.max_policy_lag = int(max_policy_lag)
+                 max_policy_lag: int = 4, on_notice=None, object_store_mb: int = 256, depth: int | None = None,
+                 stop_requested=None):
+        import multiprocessing
+
+        require_ray()
+        self.learner, self.workers = learner, int(workers)
         self.on_notice = on_notice or (lambda msg: None)
+        self.stop_requested = stop_requested or (lambda: False)
         cfg = learner.cfg
         # a chunk of about 256 moves (at least one batched move): the lag stays near the
-        # single process's. Measured on tic-tac-toe's defaults with 2 workers: 512- and
-        # 2,048-move chunks missed exact play by 2-3 positions, 128 and 256 reached it
+        # single process's (tic-tac-toe's defaults with 2 workers missed exact play with
+        # chunks of 512 and more)
         self.chunk = int(chunk or max(1, 256 // cfg.num_envs))
-        self.started = connect(self.workers, address, object_store_mb)
-        self.remote_cls = ray.remote(num_cpus=1, max_restarts=0)(_Actor)
-        self.cfg_dict = cfg.to_dict()
+        depth = max(1, int(depth or learner.source.actor_queue))
+        if address is None:
+            address = _address_in_this_process()  # a Ray this process already joined: the bridge joins it too
+        else:
+            check_address(address)
         self.version = 0
         #: the learner's ``frozen_changes`` when the frozen copy was last published
         self.frozen_version = -1
         self.stats = PoolStats()
-        self._publish()
+        self.log = _bridge_log()
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        spec = dict(cfg_dict=cfg.to_dict(), workers=self.workers, address=address, chunk=self.chunk, depth=depth,
+                    max_policy_lag=int(max_policy_lag), object_store_mb=object_store_mb, moves=learner.moves,
+                    log=self.log)
+        self.proc = ctx.Process(target=_bridge_main, args=(child, spec), daemon=True, name="selfplay-ray")
+        self.proc.start()
+        child.close()
+        self.tree: dict[int, int] = {}
+        try:
+            self._recv("connected", START_TIMEOUT, starting=True)
+            self._send("publish", *self._weights())
+            self._recv("ready", START_TIMEOUT, starting=True)
+            self._watch()
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ the learner's side
+    def _weights(self) -> tuple:
+        lr = self.learner
+        frozen = None
+        if lr.frozen_changes != self.frozen_version:
+            frozen, self.frozen_version = _arrays(lr.frozen), lr.frozen_changes
+        return self.version, _arrays(lr.online), self.frozen_version, frozen
+
+    def _send(self, *msg) -> None:
+        try:
+            self.conn.send(msg)
+        except (OSError, EOFError, ValueError):
+            raise self._stopped() from None
+
+    def _recv(self, want: str, timeout: float, starting: bool = False):
+        """The bridge's next answer, which must be ``want``; waits in short polls, so a
+        stop request or the bridge's death is seen within a second."""
+        t0 = time.monotonic()
+        while True:
+            try:
+                ready = self.conn.poll(0.5)
+            except (OSError, EOFError):
+                raise self._stopped() from None
+            if ready:
+                try:
+                    kind, *body = self.conn.recv()
+                except (OSError, EOFError):
+                    raise self._stopped() from None
+                if kind == "error":
+                    raise DistributedError(body[0])
+                if kind == "notice":
+                    self.on_notice(body[0])
+                    continue
+                assert kind == want, (kind, want)
+                return body
+            if not self.proc.is_alive():
+                raise self._stopped()
+            if not starting and self.stop_requested():
+                return None
+            if time.monotonic() - t0 > timeout:
+                what = "Ray did not start or answer" if starting else "no self-play chunk came back"
+                raise RayStopped(f"{what} within {timeout:.0f} s (Ray's own log: {self.log})")
+
+    def _stopped(self) -> "RayStopped":
+        self.proc.join(timeout=5)
+        code = self.proc.exitcode
+        return RayStopped(f"Ray stopped under this run (its driver exited with {code}: a raylet or GCS process "
+                          f"died or was killed; Ray's own log: {self.log})")
+
+    def _watch(self) -> None:
+        """Note every process under the bridge (Ray's raylet, GCS, agents, actors), so they
+        can be ended after the bridge itself is gone."""
+        for pid, start in _descendants(self.proc.pid).items():
+            self.tree.setdefault(pid, start)
+
+    def step(self) -> None:
+        lr = self.learner
+        self._send("next")
+        got = self._recv("chunk", CHUNK_TIMEOUT)
+        if got is None:  # asked to stop while waiting: the chunk stays with the bridge
+            return
+        out, info = got
+        st = self.stats
+        st.chunks += 1
+        st.lag_sum += info["lag"]
+        st.last_lag = info["lag"]
+        st.versions.append(int(out["version"]))
+        st.dropped, st.replaced, st.nodes = info["dropped"], info["replaced"], info["nodes"]
+        for name, buf in lr.buffers().items():
+            buf.extend(out["buffers"][name])
+        lr.moves += int(out["moves"])
+        lr.episodes += int(out["episodes"])
+        if info["watch"]:  # an actor was (re)started: note its process
+            self._watch()
+        updates = lr.updates
+        lr.learn(self.chunk)
+        if lr.updates != updates:  # a new version only when the weights changed
+            self.version += 1
+            self._send("publish", *self._weights())
+
+    def close(self) -> None:
+        """Stop the actors and a Ray this pool started, then end whatever of it is left."""
+        if getattr(self, "proc", None) is None:
+            return
+        with contextlib.suppress(Exception):
+            self._watch()
+        with contextlib.suppress(Exception):
+            self.conn.send(("close",))
+        deadline = time.monotonic() + 20
+        while self.proc.is_alive() and time.monotonic() < deadline:
+            try:  # a chunk the learner no longer waits for: read it, so the bridge can take "close"
+                if self.conn.poll(0.2):
+                    self.conn.recv()
+            except (OSError, EOFError):
+                self.proc.join(timeout=max(0.0, deadline - time.monotonic()))
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(timeout=5)
+        _end_processes(self.tree)
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        self.proc = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class RayStopped(DistributedError):
+    """Ray died or stopped answering under a training run; the learner's state is whole."""
+
+
+def check_address(address: str) -> None:
+    """Refuse at once, naming ``--ray-address``, an address where no Ray can be: nothing
+    listens at a ``host:port`` (or ``ray://host:port``), or ``auto`` with no cluster
+    started on this machine."""
+    import socket
+
+    if address == "auto":
+        if not os.environ.get("RAY_ADDRESS") and not os.path.exists("/tmp/ray/ray_current_cluster"):
+            raise DistributedError("--ray-address auto: no running Ray cluster on this machine (start one with "
+                                   "'ray start --head', or leave out --ray-address to start a Ray for the run)")
+        return
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise DistributedError(f"--ray-address {address}: expected auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as e:
+        raise DistributedError(f"--ray-address {address}: no Ray cluster answers there "
+                               f"({e.strerror or e.__class__.__name__})") from None
+
+
+def _address_in_this_process() -> str | None:
+    import sys
+
+    ray = sys.modules.get("ray")
+    if ray is None or not ray.is_initialized():
+        return None
+    return ray.get_runtime_context().gcs_address
+
+
+def _bridge_log() -> str:
+    import tempfile
+
+    return os.path.join(tempfile.gettempdir(), f"selfplay-ray-{os.getpid()}.log")
+
+
+def _descendants(root: int) -> dict[int, int]:
+    """``pid -> start time`` of every live process under ``root`` (from /proc; empty
+    where there is none)."""
+    parent, start = {}, {}
+    with contextlib.suppress(OSError):
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parent[int(name)], start[int(name)] = int(fields[1]), int(fields[19])
+    found, todo = {}, [root]
+    while todo:
+        p = todo.pop()
+        for child, par in parent.items():
+            if par == p and child not in found:
+                found[child] = start[child]
+                todo.append(child)
+    return found
+
+
+def _end_processes(tree: dict[int, int]) -> None:
+    """SIGKILL every noted process that still runs as the same process (same start time)."""
+    import signal
+
+    now = {}
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                now[pid] = int(f.read().rsplit(")", 1)[1].split()[19])
+        except (OSError, ValueError, IndexError):
+            continue
+    for pid, start in tree.items():
+        if now.get(pid) == start:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+# ---------------------------------------------------------------------- the bridge (its own process)
+def _bridge_main(conn, spec: dict) -> None:
+    """Ray's driver, in a process of its own: starts or joins Ray, runs the actors, and
+    answers the learner's ``publish``, ``next`` and ``close`` messages. Its output goes to
+    ``spec["log"]`` (Ray prints its own dumps there, not on the run's terminal)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the learner's to handle: it closes the pool
+    with contextlib.suppress(OSError):
+        fd = os.open(spec["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+    try:
+        bridge = _Bridge(conn, spec)
+    except DistributedError as e:
+        conn.send(("error", str(e)))
+        return
+    try:
+        bridge.serve()
+    except (EOFError, OSError):
+        pass  # the learner is gone
+    except DistributedError as e:
+        with contextlib.suppress(Exception):
+            conn.send(("error", str(e)))
+    finally:
+        bridge.shutdown()
+
+
+class _Bridge:
+    """The actors' side of the pool (runs in the bridge process)."""
+
+    def __init__(self, conn, spec: dict):
+        self.conn, self.spec = conn, spec
+        self.ray = ray = require_ray()
+        self.workers, self.chunk, self.depth = spec["workers"], spec["chunk"], spec["depth"]
+        self.max_policy_lag = spec["max_policy_lag"]
+        self.moves = spec["moves"]
+        self.cfg_dict = spec["cfg_dict"]
+        self.seed = int(self.cfg_dict["seed"])
+        self.started = connect(self.workers, spec["address"], spec["object_store_mb"])
+        self.remote_cls = ray.remote(num_cpus=1, max_restarts=0)(_Actor)
+        self.stats = PoolStats()
+        self.generation: dict[int, int] = {}
         self.actors: dict[int, object] = {}
         self.inflight: dict = {}
+        self.version, self.frozen_version = 0, -1
+        self.weights = self.frozen = None
+        conn.send(("connected",))
+        kind, *body = conn.recv()  # the first weights
+        self._publish(*body)
         for i in range(self.workers):
             self._start(i)
+        conn.send(("ready",))
 
-    # ------------------------------------------------------------------ internals
-    def _publish(self) -> None:
+    def _publish(self, version, online, frozen_version, frozen) -> None:
         """One object per weight version, shared by every actor's next task, and one for
         the frozen copy after each of its catch-ups."""
-        lr = self.learner
-        self.weights = self.ray.put(_arrays(lr.online))
-        if lr.frozen_changes != self.frozen_version:
-            self.frozen = self.ray.put(_arrays(lr.frozen))
-            self.frozen_version = lr.frozen_changes
+        self.version = version
+        self.weights = self.ray.put(online)
+        if frozen is not None:
+            self.frozen, self.frozen_version = self.ray.put(frozen), frozen_version
 
     def _start(self, slot: int) -> None:
-        seed = self.learner.cfg.seed + 1000 * (slot + 1) + 7919 * self.stats.replaced + self.learner.moves
+        from selfplay.checks import SEED_MAX
+
+        seed = (self.seed + 1000 * (slot + 1) + 7919 * self.stats.replaced + self.moves) % (SEED_MAX + 1)
         actor = self.remote_cls.options(scheduling_strategy="SPREAD").remote(self.cfg_dict, seed, self.chunk)
         self.actors[slot] = actor
         self.generation[slot] = self.generation.get(slot, -1) + 1
@@ -259,14 +540,26 @@ class Pool:
         # the weights go in a list, so Ray passes the reference and the actor fetches
         # them only for a version it does not hold yet
         ref = self.actors[slot].play.remote([self.weights], self.version, [self.frozen], self.frozen_version,
-                                            self.learner.moves)
+                                            self.moves)
         self.inflight[ref] = (slot, self.generation[slot])
 
-    def step(self) -> None:
-        ray = self.ray
+    def serve(self) -> None:
         while True:
-            # the oldest chunk in flight first (round robin): the learner takes chunks in a
-            # fixed order, so a run is reproducible from its seed whatever the timing
+            kind, *body = self.conn.recv()
+            if kind == "publish":
+                self._publish(*body)
+            elif kind == "next":
+                self.conn.send(("chunk", *self._next()))
+            elif kind == "close":
+                return
+
+    def _next(self):
+        """The oldest chunk in flight (round robin: the learner takes chunks in a fixed
+        order, so a run is reproducible from its seed whatever the timing), skipping
+        those played with too old weights and replacing actors that died."""
+        ray = self.ray
+        watch = False
+        while True:
             ref = next(iter(self.inflight))
             slot, generation = self.inflight.pop(ref)
             try:
@@ -277,8 +570,9 @@ class Pool:
                 if generation != self.generation[slot]:
                     continue  # another chunk queued at an actor already replaced
                 self.stats.replaced += 1
-                self.on_notice(f"worker {slot} died; started a new one (its chunk in flight is lost)")
+                self.conn.send(("notice", f"worker {slot} died; started a new one (its chunk in flight is lost)"))
                 self._start(slot)
+                watch = True
                 continue
             lag = self.version - int(out["version"])
             if lag > self.max_policy_lag:
@@ -286,39 +580,25 @@ class Pool:
                 self._submit(slot)
                 continue
             break
-        lr = self.learner
-        for name, buf in lr.buffers().items():
-            buf.extend(out["buffers"][name])
-        lr.moves += int(out["moves"])
-        lr.episodes += int(out["episodes"])
+        self.moves += int(out["moves"])
         self.stats.chunks += 1
         self.stats.lag_sum += lag
         self.stats.last_lag = lag
         self.stats.versions.append(int(out["version"]))
         if self.stats.nodes.get(slot) is None:
-            self.stats.nodes[slot] = out.get("node") or ray.get(self.actors[slot].node.remote())
+            self.stats.nodes[slot] = ray.get(self.actors[slot].node.remote())
+            watch = True
         # the actor's next chunk goes out before the learner's steps, with the weights it
         # has now (one version older than after them), so acting and learning overlap
         self._submit(slot)
-        updates = lr.updates
-        lr.learn(self.chunk)
-        if lr.updates != updates:  # a new version only when the weights changed
-            self.version += 1
-            self._publish()
+        info = {"lag": lag, "dropped": self.stats.dropped, "replaced": self.stats.replaced,
+                "nodes": dict(self.stats.nodes), "watch": watch}
+        return out, info
 
-    def close(self) -> None:
+    def shutdown(self) -> None:
         for actor in self.actors.values():
-            try:
+            with contextlib.suppress(Exception):
                 self.ray.kill(actor)
-            except Exception:
-                pass
-        self.actors.clear()
-        self.inflight.clear()
         if self.started:
-            self.ray.shutdown()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+            with contextlib.suppress(Exception):
+                self.ray.shutdown()

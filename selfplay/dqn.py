@@ -28,66 +28,43 @@ import numpy as np
 import torch
 
 import games
-from selfplay.network import NetConfig, build, legal_q, masked, opt
+from selfplay.checks import SEED_MAX, check_fields, opt
+from selfplay.network import NetConfig, build, legal_q, masked
 from selfplay.profiles import feature
 from selfplay.replay import Replay
 from selfplay.sources import source_for
 
 
-def _search_targets() -> list[str]:
-    from selfplay.mcts import SEARCH_TARGETS
-
-    return list(SEARCH_TARGETS)
+#: the most of anything counted in moves (steps, schedules): enough for weeks of play
+MOVES_MAX = 10**12
 
 
 @dataclasses.dataclass(frozen=True)
 class SearchSettings:
     """MCTS mode's settings (``TrainConfig.search``); used when ``TrainConfig.mcts``."""
 
-    simulations: int = opt(64, "simulations per move")
-    leaf: str = opt("network", "leaf evaluation, \"network\" (max legal Q) or \"rollout\" (random playouts)")
-    rollouts: int = opt(1, "random playouts per leaf with leaf=\"rollout\"")
-    iteration_episodes: int = opt(64, "finished episodes per iteration (then a batch of gradient steps)")
-    iteration_updates: int = opt(200, "gradient steps after each iteration")
-    td_weight: float = opt(0.5, "weight of the plain TD loss mixed into each step (0 = search targets only)")
-    temperature_moves: int = opt(8, "moves of each game chosen in proportion to visit counts, then greedily")
-    dirichlet_alpha: float = opt(0.5, "Dirichlet noise concentration at the learner's roots")
-    search_target: str = opt("visits", "how a search becomes targets: \"visits\" (visited root actions, weighted by visits) or \"completed\" (every legal root action, unvisited ones at the root value)")
+    simulations: int = opt(64, "simulations per move", lo=1, hi=1_000_000)
+    leaf: str = opt("network", "leaf evaluation, \"network\" (max legal Q) or \"rollout\" (random playouts)",
+                    choices=("network", "rollout"))
+    rollouts: int = opt(1, "random playouts per leaf with leaf=\"rollout\"", lo=1, hi=10_000)
+    iteration_episodes: int = opt(64, "finished episodes per iteration (then a batch of gradient steps)",
+                                  lo=1, hi=10**9)
+    iteration_updates: int = opt(200, "gradient steps after each iteration", lo=0, hi=100_000)
+    td_weight: float = opt(0.5, "weight of the plain TD loss mixed into each step (0 = search targets only)",
+                           lo=0, hi=1_000)
+    temperature_moves: int = opt(8, "moves of each game chosen in proportion to visit counts, then greedily",
+                                 lo=0, hi=100_000)
+    dirichlet_alpha: float = opt(0.5, "Dirichlet noise concentration at the learner's roots", lo=0, hi=1_000)
+    search_target: str = opt("visits", "how a search becomes targets: \"visits\" (visited root actions, weighted by "
+                                       "visits) or \"completed\" (every legal root action, unvisited ones at the root "
+                                       "value)", choices=("visits", "completed"))
     root_all: bool = opt(False, "visit every legal root action once before PUCT chooses")
     opponent_search: bool = opt(True, "the frozen opponent searches too (else it plays its greedy move, epsilon-greedy)")
     outcome_mix: float = opt(0.0, "share of the game's discounted outcome in the target of each searched move taken "
-                                  "(Willemsen et al. 2021); 0 = search values only")
+                                  "(Willemsen et al. 2021); 0 = search values only", lo=0, hi=1)
 
     def __post_init__(self):
-        _check_finite(self)
-        checks = [
-            (self.simulations <= 1_000_000, "simulations must be <= 1,000,000"),
-            (0 <= self.temperature_moves, "temperature_moves must be >= 0"),
-            (self.dirichlet_alpha >= 0, "dirichlet_alpha must be >= 0"),
-            (self.iteration_updates >= 0, "iteration_updates must be >= 0"),
-            (self.simulations >= 1, "simulations must be >= 1"),
-            (self.leaf in ("network", "rollout"), "leaf must be 'network' or 'rollout'"),
-            (self.rollouts >= 1, "rollouts must be >= 1"),
-            (self.iteration_episodes >= 1, "iteration_episodes must be >= 1"),
-            (self.td_weight >= 0, "td_weight must be >= 0"),
-            (0 <= self.outcome_mix <= 1, "outcome_mix must be in [0, 1]"),
-            (self.search_target in _search_targets(), f"search_target must be one of {', '.join(_search_targets())}"),
-        ]
-        _require(checks)
-
-
-def _require(checks: list[tuple[bool, str]]) -> None:
-    """Raise ValueError with the message of the first check that fails."""
-    for ok, msg in checks:
-        if not ok:
-            raise ValueError(msg)
-
-
-def _check_finite(cfg) -> None:
-    for f in dataclasses.fields(cfg):
-        v = getattr(cfg, f.name)
-        if isinstance(v, float) and not math.isfinite(v):
-            raise ValueError(f"{f.name} must be a finite number, not {v}")
+        check_fields(self)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,63 +72,55 @@ class TrainConfig:
     """Everything that defines a training run; saved in every checkpoint."""
 
     game: str = opt("tic_tac_toe", "game name as given to games.make")
-    history: int = opt(0, "number of earlier positions stacked into the observation")
+    history: int = opt(0, "number of earlier positions stacked into the observation", lo=0, hi=64)
     net: NetConfig = opt(NetConfig(), "network shape")
-    steps: int = opt(200_000, "total moves to play (all parallel games together)")
-    num_envs: int = opt(64, "games played in lockstep; each move is one batched forward pass")
-    batch_size: int = opt(256, "minibatch size of each gradient step")
-    lr: float = opt(1e-3, "Adam learning rate")
-    gamma: float = opt(0.99, "discount of the opponent's negated value")
-    loss: str = opt("huber", "\"huber\" or \"mse\" on Q(s, a) of the action taken")
+    steps: int = opt(200_000, "total moves to play (all parallel games together)", lo=1, hi=MOVES_MAX)
+    num_envs: int = opt(64, "games played in lockstep; each move is one batched forward pass", lo=1, hi=100_000)
+    batch_size: int = opt(256, "minibatch size of each gradient step", lo=1, hi=65_536)
+    lr: float = opt(1e-3, "Adam learning rate", lo=0, hi=10, lo_open=True)
+    gamma: float = opt(0.99, "discount of the opponent's negated value", lo=0, hi=1)
+    loss: str = opt("huber", "\"huber\" or \"mse\" on Q(s, a) of the action taken", choices=("huber", "mse"))
     double: bool = opt(False, "double DQN: argmax by the online net, value by the frozen one")
     n_step: int = opt(1, "plies per TD return over the alternating-sign trajectory: y = sum_k (-gamma)^k r_t+k "
-                         "+ (-gamma)^n max Q_frozen(s_t+n); 1 = one step")
+                         "+ (-gamma)^n max Q_frozen(s_t+n); 1 = one step", lo=1, hi=64)
     augment: bool = opt(True, "train on random board symmetries of sampled transitions (native games)")
-    target_update: int = opt(500, "gradient steps between the frozen copy's catch-ups (hard copy when tau == 1)")
-    tau: float = opt(1.0, "1.0 = hard copy every target_update steps; < 1 = Polyak averaging at every step")
-    replay_capacity: int = opt(100_000, "replay memory capacity in transitions")
-    learning_starts: int = opt(2_000, "transitions collected before the first gradient step")
-    updates_per_step: int = opt(1, "gradient steps after each batched move of all parallel games (replay ratio)")
-    eps_start: float = opt(1.0, "epsilon at the start of the schedule")
-    eps_end: float = opt(0.05, "epsilon at the end of the schedule")
-    eps_steps: int = opt(50_000, "moves over which epsilon is annealed")
-    eps_schedule: str = opt("linear", "\"linear\" or \"exp\" annealing")
+    target_update: int = opt(500, "gradient steps between the frozen copy's catch-ups (hard copy when tau == 1)",
+                             lo=1, hi=10**9)
+    tau: float = opt(1.0, "1.0 = hard copy every target_update steps; < 1 = Polyak averaging at every step",
+                     lo=0, hi=1, lo_open=True)
+    replay_capacity: int = opt(100_000, "replay memory capacity in transitions", lo=1, hi=10**9)
+    learning_starts: int = opt(2_000, "transitions collected before the first gradient step", lo=0, hi=10**9)
+    updates_per_step: int = opt(1, "gradient steps after each batched move of all parallel games (replay ratio)",
+                                lo=0, hi=10_000)
+    eps_start: float = opt(1.0, "epsilon at the start of the schedule", lo=0, hi=1)
+    eps_end: float = opt(0.05, "epsilon at the end of the schedule", lo=0, hi=1)
+    eps_steps: int = opt(50_000, "moves over which epsilon is annealed", lo=0, hi=MOVES_MAX)
+    eps_schedule: str = opt("linear", "\"linear\" or \"exp\" annealing", choices=("linear", "exp"))
     mcts: bool = opt(False, "MCTS mode: each self-play move is chosen by a search whose empirical root Q values become regression targets after every iteration of episodes")
     search: SearchSettings = opt(SearchSettings(), "MCTS mode's settings (their own record)")
-    eval_every: int = opt(20_000, "moves between evaluations (0 = only at the end)")
-    eval_games: int = opt(100, "games per seat in each evaluation against random and the frozen copy")
-    checkpoint_every: int = opt(50_000, "moves between checkpoints (0 = only at the end)")
-    seed: int = opt(0, "random seed (numpy and torch)")
+    eval_every: int = opt(20_000, "moves between evaluations (0 = only at the end)", lo=0, hi=MOVES_MAX)
+    eval_games: int = opt(100, "games per seat in each evaluation against random and the frozen copy",
+                          lo=1, hi=100_000)
+    checkpoint_every: int = opt(50_000, "moves between checkpoints (0 = only at the end)", lo=0, hi=MOVES_MAX)
+    seed: int = opt(0, "random seed (numpy and torch)", lo=0, hi=SEED_MAX)
 
     def __post_init__(self):
         if isinstance(self.net, dict):
             object.__setattr__(self, "net", NetConfig(**self.net))
         if isinstance(self.search, dict):
             object.__setattr__(self, "search", SearchSettings(**self.search))
-        _check_finite(self)
+        check_fields(self)
+        # the checks that tie fields together (each field's own range is declared above)
         checks = [
-            (self.steps > 0, "steps must be > 0"),
-            (1 <= self.n_step <= 64, "n_step must be from 1 to 64"),
-            (self.num_envs <= 1_000_000, "num_envs must be <= 1,000,000"),
-            (self.batch_size <= 1_000_000, "batch_size must be <= 1,000,000"),
-            (self.learning_starts >= 0, "learning_starts must be >= 0"),
-            (self.eval_every >= 0, "eval_every must be >= 0 (0 = only at the end)"),
-            (self.checkpoint_every >= 0, "checkpoint_every must be >= 0 (0 = only at the end)"),
-            (self.replay_capacity <= 10**9, "replay_capacity must be <= 10**9"),
-            (self.history <= 64, "history must be <= 64"),
-            (self.num_envs > 0, "num_envs must be > 0"),
-            (self.batch_size > 0, "batch_size must be > 0"),
-            (self.lr > 0, "lr must be > 0"),
-            (0 <= self.gamma <= 1, "gamma must be in [0, 1]"),
-            (self.loss in ("huber", "mse"), "loss must be 'huber' or 'mse'"),
-            (self.target_update > 0, "target_update must be > 0"),
-            (0 < self.tau <= 1, "tau must be in (0, 1]"),
-            (self.replay_capacity > 0, "replay_capacity must be > 0"),
-            (self.updates_per_step >= 0, "updates_per_step must be >= 0"),
-            (0 <= self.eps_end <= self.eps_start <= 1, "need 0 <= eps_end <= eps_start <= 1"),
-            (self.eps_schedule in ("linear", "exp"), "eps_schedule must be 'linear' or 'exp'"),
-            (self.history >= 0, "history must be >= 0"),
-            (self.eval_games > 0, "eval_games must be > 0"),
+            (self.eps_end <= self.eps_start, f"eps_end ({self.eps_end:g}) must be <= eps_start ({self.eps_start:g})"),
+            (self.num_envs <= self.steps, f"steps ({self.steps:,}) must be at least num_envs ({self.num_envs:,}): "
+                                          "one batched move plays a move in every parallel game"),
+            (self.learning_starts <= self.replay_capacity,
+             f"learning_starts ({self.learning_starts:,}) must be <= replay_capacity ({self.replay_capacity:,}): "
+             "the replay memory never holds more, so no gradient step would ever run"),
+            (self.mcts or self.learning_starts < self.steps,
+             f"learning_starts ({self.learning_starts:,}) must be below steps ({self.steps:,}): "
+             "no gradient step would run"),
         ]
         _require(checks)
 
@@ -175,6 +144,13 @@ class TrainConfig:
 #: search settings that were tried and removed, with the value that turned them off: a
 #: config saved with that value loads (playout-cap randomisation, ``full_share``)
 REMOVED_SEARCH_FIELDS = {"full_share": 1.0}
+
+def _require(checks: list[tuple[bool, str]]) -> None:
+    """Raise ValueError with the message of the first check that fails."""
+    for ok, msg in checks:
+        if not ok:
+            raise ValueError(msg)
+
 
 #: the names of SearchSettings' fields (accepted flat by default_config and old configs)
 SEARCH_FIELDS = frozenset(f.name for f in dataclasses.fields(SearchSettings))
@@ -247,8 +223,9 @@ def _default_flat(game: str, **overrides) -> dict:
 
 
 def memory_estimate(cfg: TrainConfig, game) -> int:
-    """Bytes a Learner for ``cfg`` will hold, roughly: replay memory (and search targets),
-    and four copies of the weights (online, frozen, Adam's two moments)."""
+    """Bytes a Learner for ``cfg`` will hold, roughly: replay memory, the target source's
+    own (search targets and search trees), and four copies of the weights (online,
+    frozen, Adam's two moments)."""
     cells = int(np.prod(game.obs_shape))
     obs_bytes = (cells + 7) // 8 if game.binary_obs else 2 * cells
     per_transition = 2 * obs_bytes + (game.num_actions + 7) // 8 + 8
@@ -273,8 +250,9 @@ def check_memory(cfg: TrainConfig, game) -> None:
     except (ValueError, OSError, AttributeError):
         return
     if need > have:
-        raise ValueError(f"this run needs about {need / 2**30:,.1f} GiB of memory (replay memory and network), "
-                         f"more than this machine's {have / 2**30:,.1f} GiB: lower --replay-capacity or the network size")
+        raise ValueError(f"this run needs about {need / 2**30:,.1f} GiB of memory (replay memory, search trees and network), "
+                         f"more than this machine's {have / 2**30:,.1f} GiB: lower --replay-capacity, --num-envs, "
+                         f"--simulations or the network size")
 
 
 def epsilon_at(cfg: TrainConfig, moves: int) -> float:

@@ -85,7 +85,7 @@ def versus(agent, game_name: str, opponent_spec: str, games_per_seat: int, seed:
         raise ValueError("versus on Ray workers needs a players.Player, which each worker builds for itself")
     opp = players.resolve([opponent_spec], game_name, at_least=1)[0]
     planned = arena.schedule(game_name, 2 * games_per_seat, seed)
-    tasks = [(k, game_name, agent, opp, planned[i:i + CHUNK], seed + 7919 * k)
+    tasks = [(k, game_name, agent, opp, planned[i:i + CHUNK], arena.chunk_seed(seed, k))
              for k, i in enumerate(range(0, len(planned), CHUNK))]
     if workers > 0:
         from selfplay.distributed import imap_unordered
@@ -121,10 +121,11 @@ def exact_tic_tac_toe(agent, rng: np.random.Generator, num_games: int = 100) -> 
     }
 
 
-def training_report(learner) -> dict:
+def training_report(learner, stop=None) -> dict:
     """What a training run logs at each evaluation: the greedy learner against random
     and against the frozen copy (both seats, the game's openings), and exact play where
-    the game's profile has it (tic-tac-toe: all positions and minimax)."""
+    the game's profile has it (tic-tac-toe: all positions and minimax). ``stop()`` is
+    asked before every batched move of the matches (:class:`selfplay.arena.Stopped`)."""
     from selfplay.agents import QAgent, RandomAgent
     from selfplay.profiles import profile
 
@@ -134,9 +135,9 @@ def training_report(learner) -> dict:
     me = QAgent(game, learner.online, name="learner")
     frozen = QAgent(game, learner.frozen, name="frozen")
     out = {"moves": learner.moves, "updates": learner.updates, "episodes": learner.episodes}
-    out["vs_random"] = arena.play(game, me, RandomAgent(), arena.both_seats(2 * n), rng).summary()
+    out["vs_random"] = arena.play(game, me, RandomAgent(), arena.both_seats(2 * n), rng, stop=stop).summary()
     planned = arena.schedule(cfg.game, 2 * n, cfg.seed + learner.moves)
-    out["vs_frozen"] = arena.play_planned(game, me, frozen, planned, rng).summary()
+    out["vs_frozen"] = arena.play_planned(game, me, frozen, planned, rng, stop=stop).summary()
     prof = profile(cfg.game)
     if prof.exact_eval is not None and prof.exact_in_training:
         out["exact"] = prof.exact_eval(me, rng, n)

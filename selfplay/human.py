@@ -1,5 +1,6 @@
 """A human-vs-agent match in a terminal, driven through ``read``/``write`` callables
-(the CLI passes ``input`` and ``print``; tests pass a pseudo-terminal).
+(the CLI passes a line reader over standard input and ``click.echo``; the tests drive
+the real command through a pseudo-terminal).
 
 Values shown to the human are the agent's Q from the mover's point of view in (-1, 1),
 also given as a win estimate ``(q + 1) / 2``.
@@ -24,7 +25,8 @@ HELP = """commands:
   hint          the agent's value of each legal move for you
   undo          take back your last move and the agent's reply
   help          this text
-  quit, resign  end the match"""
+  resign        give up this game (a rematch is offered)
+  quit          leave (a game in play counts as lost)"""
 
 
 def shipped_checkpoint(game_name: str) -> Path:
@@ -154,9 +156,11 @@ class Session:
                 self.write("that line holds control characters; type a move or 'help'")
                 continue
             cmd = line.strip().lower()
-            if cmd in ("quit", "resign", "exit", "q"):
+            if cmd == "resign":
                 self.write("you resign.")
                 return "resigned"
+            if cmd in ("quit", "exit", "q"):
+                return "quit"
             if cmd in ("help", "?", "h"):
                 self.write(HELP.format(notation=g.move_notation()))
                 continue
@@ -200,13 +204,13 @@ class Session:
         try:
             while True:
                 results.append(self.play_game())
-                if not rematch or not self._yes("rematch with sides swapped? [y/N] "):
+                if results[-1] == "quit" or not rematch or not self._yes("rematch with sides swapped? [y/N] "):
                     break
                 self.human_seat = 1 - self.human_seat
         except (EndOfInput, KeyboardInterrupt):  # Ctrl-D, or Ctrl-C at any moment (the agent thinking, a hint)
             self.write("\ninput closed: match abandoned.")
             results.append("abandoned")
         wins, draws = results.count("win"), results.count("draw")
-        losses = results.count("loss") + results.count("resigned")
+        losses = results.count("loss") + results.count("resigned") + results.count("quit")
         self.write(f"Thanks for playing. You: {wins} won, {losses} lost, {draws} drawn.")
         return results

@@ -11,30 +11,22 @@ import dataclasses
 import torch
 from torch import nn
 
-
-def opt(default, help: str):
-    """A config field with its one line of help, declared together; the CLI reads the
-    help from the field to declare the option."""
-    return dataclasses.field(default=default, metadata={"help": help})
+from selfplay.checks import check_fields, opt
 
 
 @dataclasses.dataclass(frozen=True)
 class NetConfig:
     """Network shape; saved in every checkpoint."""
 
-    kind: str = opt("mlp", "\"mlp\" (small boards) or \"resnet\" (a small residual CNN for larger boards).")
-    hidden: int = opt(256, "MLP: width of each hidden layer.")
-    layers: int = opt(2, "MLP: number of hidden layers.")
-    channels: int = opt(64, "resnet: channels of every convolution.")
-    blocks: int = opt(4, "resnet: number of residual blocks.")
+    kind: str = opt("mlp", "\"mlp\" (small boards) or \"resnet\" (a small residual CNN for larger boards).",
+                    choices=("mlp", "resnet"))
+    hidden: int = opt(256, "MLP: width of each hidden layer.", lo=1, hi=65_536)
+    layers: int = opt(2, "MLP: number of hidden layers.", lo=1, hi=64)
+    channels: int = opt(64, "resnet: channels of every convolution.", lo=1, hi=4_096)
+    blocks: int = opt(4, "resnet: number of residual blocks.", lo=1, hi=128)
 
     def __post_init__(self):
-        if self.kind not in ("mlp", "resnet"):
-            raise ValueError(f"network kind must be 'mlp' or 'resnet', not {self.kind!r}")
-        for f, most in (("hidden", 65_536), ("layers", 64), ("channels", 4_096), ("blocks", 128)):
-            v = getattr(self, f)
-            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= most:
-                raise ValueError(f"network {f} must be a whole number from 1 to {most:,}, not {v!r}")
+        check_fields(self)
 
 
 class MLPQ(nn.Module):

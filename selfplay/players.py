@@ -129,7 +129,9 @@ def checkpoint_player(path: Path, search: int | None = None) -> Player:
 
 
 def _parse_checkpoint(spec: str):
-    path_s, _, opt = spec.partition("@")
+    # a file or folder that exists is that, whatever its name holds (an "@" too)
+    path_s, _, opt = ("", "", "") if Path(spec).exists() else spec.rpartition("@")
+    path_s = path_s or spec
     search = None
     if opt:
         key, _, val = opt.partition("=")

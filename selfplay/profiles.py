@@ -93,7 +93,8 @@ def feature(game, name: str):
 
 def openings(game_name: str, count: int, seed: int, plies: int | None = None) -> list[list[int]]:
     """Up to ``count`` distinct seeded random openings of the profile's plies (or
-    ``plies``) that do not end the game and that the profile counts as balanced."""
+    ``plies``) that do not end the game and that the profile counts as balanced;
+    ValueError when there is none."""
     game = games.make(game_name)
     prof = profile(game_name)
     plies = prof.opening_plies if plies is None else plies
@@ -114,4 +115,7 @@ def openings(game_name: str, count: int, seed: int, plies: int | None = None) ->
             continue
         seen.add(tuple(moves))
         found.append(moves)
+    if plies and not found:
+        raise ValueError(f"no opening of {plies} random plies leaves a {game_name} game in play and balanced: "
+                         f"use fewer opening plies (the game's own: {prof.opening_plies})")
     return found or [[]]

@@ -27,10 +27,12 @@ from pathlib import Path
 
 import torch
 
-from selfplay import checkpoint, dqn, evaluate
+from selfplay import arena, checkpoint, dqn, evaluate
 
 #: the files a run folder holds (all written by this module)
 RUN_FILES = ("latest.pt", "metrics.jsonl", "learning_curve.png")
+#: the lock a training run holds on its folder (see :func:`claim`)
+LOCK = ".selfplay.lock"
 _STEP = re.compile(r"step_(\d+)\.pt$")
 #: seconds between the training rows (loss, epsilon, speed) in metrics.jsonl
 LOG_SECONDS = 5.0
@@ -55,7 +57,78 @@ def step_files(out: Path) -> list[Path]:
 
 
 def _is_run_file(p: Path) -> bool:
-    return p.name in RUN_FILES or bool(_STEP.search(p.name)) or (p.name.startswith(".") and p.name.endswith(".tmp"))
+    return (p.name in RUN_FILES or p.name == LOCK or bool(_STEP.search(p.name))
+            or (p.name.startswith(".") and p.name.endswith(".tmp")))
+
+
+#: the folders this process holds the lock of, with how many claims are open on each
+_HELD: dict[str, list] = {}
+
+
+@contextlib.contextmanager
+def claim(out: Path):
+    """Hold the run folder ``out`` for this process for the block: a second training run
+    (or a resume) of the same folder is refused with one line while it is held. The lock
+    is an ``flock`` on ``out/.selfplay.lock``: the kernel drops it when its holder dies,
+    so a killed run never blocks the next one. A folder this claim created is removed
+    again if the block leaves nothing in it (a run that failed while starting). Claims of
+    one folder nest within a process."""
+    import fcntl
+
+    out = Path(out)
+    check_folder_path(out)
+    key = os.path.realpath(out)
+    if key in _HELD:
+        _HELD[key][1] += 1
+        try:
+            yield
+        finally:
+            _HELD[key][1] -= 1
+        return
+    made = [p for p in (out, *out.parents) if not p.exists()]  # the folders this claim creates, deepest first
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunError(f"{out}: cannot write the run folder ({e.strerror or e})") from None
+    lock = out / LOCK
+    fd = None
+    try:
+        while fd is None:
+            try:
+                fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as e:
+                raise RunError(f"{out}: cannot write the run folder ({e.strerror or e})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                os.close(fd)
+                raise RunError(f"{out}: another training run (pid {holder}) is using this folder; wait for it "
+                               f"to end, or choose another --out") from None
+            try:  # the file may have been removed by the holder that just let go: lock the one on disk
+                same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                fd = None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        _HELD[key] = [fd, 1]
+        try:
+            yield
+        finally:
+            del _HELD[key]
+    finally:
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                lock.unlink()
+            os.close(fd)
+        for p in made:  # only while empty: a run that wrote anything keeps its folder
+            try:
+                p.rmdir()
+            except OSError:
+                break
 
 
 def sweep_tmp(out: Path) -> int:
@@ -116,14 +189,20 @@ def prepare(cfg: dqn.TrainConfig | None, out: Path, resume: bool, steps: int | N
     """A fresh learner writing into ``out`` (refused if the folder is not empty, unless
     ``force``), or the learner restored from the newest checkpoint in ``out`` (optionally
     with a new step count, or a new learning rate from here on; the change is kept in
-    the run's saved config). ``game``, when given with ``resume``, must be the run's."""
-    import dataclasses
-
+    the run's saved config). ``game``, when given with ``resume``, must be the run's.
+    Refused while another run holds the folder (:func:`claim`)."""
     out = Path(out)
     check_folder_path(out)
+    if resume and not out.is_dir():
+        raise RunError(f"{out}: no such run folder")
+    with claim(out):  # refused while another run holds the folder
+        return _prepare(cfg, out, resume, steps, lr, force, game)
+
+
+def _prepare(cfg, out: Path, resume: bool, steps, lr, force: bool, game) -> dqn.Learner:
+    import dataclasses
+
     if resume:
-        if not out.is_dir():
-            raise RunError(f"{out}: no such run folder")
         d, path = newest_checkpoint(out)
         if game is not None and d["game"] != game:
             raise RunError(f"{out} is a {d['game']} run; --game {game} does not match (leave --game out to resume)")
@@ -139,8 +218,8 @@ def prepare(cfg: dqn.TrainConfig | None, out: Path, resume: bool, steps: int | N
                 group["lr"] = lr
         _truncate_metrics(out / "metrics.jsonl", learner.moves)
         return learner
-    if out.is_dir() and any(True for _ in out.iterdir()):
-        mine = [p for p in out.iterdir() if _is_run_file(p)]
+    if out.is_dir() and any(p.name != LOCK for p in out.iterdir()):
+        mine = [p for p in out.iterdir() if _is_run_file(p) and p.name != LOCK]
         if not force:
             what = "holds a run" if mine else "is not empty"
             raise RunError(f"{out} {what}: pass --resume {out} to continue it, --force to start over "
@@ -149,7 +228,7 @@ def prepare(cfg: dqn.TrainConfig | None, out: Path, resume: bool, steps: int | N
     check_writable(out)
     if force:
         for p in out.iterdir():
-            if _is_run_file(p):
+            if _is_run_file(p) and p.name != LOCK:
                 p.unlink()
     return learner
 
@@ -158,6 +237,8 @@ def _truncate_metrics(path: Path, moves: int) -> None:
     """Keep only the rows logged up to ``moves``: the moves after it are played again."""
     if not path.exists():
         return
+    if not path.is_file():  # a pipe or device: reading it could wait forever
+        raise RunError(f"{path}: not a regular file (a pipe, socket or device); move it away to resume")
     keep = []
     for line in path.read_text().splitlines():
         try:
@@ -193,6 +274,18 @@ def _scalars(row: dict, prefix: str = ""):
             yield f"{prefix}{key}", float(value)
 
 
+def _strict(value):
+    """A metrics row as strict JSON takes it: NaN and infinities (a loss before the first
+    gradient step) become null."""
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def _pool_fields(lr) -> dict:
     """With workers: how many, the Ray nodes they run on, the mean policy lag, chunks
     dropped, workers replaced."""
@@ -205,8 +298,9 @@ def _pool_fields(lr) -> dict:
 
 
 @contextlib.contextmanager
-def _stop_requests():
-    """SIGINT and SIGTERM append their number to the yielded list instead of raising."""
+def stop_requests():
+    """For the block, SIGINT and SIGTERM append their number to the yielded list instead
+    of raising; the handlers before it come back on every exit."""
     asked: list[int] = []
     old = {}
     try:
@@ -221,15 +315,6 @@ def _stop_requests():
             signal.signal(s, h)
 
 
-def stop_on_signals() -> list[int]:
-    """From now on SIGINT and SIGTERM only append their number to the returned list
-    (for a process that ends with the run, such as the CLI: never restored)."""
-    asked: list[int] = []
-    for s in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(s, lambda signum, frame: asked.append(signum))
-    return asked
-
-
 def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_replay: bool = False,
         time_limit: float | None = None, keep: int | None = None, asked: list[int] | None = None,
         workers: int = 0, ray_address: str | None = None, max_policy_lag: int = 4, on_notice=None,
@@ -237,23 +322,30 @@ def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_re
     """Train to ``learner.cfg.steps`` (or until ``time_limit`` seconds of this call have
     passed); evaluate, log and checkpoint on schedule, keeping the newest ``keep`` step
     files (all when None). SIGINT/SIGTERM (or a number put in ``asked``, the list of
-    :func:`stop_on_signals`): save once, raise :class:`Interrupted`. Returns the final
+    :func:`stop_requests`): save once, raise :class:`Interrupted`. Returns the final
     evaluation. ``workers > 0``: self-play runs in that many Ray actors
     (:mod:`selfplay.distributed`), started here and stopped on every exit.
     ``tensorboard``: every metrics row is also written as TensorBoard scalars in
-    ``out/tensorboard/``."""
+    ``out/tensorboard/``. Refused while another run holds the folder (:func:`claim`)."""
     out = Path(out)
+    with claim(out):
+        return _run(learner, out, on_progress, on_eval, save_replay, time_limit, keep, asked, workers, ray_address,
+                    max_policy_lag, on_notice, tensorboard)
+
+
+def _run(learner, out: Path, on_progress, on_eval, save_replay, time_limit, keep, asked, workers, ray_address,
+         max_policy_lag, on_notice, tensorboard) -> dict:
     metrics = out / "metrics.jsonl"
     t_start = time.perf_counter() - learner.wall_time
     deadline = None if time_limit is None else time.perf_counter() + time_limit
     updates0 = learner.updates
     log = {"t": time.perf_counter(), "moves": learner.moves}
 
-    board = open_tensorboard(out) if tensorboard else None
+    board = None
 
     def _append(row: dict) -> None:
         with metrics.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+            f.write(json.dumps(_strict(row), allow_nan=False) + "\n")
         if board is not None:
             for key, value in _scalars(row):
                 board.add_scalar(f"{row['kind']}/{key}", value, row["moves"])
@@ -274,7 +366,10 @@ def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_re
                 old.unlink()
 
     def _on_eval(lr):
-        ev = evaluate.training_report(lr)
+        try:
+            ev = evaluate.training_report(lr, stop=lambda: bool(asked))
+        except arena.Stopped:  # a signal during the evaluation: the run saves and stops without it
+            return
         lr.last_eval = ev
         lr.wall_time = time.perf_counter() - t_start
         row = {"kind": "eval", "time": round(lr.wall_time, 2), "loss": lr.last_loss,
@@ -301,28 +396,40 @@ def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_re
 
     try:
         with contextlib.ExitStack() as stack:
-            asked = stack.enter_context(contextlib.nullcontext(asked) if asked is not None else _stop_requests())
-            step = None
+            asked = stack.enter_context(contextlib.nullcontext(asked) if asked is not None else stop_requests())
+            step, stopped = None, ()
             if workers:
                 from selfplay import distributed
 
                 pool = stack.enter_context(distributed.Pool(learner, workers, ray_address, max_policy_lag=max_policy_lag,
-                                                            on_notice=on_notice))
+                                                            on_notice=on_notice, stop_requested=lambda: bool(asked)))
                 learner.pool = pool
-                step = pool.step
-            dqn.train(learner, on_progress=_on_progress, on_eval=_on_eval, on_checkpoint=lambda _: _save(),
-                      should_stop=_should_stop, step=step)
+                step, stopped = pool.step, distributed.DistributedError
+            if tensorboard:
+                board = open_tensorboard(out)
+            try:
+                dqn.train(learner, on_progress=_on_progress, on_eval=_on_eval, on_checkpoint=lambda _: _save(),
+                          should_stop=_should_stop, step=step)
+            except stopped as e:  # Ray died under the run: the learner's state is whole between two steps
+                _save()
+                raise RunError(f"{e}: saved {out / 'latest.pt'} at {learner.moves:,} moves; continue with: "
+                               f"selfplay train --resume {out}") from None
             if learner.updates > updates0 and not math.isfinite(learner.last_loss):
                 raise RunError(f"the training loss became non-finite at {learner.moves:,} moves (try a lower --lr): "
                                f"stopped; the last finite checkpoint stays in {out}")
+            if not asked and (not learner.last_eval or learner.last_eval.get("moves") != learner.moves):
+                _on_eval(learner)
             if asked:
                 _save()
                 raise Interrupted(asked[0], out / "latest.pt")
-            if not learner.last_eval or learner.last_eval.get("moves") != learner.moves:
-                _on_eval(learner)
             _save()
     except OSError as e:
         raise RunError(f"{out}: could not write ({e.strerror or e}); the last good checkpoint stays there") from None
+    except (MemoryError, RuntimeError) as e:
+        if isinstance(e, RuntimeError) and "allocat" not in str(e):  # torch's "can't allocate memory"
+            raise
+        raise RunError(f"out of memory at {learner.moves:,} moves (lower --num-envs, --batch-size, --simulations "
+                       f"or --replay-capacity); the last good checkpoint stays in {out}") from None
     finally:
         learner.pool = None
         if board is not None:
@@ -361,7 +468,7 @@ def plot_curve(metrics: Path, png: Path, title: str | None = None) -> None:
     ax.legend(loc="lower right")
     if train:
         x = [r["moves"] for r in train]
-        ax2.plot(x, [r["loss"] for r in train], color="tab:red", label="loss")
+        ax2.plot(x, [math.nan if r["loss"] is None else r["loss"] for r in train], color="tab:red", label="loss")
         ax2.set_yscale("log")
         ax2.set_ylabel("loss")
         eps = ax2.twinx()

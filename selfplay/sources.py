@@ -22,6 +22,8 @@ send, ``counters()`` in every checkpoint.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -177,7 +179,16 @@ class Search(TargetSource):
 
     @staticmethod
     def extra_memory(cfg, game) -> int:
-        return (cfg.replay_capacity // 4) * (2 * int(np.prod(game.obs_shape)) + 4 * game.num_actions)
+        """The search-target memory, and the search trees of one batched move: every game
+        in play holds a tree of up to twice ``simulations + 1`` node slots (slots grow by
+        doubling), each with four float32 and one bool statistic per action and a game
+        state, half again while the trees grow."""
+        targets = (cfg.replay_capacity // 4) * (2 * int(np.prod(game.obs_shape)) + 4 * game.num_actions)
+        one = game.init(1)
+        state_bytes = sum(getattr(one, f.name).nbytes for f in dataclasses.fields(one))
+        per_node = 17 * game.num_actions + 6 + state_bytes
+        trees = int(1.5 * cfg.num_envs * 2 * (cfg.search.simulations + 1) * per_node)
+        return targets + trees
 
     def play(self) -> None:
         """The learner's seat searches with the online network and root noise; the other

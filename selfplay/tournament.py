@@ -79,6 +79,8 @@ class Store:
         p = Path(self.path)
         if p.is_dir():
             raise StoreError(f"{self.path}: is a folder, not a results file")
+        if p.exists() and not p.is_file():  # a pipe or device: SQLite could wait on it forever
+            raise StoreError(f"{self.path}: not a regular file (a pipe, socket or device), not a results file")
         fresh = not p.exists() or p.stat().st_size == 0
         if not fresh:
             self._check_existing()
@@ -181,6 +183,23 @@ def pending(game_name: str, players: list[Player], games_per_pair: int, store: S
     return [p for p in planned if _key(players, p) not in done], len(planned)
 
 
+def chunks(players: list[Player], planned: list[Pairing], chunk_size: int, seed: int) -> list[tuple]:
+    """The tasks of a tournament: each pair's planned games cut into chunks of
+    ``chunk_size`` in plan order, each chunk seeded by its pair and its place
+    (:func:`selfplay.arena.chunk_seed`). A chunk's games are stored in one transaction, so
+    a resumed tournament meets whole chunks and plays the rest exactly as an uninterrupted
+    run would."""
+    by_pair: dict = {}
+    for p in planned:
+        by_pair.setdefault((p.a, p.b), []).append(p)
+    tasks = []
+    for (a, b), items in by_pair.items():
+        key = f"{players[a].ident}|{players[b].ident}"
+        for k in range(0, len(items), chunk_size):
+            tasks.append((players[a], players[b], items[k:k + chunk_size], arena.chunk_seed(seed, k // chunk_size, key)))
+    return tasks
+
+
 def run(game_name: str, players: list[Player], games_per_pair: int, store: Store, workers: int = 0,
         seed: int = 0, opening_plies: int | None = None, chunk_size: int = 8, on_progress=None,
         ray_address: str | None = None) -> int:
@@ -189,18 +208,20 @@ def run(game_name: str, players: list[Player], games_per_pair: int, store: Store
     ``workers > 0``: chunks of games are Ray tasks (local Ray, or the cluster at
     ``ray_address``); this process stays the store's single writer, adding each chunk's
     games as it comes back, so a kill loses at most the chunks in flight."""
-    missing, total = pending(game_name, players, games_per_pair, store, seed, opening_plies)
+    planned = plan(players, arena.schedule(game_name, games_per_pair, seed, opening_plies))
+    done = store.done_keys(game_name)
+    missing = [p for p in planned if _key(players, p) not in done]
+    total = len(planned)
     if not missing:
         return 0
     store.add_players(players)
     if on_progress:
         on_progress(total - len(missing), total)
-    tasks, by_pair = [], {}
-    for p in missing:
-        by_pair.setdefault((p.a, p.b), []).append(p)
-    for (a, b), items in by_pair.items():
-        for k in range(0, len(items), chunk_size):
-            tasks.append((game_name, players[a], players[b], items[k:k + chunk_size], seed + 7919 * len(tasks)))
+    tasks = []
+    for pa, pb, items, chunk_seed in chunks(players, planned, chunk_size, seed):
+        todo = [p for p in items if _key(players, p) not in done]
+        if todo:  # a chunk cut short only by an older version or another --games: its missing games
+            tasks.append((game_name, pa, pb, todo, chunk_seed))
     finished = total - len(missing)
     if workers > 0:
         from selfplay.distributed import imap_unordered

@@ -24,9 +24,13 @@ def test_short_train_run_writes_metrics_checkpoints_and_curve_then_resumes(tmp_p
     r = CliRunner().invoke(cli, ["train", "--game", "tic_tac_toe", "--out", str(out), *SMALL])
     assert r.exit_code == 0, r.output
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [row["moves"] for row in rows] == [1504, 3008]
-    assert {"vs_random", "vs_frozen", "exact"} <= rows[-1].keys()
-    assert rows[-1]["exact"]["positions"] == 4520
+    # the evaluations come on schedule; training rows come every few seconds, so how many
+    # there are depends on the machine's speed, not on the run
+    evals = [row for row in rows if row["kind"] == "eval"]
+    assert [row["moves"] for row in evals] == [1504, 3008]
+    assert all(row["kind"] == "train" for row in rows if row not in evals)
+    assert {"vs_random", "vs_frozen", "exact"} <= evals[-1].keys()
+    assert evals[-1]["exact"]["positions"] == 4520
     assert (out / "latest.pt").exists() and (out / "learning_curve.png").stat().st_size > 1000
     assert sorted(p.name for p in out.glob("step_*.pt")) == ["step_1504.pt", "step_3008.pt"]
     # the same folder again without --resume is refused, nothing overwritten

@@ -60,11 +60,24 @@ def test_bad_input_gets_one_line_and_the_same_prompt():
     child.sendline("b2")  # the same cell in the other notation: occupied
     child.expect("is taken")
     child.expect(PROMPT)
-    child.sendline("quit")
+    child.sendline("resign")
     child.expect("you resign")
     child.expect(r"\[y/N\]")
     child.sendline("")
     child.expect(pexpect.EOF)
+
+
+def test_quit_leaves_at_once_without_offering_a_rematch():
+    child = spawn("--game", "tic_tac_toe", "--checkpoint", TTT, "--first", "--seed", "0")
+    child.expect(PROMPT)
+    child.sendline("5")
+    child.expect(PROMPT)
+    child.sendline("quit")
+    child.expect("Thanks for playing. You: 0 won, 1 lost, 0 drawn.")
+    assert "[y/N]" not in child.before
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
 
 
 def test_hint_and_undo():
@@ -89,7 +102,7 @@ def test_hint_and_undo():
     assert "[O]" in board_after and "X" in board_after  # the agent's last move is marked
     child.sendline("undo")
     child.expect("nothing to undo")
-    child.sendline("quit")
+    child.sendline("resign")
     child.expect(r"\[y/N\]")
     child.sendline("n")
     child.expect(pexpect.EOF)
@@ -183,7 +196,7 @@ def test_control_characters_and_bad_rematch_answers_get_one_line_and_ask_again()
         child.expect("control characters|is not a move|empty move")
         child.expect(PROMPT)
         assert "Traceback" not in child.before
-    child.sendline("quit")
+    child.sendline("resign")
     child.expect(r"\[y/N\] ")
     for answer in ["maybe", "yess", "0"]:
         child.sendline(answer)

@@ -93,22 +93,29 @@ def test_an_unwritable_folder_is_refused_before_any_training(tmp_path, monkeypat
 @pytest.mark.parametrize("fail_at", [1, 2, 3, 5])
 def test_a_full_disk_at_any_checkpoint_write_is_one_line_and_the_last_good_checkpoint_stays(
         tmp_path, monkeypatch, fail_at):
+    """The fail_at-th checkpoint write goes to a device that is always full (/dev/full):
+    torch's own writer fails there as on a full disk, with a RuntimeError that names no
+    errno."""
     out = tmp_path / "run"
-    real_save, calls = torch.save, []
+    real_mkstemp, calls = checkpoint.tempfile.mkstemp, []
 
-    def save(obj, f, *a, **k):
-        calls.append(1)
+    def mkstemp(*a, **k):
+        fd, tmp = real_mkstemp(*a, **k)
+        if not k.get("prefix", "").endswith(".pt."):  # not a checkpoint's temporary file
+            return fd, tmp
+        calls.append(tmp)
         if len(calls) == fail_at:
-            f.write(b"partial")
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_save(obj, f, *a, **k)
+            os.close(fd)
+            fd = os.open("/dev/full", os.O_WRONLY)
+        return fd, tmp
 
-    monkeypatch.setattr(checkpoint.torch, "save", save)
+    monkeypatch.setattr(checkpoint.tempfile, "mkstemp", mkstemp)
     r = _train("--out", str(out), *SMALL)
     assert r.exit_code == 1, r.output
-    assert len(_error_lines(r.output)) == 1 and "No space left" in r.output
+    assert len(_error_lines(r.output)) == 1 and "No space left" in r.output, r.output
+    assert "Traceback" not in r.output and "enforce fail" not in r.output
     assert not list(out.glob(".*.tmp"))
-    monkeypatch.setattr(checkpoint.torch, "save", real_save)
+    monkeypatch.setattr(checkpoint.tempfile, "mkstemp", real_mkstemp)
     if fail_at > 2:  # a checkpoint had been written before the disk filled: it resumes
         r = _train("--resume", str(out), "--steps", "2500")
         assert r.exit_code == 0, r.output
@@ -164,15 +171,24 @@ def test_a_signal_at_a_random_move_then_resume_is_bit_identical(tmp_path, seed):
 
 
 @pytest.mark.parametrize("args,msg", [
-    (["--lr", "inf"], "lr must be a finite"),
-    (["--lr", "nan"], "lr must be a finite"),
-    (["--gamma", "-inf"], "gamma"),
-    (["--checkpoint-every", "-1"], "checkpoint_every"),
-    (["--eval-every", "-5"], "eval_every"),
-    (["--learning-starts", "-1"], "learning_starts"),
-    (["--replay-capacity", str(10**12)], "replay_capacity"),
+    (["--lr", "inf"], "--lr must be a finite"),
+    (["--lr", "nan"], "--lr must be a finite"),
+    (["--gamma", "-inf"], "--gamma"),
+    (["--checkpoint-every", "-1"], "--checkpoint-every"),
+    (["--eval-every", "-5"], "--eval-every"),
+    (["--learning-starts", "-1"], "--learning-starts"),
+    (["--learning-starts", "1e12"], "--learning-starts"),
+    (["--learning-starts", "300000", "--steps", "200000"], "--learning-starts (300,000) must be below --steps"),
+    (["--learning-starts", "20000", "--replay-capacity", "10000"], "must be <= --replay-capacity"),
+    (["--num-envs", "100000", "--steps", "64"], "--steps (64) must be at least --num-envs"),
+    (["--eps-start", "0.1", "--eps-end", "0.5"], "--eps-end (0.5) must be <= --eps-start"),
+    (["--replay-capacity", str(10**12)], "--replay-capacity"),
     (["--replay-capacity", str(900_000_000), "--game", "connect_four"], "memory"),
-    (["--hidden", str(10**6)], "hidden"),
+    (["--mcts", "--num-envs", "100000", "--simulations", "100000", "--game", "connect_four"], "search trees"),
+    (["--hidden", str(10**6)], "--hidden"),
+    (["--minutes", "nan"], "--minutes"),
+    (["--seed", "-1"], "--seed"),
+    (["--seed", str(2**70)], "--seed"),
     (["--out", ""], "non-empty path"),
     (["--out", "FILE/child"], "is a file"),
     (["--out", "/proc/selfplay-x"], "cannot write"),
