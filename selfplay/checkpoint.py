@@ -81,8 +81,11 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
         with os.fdopen(fd, "wb") as f:
             try:
                 torch.save(obj, f)
-            except RuntimeError as e:  # torch's zip writer reports a failed write (a full disk) this way
-                raise _write_error(f, path, e) from None
+            except RuntimeError:  # torch's zip writer reports a failed write (a full disk) this way
+                error = _write_error(f, path)
+                if error is None:
+                    raise  # not a failed write
+                raise error from None
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; checkpoints are meant to be shared
@@ -93,16 +96,15 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
         raise
 
 
-def _write_error(f, path: Path, e: RuntimeError) -> OSError:
-    """The OSError behind a failed ``torch.save`` (whose RuntimeError names no errno):
-    one more write to the same file tells it (no space left, on a full disk)."""
-    import errno
-
+def _write_error(f, path: Path) -> OSError | None:
+    """The OSError behind a failed ``torch.save`` (whose RuntimeError names no errno): one
+    more write to the same file tells it (no space left, on a full disk); None when that
+    write works, so the RuntimeError was not about writing."""
     try:
         os.write(f.fileno(), b"\0")
     except OSError as probe:
         return OSError(probe.errno, probe.strerror, str(path))
-    return OSError(errno.EIO, f"write failed ({str(e).splitlines()[0][:120]})", str(path))
+    return None
 
 
 def learner_to_dict(learner, with_replay: bool = False) -> dict:

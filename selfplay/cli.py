@@ -209,17 +209,20 @@ def _as_flags(message: str) -> str:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="the learner's device (auto: cuda when there is a GPU)")
 @click.option("--tensorboard", is_flag=True, help="also log the metrics as TensorBoard scalars in <run>/tensorboard/")
+@click.option("--preset", default=None,
+              help="a named recipe of the game's (connect_four: strong, the shipped agent's); options given "
+                   "beside it win")
 @_train_options
 @click.pass_context
 def train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, workers, ray_address,
-          policy_lag, device, tensorboard, **opts):
+          policy_lag, device, tensorboard, preset, **opts):
     """Learn a game by self-play DQN against a frozen, negated copy of the network.
 
     Writes runs/<name>/metrics.jsonl, step_<N>.pt, latest.pt and learning_curve.png.
     Ctrl-C (or SIGTERM) saves a checkpoint and exits; --resume continues exactly there.
     """
     try:
-        _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, opts,
+        _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, preset, opts,
                dict(workers=workers, ray_address=ray_address, max_policy_lag=policy_lag, tensorboard=tensorboard),
                device)
     except KeyboardInterrupt:  # before the run's own signal handling is in place
@@ -228,7 +231,7 @@ def train(ctx, game_name, out, resume, force, save_replay, threads, minutes, kee
         exit_interrupted("\ninterrupted before training started: nothing was trained or saved", err=False)
 
 
-def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, opts, scale, device):
+def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, preset, opts, scale, device):
     import contextlib
     import dataclasses
     from pathlib import Path
@@ -246,12 +249,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
         if scale["ray_address"] is not None and scale["workers"] in (0, "auto"):
             raise click.UsageError("--ray-address needs --workers N (N > 0)")
         if scale["workers"] not in (0, "auto"):
-            from selfplay.distributed import require_ray
-
-            try:
-                require_ray()
-            except DistributedError as e:
-                raise click.UsageError(str(e)) from None
+            _check_workers(scale["workers"], scale["ray_address"])
         device = _device(device)
         if scale["tensorboard"]:
             try:
@@ -265,7 +263,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
         if resume is not None:
             if out is not None or force:
                 raise click.UsageError("--resume continues its own folder: leave out --out and --force")
-            if overrides.keys() - {"steps", "lr"} or any(v is not None for v in net_opts.values()):
+            if overrides.keys() - {"steps", "lr"} or any(v is not None for v in net_opts.values()) or preset:
                 raise click.UsageError("with --resume only --steps and --lr may change; the run keeps its saved settings")
             out_dir = Path(resume)
             if out_dir.is_dir():
@@ -273,7 +271,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
             learner = runner.prepare(None, out_dir, resume=True, steps=overrides.get("steps"), lr=overrides.get("lr"),
                                      game=games.canonical_name(game_name) if game_given else None)
         else:
-            cfg = dqn.default_config(game_name, **overrides)
+            cfg = dqn.default_config(game_name, preset=preset, **overrides)
             if any(v is not None for v in net_opts.values()):
                 base = dataclasses.asdict(cfg.net)
                 base.update({k: v for k, v in net_opts.items() if v is not None})
@@ -465,13 +463,15 @@ def game_workers(f):
 
 def _check_workers(workers: int, ray_address: str | None) -> None:
     """Refuse, before any game, an address without workers and workers without Ray."""
-    from selfplay.distributed import DistributedError, require_ray
+    from selfplay.distributed import DistributedError, check_address, require_ray
 
     if ray_address is not None and not workers:
         raise click.UsageError("--ray-address needs --workers N (N > 0)")
     if workers:
         try:
             require_ray()
+            if ray_address is not None:
+                check_address(ray_address)  # a bounded wait, before any work
         except DistributedError as e:
             raise click.UsageError(str(e)) from None
 

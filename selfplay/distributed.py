@@ -231,8 +231,6 @@ class Pool:
     def __init__(self, learner, workers: int, address: str | None = None, chunk: int | None = None,
                  max_policy_lag: int = 4, on_notice=None, object_store_mb: int = 256, depth: int | None = None,
                  stop_requested=None):
-        import multiprocessing
-
         require_ray()
         self.learner, self.workers = learner, int(workers)
         self.on_notice = on_notice or (lambda msg: None)
@@ -252,16 +250,13 @@ class Pool:
         self.frozen_version = -1
         self.stats = PoolStats()
         self.log = _bridge_log()
-        ctx = multiprocessing.get_context("spawn")
-        self.conn, child = ctx.Pipe()
         spec = dict(cfg_dict=cfg.to_dict(), workers=self.workers, address=address, chunk=self.chunk, depth=depth,
                     max_policy_lag=int(max_policy_lag), object_store_mb=object_store_mb, moves=learner.moves,
                     log=self.log)
-        self.proc = ctx.Process(target=_bridge_main, args=(child, spec), daemon=True, name="selfplay-ray")
-        self.proc.start()
-        child.close()
+        self.conn, self.proc = _spawn_bridge()
         self.tree: dict[int, int] = {}
         try:
+            self._send("spec", spec)
             self._recv("connected", START_TIMEOUT, starting=True)
             self._send("publish", *self._weights())
             self._recv("ready", START_TIMEOUT, starting=True)
@@ -305,7 +300,7 @@ class Pool:
                     continue
                 assert kind == want, (kind, want)
                 return body
-            if not self.proc.is_alive():
+            if self.proc.poll() is not None:
                 raise self._stopped()
             if not starting and self.stop_requested():
                 return None
@@ -314,8 +309,9 @@ class Pool:
                 raise RayStopped(f"{what} within {timeout:.0f} s (Ray's own log: {self.log})")
 
     def _stopped(self) -> "RayStopped":
-        self.proc.join(timeout=5)
-        code = self.proc.exitcode
+        with contextlib.suppress(Exception):
+            self.proc.wait(timeout=5)
+        code = self.proc.returncode
         return RayStopped(f"Ray stopped under this run (its driver exited with {code}: a raylet or GCS process "
                           f"died or was killed; Ray's own log: {self.log})")
 
@@ -359,15 +355,16 @@ class Pool:
         with contextlib.suppress(Exception):
             self.conn.send(("close",))
         deadline = time.monotonic() + 20
-        while self.proc.is_alive() and time.monotonic() < deadline:
+        while self.proc.poll() is None and time.monotonic() < deadline:
             try:  # a chunk the learner no longer waits for: read it, so the bridge can take "close"
                 if self.conn.poll(0.2):
                     self.conn.recv()
             except (OSError, EOFError):
-                self.proc.join(timeout=max(0.0, deadline - time.monotonic()))
-        if self.proc.is_alive():
+                with contextlib.suppress(Exception):
+                    self.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.join(timeout=5)
+            self.proc.wait(timeout=5)
         _end_processes(self.tree)
         with contextlib.suppress(Exception):
             self.conn.close()
@@ -391,10 +388,17 @@ def check_address(address: str) -> None:
     import socket
 
     if address == "auto":
-        if not os.environ.get("RAY_ADDRESS") and not os.path.exists("/tmp/ray/ray_current_cluster"):
-            raise DistributedError("--ray-address auto: no running Ray cluster on this machine (start one with "
-                                   "'ray start --head', or leave out --ray-address to start a Ray for the run)")
-        return
+        require_ray()
+        from ray._private.services import get_ray_address_from_environment
+
+        try:
+            address = get_ray_address_from_environment("auto", None)  # Ray's own search: RAY_ADDRESS, then this machine
+        except ConnectionError:
+            raise DistributedError("--ray-address auto: no running Ray cluster found on this machine (start one "
+                                   "with 'ray start --head', or leave out --ray-address to start a Ray for the "
+                                   "run)") from None
+        if address == "auto":
+            return
     hostport = address.split("://", 1)[-1]
     host, _, port = hostport.rpartition(":")
     if not host or not port.isdigit():
@@ -463,6 +467,36 @@ def _end_processes(tree: dict[int, int]) -> None:
 
 
 # ---------------------------------------------------------------------- the bridge (its own process)
+def _spawn_bridge():
+    """A fresh interpreter running :func:`_bridge_main`, and the learner's end of a socket
+    pair to it (a new interpreter, not a fork or multiprocessing's spawn, which would run
+    the caller's main script again)."""
+    import socket
+    import subprocess
+    import sys
+    from multiprocessing.connection import Connection
+
+    mine, theirs = socket.socketpair()
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p))
+    code = f"from selfplay.distributed import _bridge_entry; _bridge_entry({theirs.fileno()})"
+    proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=[theirs.fileno()], env=env,
+                            stdin=subprocess.DEVNULL)
+    theirs.close()
+    return Connection(mine.detach()), proc
+
+
+def _bridge_entry(fd: int) -> None:
+    from multiprocessing.connection import Connection
+
+    conn = Connection(fd)
+    try:
+        kind, spec = conn.recv()
+    except (EOFError, OSError):
+        return
+    _bridge_main(conn, spec)
+
+
 def _bridge_main(conn, spec: dict) -> None:
     """Ray's driver, in a process of its own: starts or joins Ray, runs the actors, and
     answers the learner's ``publish``, ``next`` and ``close`` messages. Its output goes to

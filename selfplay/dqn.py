@@ -197,10 +197,33 @@ MCTS_DEFAULTS: dict[str, dict] = {
 }
 
 
-def default_config(game: str, **overrides) -> TrainConfig:
+#: named recipes on top of a game's defaults (``selfplay train --preset NAME``), each the
+#: settings of one measured long run (docs/experiments.md); a preset with ``mcts=True``
+#: starts from MCTS mode's defaults
+PRESETS: dict[str, dict[str, dict]] = {
+    # the recipe of the shipped checkpoints/connect_four.pt (its card lists the segments):
+    # MCTS mode's defaults with a 512-wide MLP, chosen at an hour of one core each, on
+    # both cores' workers, evaluated and saved seldom enough to cost little
+    "connect_four": {"strong": dict(mcts=True, net=NetConfig(kind="mlp", hidden=512, layers=3), steps=150_000_000,
+                                    eval_every=10_000_000, checkpoint_every=5_000_000)},
+}
+
+
+def presets(game: str) -> dict[str, dict]:
+    """The presets of ``game`` by name (empty where it has none)."""
+    return PRESETS.get(games.canonical_name(game), {})
+
+
+def default_config(game: str, preset: str | None = None, **overrides) -> TrainConfig:
     """The config for ``game``: TrainConfig's defaults, the game's own (and, with
-    ``mcts=True``, MCTS mode's own), then overrides. Search settings may be given flat
-    (``simulations=16``); they go into ``search``."""
+    ``mcts=True``, MCTS mode's own), the ``preset``'s, then overrides. Search settings
+    may be given flat (``simulations=16``); they go into ``search``."""
+    if preset is not None:
+        known = presets(game)
+        if preset not in known:
+            names = ", ".join(known) or "none"
+            raise ValueError(f"preset {preset!r} is not one of {games.canonical_name(game)}'s presets ({names})")
+        overrides = {**known[preset], **{k: v for k, v in overrides.items() if v is not None}}
     flat = _default_flat(game, **overrides)
     search = {k: flat.pop(k) for k in list(flat) if k in SEARCH_FIELDS}
     return TrainConfig(search=SearchSettings(**search), **flat)

@@ -130,8 +130,7 @@ def checkpoint_player(path: Path, search: int | None = None) -> Player:
 
 def _parse_checkpoint(spec: str):
     # a file or folder that exists is that, whatever its name holds (an "@" too)
-    path_s, _, opt = ("", "", "") if Path(spec).exists() else spec.rpartition("@")
-    path_s = path_s or spec
+    path_s, _, opt = spec.rpartition("@") if "@" in spec and not Path(spec).exists() else (spec, "", "")
     search = None
     if opt:
         key, _, val = opt.partition("=")

@@ -103,6 +103,7 @@ def claim(out: Path):
             except BlockingIOError:
                 holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
                 os.close(fd)
+                fd = None
                 raise RunError(f"{out}: another training run (pid {holder}) is using this folder; wait for it "
                                f"to end, or choose another --out") from None
             try:  # the file may have been removed by the holder that just let go: lock the one on disk

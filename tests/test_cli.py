@@ -89,10 +89,9 @@ def test_a_signal_during_training_saves_one_checkpoint_and_exits_cleanly(tmp_pat
     proc = subprocess.Popen([sys.executable, "-m", "selfplay.cli", "train", "--game", "tic_tac_toe", "--out", str(out),
                              "--steps", "10000000", "--eval-every", "0", "--checkpoint-every", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    deadline = time.time() + 60
-    while time.time() < deadline and not out.exists():
-        time.sleep(0.2)
-    time.sleep(3)  # let it play and learn for a while
+    deadline = time.time() + 180
+    while time.time() < deadline and not (out / "metrics.jsonl").exists():
+        time.sleep(0.2)  # the first training row: it has played and learned a while, however loaded the machine
     for s in signals:
         proc.send_signal(s)
         time.sleep(0.05)

@@ -346,3 +346,49 @@ def test_eval_on_ray_workers_plays_the_same_games_as_in_process_and_stops_its_ra
                         (["--workers", "2", "--move-time", "0.01"], "--move-time plays in this process only")):
         r = CliRunner().invoke(cli, args + extra)
         assert r.exit_code == 2 and says in r.output and not ray.is_initialized(), r.output
+
+
+def _tree(root: int) -> dict[int, int]:
+    return distributed._descendants(root)
+
+
+@pytest.mark.parametrize("victim", ["raylet", "gcs_server", "DashboardAgent"])
+def test_a_run_outlives_the_death_of_rays_own_processes_saves_and_leaves_none_behind(tmp_path, victim):
+    """kill -9 of a Ray system process mid-run: the run saves what the learner holds, says
+    in one line what happened and how to resume, exits 1, and no process of its Ray stays."""
+    out = tmp_path / "run"
+    # Ray gives a lost GCS this long to come back before its driver exits (60 s by default)
+    env = dict(os.environ, PYTHONPATH=os.getcwd(), RAY_gcs_rpc_server_reconnect_timeout_s="10")
+    cmd = [sys.executable, "-m", "selfplay", "train", "--game", "tic_tac_toe", "--out", str(out), "--workers", "2",
+           "--steps", "100000000", "--eval-every", "0", "--checkpoint-every", "0", "--hidden", "32", "--layers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and not (out / "metrics.jsonl").exists():
+            time.sleep(0.5)  # the first metrics row: the actors are playing and the learner learning
+        assert (out / "metrics.jsonl").exists(), "the run never started training"
+        tree = _tree(proc.pid)
+        targets = [pid for pid in tree if victim in open(f"/proc/{pid}/cmdline").read()]
+        assert targets, f"no {victim} under the run"
+        os.kill(targets[0], signal.SIGKILL)
+        output, _ = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, output
+    errors = [line for line in output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and "Ray stopped under this run" in errors[0], output
+    assert f"selfplay train --resume {out}" in errors[0] and "Traceback" not in output
+    assert "state-dump" not in output, "Ray's own log dump stays in its log file"
+    moves = checkpoint.load(out / "latest.pt")["counters"]["moves"]
+    assert moves > 0
+    time.sleep(1)
+    alive = distributed._descendants(1)
+    left = [pid for pid, start in tree.items() if alive.get(pid) == start]
+    assert not left, f"processes of the run's Ray still running: {left}"
+    from click.testing import CliRunner
+
+    from selfplay.cli import cli
+
+    r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--steps", str(moves + 512), "--workers", "0"])
+    assert r.exit_code == 0, r.output
