@@ -451,6 +451,34 @@ def play(game_name, checkpoint, search, move_time, side, seed):
     session.run()
 
 
+# ------------------------------------------------------------------ gtp
+@cli.command()
+@click.option("--checkpoint", type=click.Path(dir_okay=False), required=True, help="the agent to run as an engine")
+@click.option("--search", type=Whole(1, 1_000_000), default=None, help="MCTS simulations per generated move")
+@click.option("--move-time", type=Real(0.001, 600), default=None, help="thinking time per generated move (s)")
+@click.option("--seed", type=Whole(0, SEED_MAX), default=0, show_default=True, help="random seed for the agent's ties")
+def gtp(checkpoint, search, move_time, seed):
+    """Speak the Go Text Protocol (version 2) on standard input and output.
+
+    For games whose moves are GTP vertices: Hex (openspiel:hex(board_size=N)), Othello,
+    Go. Attach it to a GUI as its engine command, e.g. in HexGui:
+    selfplay gtp --checkpoint checkpoints/openspiel_hex_board_size_5.pt --search 200
+    """
+    from selfplay import gtp as G
+    from selfplay.checkpoint import CheckpointError, load_agent
+
+    try:
+        agent = load_agent(checkpoint, search=search, move_time=move_time)
+    except CheckpointError as e:
+        raise click.UsageError(str(e)) from None
+    why = G.unfit(agent.game)
+    if why:
+        raise click.UsageError(f"{checkpoint}: {why}; gtp drives games such as Hex, Othello and Go")
+    click.echo(f"selfplay gtp: {agent.game.name} from {checkpoint}" + (f", {search} simulations a move" if search else "")
+               + (f", {move_time}s a move" if move_time else ""), err=True)
+    G.Engine(agent, seed=seed).serve(sys.stdin, sys.stdout)
+
+
 # ------------------------------------------------------------------ tournament
 def game_workers(f):
     """``--workers`` and ``--ray-address`` of the commands that play chunks of games
