@@ -236,3 +236,17 @@ def test_othello_and_go_through_the_adapter_pass_and_komi(tmp_path):
             assert answers[6] == "=", "passing is a move in Go"
         else:
             assert answers[6] == "? illegal move", "in Othello a pass is legal only with no other move"
+
+
+def test_the_readmes_engine_command_line_runs_as_written():
+    import shlex
+
+    readme = (ROOT / "README.md").read_text()
+    line = next(x for x in readme.splitlines() if x.startswith("selfplay gtp --checkpoint"))
+    argv = shlex.split(line)
+    # the command the GTPBot test runs: the same options, the same shipped checkpoint
+    assert argv[:3] == ["selfplay", "gtp", "--checkpoint"] and (ROOT / argv[3]).resolve() == Path(HEX).resolve()
+    assert argv[4:] == ["--search", "50"]
+    r = subprocess.run([sys.executable, "-m", "selfplay", *argv[1:]], input="boardsize 5\ngenmove b\nquit\n",
+                       capture_output=True, text=True, env=ENV, timeout=120, cwd=ROOT)
+    assert r.returncode == 0 and re.fullmatch(r"=\n\n= [a-e][1-5]\n\n=\n\n", r.stdout), r.stdout
