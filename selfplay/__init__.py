@@ -7,6 +7,11 @@ that ``selfplay`` on the command line answers before torch has loaded.)
 __all__ = ["CheckpointError", "load_agent"]
 
 
+class Stopped(Exception):
+    """Work given up whole because a stop was asked for (a signal during a run): a match
+    of an evaluation, or a batched move whose search had not finished."""
+
+
 def exit_interrupted(message: str, err: bool = True, code: int = 130):
     """Print ``message`` and end the process now with ``code``, after a Ctrl-C was handled
     and the stack unwound. CPython marks a KeyboardInterrupt that passed through ``exec``

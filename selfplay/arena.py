@@ -12,6 +12,7 @@ import numpy as np
 
 import games
 from games.core import State
+from selfplay import Stopped
 
 
 @dataclasses.dataclass
@@ -37,10 +38,6 @@ class MatchResult:
         """The games of several results, in order."""
         return cls(scores=np.concatenate([p.scores for p in parts]), a_seat=np.concatenate([p.a_seat for p in parts]),
                    moves=[m for p in parts for m in p.moves])
-
-
-class Stopped(Exception):
-    """A match given up because its ``stop()`` asked for it (a signal during a run)."""
 
 
 def play(game, agent_a, agent_b, a_seat: np.ndarray, rng: np.random.Generator,

@@ -329,6 +329,9 @@ class Learner:
         #: times the frozen copy changed in this process (Ray's pool sends it again only then)
         self.frozen_changes = 0
         self.wall_time = 0.0
+        #: the run's stop flag, asked inside long steps (a search ends its waves early when
+        #: it turns true); the runner sets it for the length of a run
+        self.stop_requested = lambda: False
         self._fresh = self.game.init(cfg.num_envs)
         self._fresh_obs = self.game.observe(self._fresh)
         self.state = self._fresh

@@ -35,6 +35,7 @@ from numba import njit
 
 import games
 from games.core import assign
+from selfplay import Stopped
 from selfplay.network import legal_q
 
 
@@ -237,9 +238,11 @@ class _Tree:
         self.m = m
 
 
-def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator) -> SearchResult:
+def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, stop=None) -> SearchResult:
     """Search every root of the batch ``roots`` (live games only; terminated roots get a
-    zero result)."""
+    zero result). ``stop()``, when given, is asked after every wave: when it says so the
+    search is given up (:class:`selfplay.Stopped`), so a stopped run can replay the whole
+    move after a resume."""
     start = time.perf_counter()
     b = roots.batch_size
     k_n = cfg.lanes
@@ -317,6 +320,8 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator) 
         max_depth = max(max_depth, int(depth.max()) + 1)
         if cfg.time_limit is not None and time.perf_counter() - start >= cfg.time_limit:
             break
+        if stop is not None and stop():
+            raise Stopped
     visits = tree.N[:, 0]
     with np.errstate(invalid="ignore", divide="ignore"):
         q_root = np.where(visits > 0, tree.W[:, 0] / visits, np.nan).astype(np.float32)

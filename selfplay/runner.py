@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from selfplay import arena, checkpoint, dqn, evaluate
+from selfplay import Stopped, checkpoint, dqn, evaluate
 
 #: the files a run folder holds (all written by this module)
 RUN_FILES = ("latest.pt", "metrics.jsonl", "learning_curve.png")
@@ -369,7 +369,7 @@ def _run(learner, out: Path, on_progress, on_eval, save_replay, time_limit, keep
     def _on_eval(lr):
         try:
             ev = evaluate.training_report(lr, stop=lambda: bool(asked))
-        except arena.Stopped:  # a signal during the evaluation: the run saves and stops without it
+        except Stopped:  # a signal during the evaluation: the run saves and stops without it
             return
         lr.last_eval = ev
         lr.wall_time = time.perf_counter() - t_start
@@ -406,11 +406,15 @@ def _run(learner, out: Path, on_progress, on_eval, save_replay, time_limit, keep
                                                             on_notice=on_notice, stop_requested=lambda: bool(asked)))
                 learner.pool = pool
                 step, stopped = pool.step, distributed.DistributedError
+            learner.stop_requested = lambda: bool(asked)
+            stack.callback(setattr, learner, "stop_requested", lambda: False)
             if tensorboard:
                 board = open_tensorboard(out)
             try:
                 dqn.train(learner, on_progress=_on_progress, on_eval=_on_eval, on_checkpoint=lambda _: _save(),
                           should_stop=_should_stop, step=step)
+            except Stopped:
+                pass  # a signal during a search: that move was given up whole, and the run saves below
             except stopped as e:  # Ray died under the run: the learner's state is whole between two steps
                 _save()
                 raise RunError(f"{e}: saved {out / 'latest.pt'} at {learner.moves:,} moves; continue with: "

@@ -198,12 +198,24 @@ class Search(TargetSource):
         randomisation, was measured and did not pay: README.)"""
         from selfplay import mcts
 
+        from selfplay import Stopped
+
+        lr = self.lr
+        rng_state = lr.rng.bit_generator.state
+        try:
+            self._play(mcts)
+        except Stopped:  # a stop came during a search: nothing was stored, the move replays on resume
+            lr.rng.bit_generator.state = rng_state
+            raise
+
+    def _play(self, mcts) -> None:
         lr, cfg = self.lr, self.lr.cfg
         st = cfg.search
         s, obs = lr.state, lr.obs
         learner_moves = s.current_player == lr.learner_seat
         actions = np.zeros(cfg.num_envs, np.int64)
         target = mcts.SEARCH_TARGETS[st.search_target]
+        store = []  # the searches' targets, stored once every search of the move has finished
         if not st.opponent_search:
             epsilon_greedy(lr, lr.frozen, np.flatnonzero(~learner_moves), actions)
         seats = ((lr.online, learner_moves, st.dirichlet_alpha), (lr.frozen, ~learner_moves, 0.0))
@@ -217,13 +229,16 @@ class Search(TargetSource):
             else:
                 evaluator = mcts.NetworkEvaluator(lr.game, net)  # puts net in eval mode
             res = mcts.search(lr.game, sub, evaluator, mcts.SearchConfig(
-                simulations=st.simulations, dirichlet_alpha=noise, root_all=st.root_all), lr.rng)
+                simulations=st.simulations, dirichlet_alpha=noise, root_all=st.root_all), lr.rng,
+                stop=lr.stop_requested)
             q, weight = target.targets(res, sub.legal_action_mask)
             early = sub.num_moves < st.temperature_moves
             probs = res.visits / np.maximum(res.visits.sum(axis=1, keepdims=True), 1)
             u = lr.rng.random(len(idx)) * probs.sum(axis=1)  # one draw per game, proportional to visits
             sampled = np.minimum((np.cumsum(probs, axis=1) <= u[:, None]).sum(axis=1), probs.shape[1] - 1)
             actions[idx] = np.where(early, sampled, res.action)
+            store.append((idx, q, weight, sub))
+        for idx, q, weight, sub in store:
             if self.pending is None:
                 self.targets.add(obs[idx], q, weight)
             else:

@@ -278,3 +278,42 @@ def test_opening_plies_that_end_every_game_are_refused_before_the_results_file_i
     r = CliRunner().invoke(cli, ["tournament", "--game", "tic_tac_toe", "random", "minimax", "--opening-plies", "20",
                                  "--db", str(db)])
     assert r.exit_code == 2 and "--opening-plies" in r.output and not db.exists(), r.output
+
+
+def test_a_signal_during_a_long_search_gives_up_that_move_and_the_resume_is_the_uninterrupted_run(tmp_path,
+                                                                                                  monkeypatch):
+    """A search of thousands of simulations a move is cut at the next wave when a signal
+    comes; the move is given up whole (nothing stored, the random state wound back), so
+    the resumed run is bit for bit the run that was not stopped."""
+    import torch
+
+    from selfplay import dqn, mcts
+    from selfplay.network import NetConfig
+
+    cfg = dqn.default_config("connect_four", mcts=True, num_envs=4, simulations=1000, steps=24, iteration_episodes=1,
+                             iteration_updates=2, learning_starts=0, eval_every=0, checkpoint_every=0, seed=2,
+                             net=NetConfig(kind="mlp", hidden=16, layers=1))
+    straight = dqn.Learner(cfg)
+    runner.run(straight, tmp_path / "a")
+    real, cut, calls = mcts.search, [], []
+
+    def search(*a, **k):
+        calls.append(1)
+        if len(calls) == 3:  # the signal comes as this search begins: it is cut at its first wave
+            os.kill(os.getpid(), signal.SIGINT)
+        try:
+            return real(*a, **k)
+        except Exception as e:
+            cut.append(type(e).__name__)
+            raise
+
+    monkeypatch.setattr(mcts, "search", search)
+    first = dqn.Learner(cfg)
+    with pytest.raises(runner.Interrupted):
+        runner.run(first, tmp_path / "b", save_replay=True)
+    assert cut == ["Stopped"], "the signal landed in a search, which was given up"
+    resumed = runner.prepare(None, tmp_path / "b", resume=True)
+    runner.run(resumed, tmp_path / "b")
+    assert (resumed.moves, resumed.updates) == (straight.moves, straight.updates)
+    for x, y in zip(straight.online.state_dict().values(), resumed.online.state_dict().values()):
+        assert torch.equal(x, y)
