@@ -191,7 +191,8 @@ def _as_flags(message: str) -> str:
 @click.option("--resume", type=click.Path(), default=None,
               help="continue the run in this folder from its newest checkpoint")
 @click.option("--force", is_flag=True, help="start over in a --out folder that holds a run (its run files are deleted)")
-@click.option("--save-replay", is_flag=True, help="keep the replay memory in latest.pt (exact resume)")
+@click.option("--save-replay", is_flag=True,
+              help="keep the replay memory in latest.pt (exact resume; a resume of such a run keeps doing it)")
 @click.option("--threads", type=AutoCount(1, 64, "threads"), default="auto", show_default=True,
               help="the learner's torch CPU threads (auto: 1 beside workers, else as many as were measured to "
                    "pay, capped at the CPUs: distributed.AUTO_THREADS)")
@@ -287,7 +288,9 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
         folder.close()
         raise
     with folder:
-        _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, scale, device)
+        # a run saved with its replay memory goes on saving it (else the next resume would lose it)
+        _train_run(learner, out_dir, resume, save_replay or learner.replay_saved, threads, minutes, keep, scale,
+                   device)
 
 
 def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, scale, device):

@@ -329,6 +329,10 @@ class Learner:
         #: times the frozen copy changed in this process (Ray's pool sends it again only then)
         self.frozen_changes = 0
         self.wall_time = 0.0
+        #: where a resumed learner came from, and whether that checkpoint held the replay
+        #: memory (a resume then keeps saving it: ``--save-replay`` is the run's, not the segment's)
+        self.resumed_from = None
+        self.replay_saved = False
         #: the run's stop flag, asked inside long steps (a search ends its waves early when
         #: it turns true); the runner sets it for the length of a run
         self.stop_requested = lambda: False

@@ -211,6 +211,7 @@ def _prepare(cfg, out: Path, resume: bool, steps, lr, force: bool, game) -> dqn.
         sweep_tmp(out)
         learner = checkpoint.restore_learner(d, path)
         learner.resumed_from = path
+        learner.replay_saved = "replay" in d
         if steps is not None and steps != learner.cfg.steps:
             learner.cfg = dataclasses.replace(learner.cfg, steps=steps)
         if lr is not None and lr != learner.cfg.lr:

@@ -317,3 +317,15 @@ def test_a_signal_during_a_long_search_gives_up_that_move_and_the_resume_is_the_
     assert (resumed.moves, resumed.updates) == (straight.moves, straight.updates)
     for x, y in zip(straight.online.state_dict().values(), resumed.online.state_dict().values()):
         assert torch.equal(x, y)
+
+
+def test_a_resume_of_a_run_saved_with_its_replay_memory_keeps_saving_it(tmp_path):
+    from selfplay import checkpoint
+
+    out = tmp_path / "run"
+    r = CliRunner().invoke(cli, ["train", "--out", str(out), *SMALL, "--steps", "600", "--save-replay"])
+    assert r.exit_code == 0 and "replay" in checkpoint.load(out / "latest.pt"), r.output
+    r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--steps", "800"])  # --save-replay not repeated
+    assert r.exit_code == 0, r.output
+    d = checkpoint.load(out / "latest.pt")
+    assert d["counters"]["moves"] >= 800 and "replay" in d
