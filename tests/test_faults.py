@@ -329,3 +329,25 @@ def test_a_resume_of_a_run_saved_with_its_replay_memory_keeps_saving_it(tmp_path
     assert r.exit_code == 0, r.output
     d = checkpoint.load(out / "latest.pt")
     assert d["counters"]["moves"] >= 800 and "replay" in d
+
+
+@pytest.mark.parametrize("error", [MemoryError(), RuntimeError("DefaultCPUAllocator: can't allocate memory")])
+def test_running_out_of_memory_mid_run_is_one_line_and_keeps_the_last_checkpoint(tmp_path, monkeypatch, error):
+    from selfplay import dqn
+
+    out = tmp_path / "run"
+    real = dqn.Learner.update
+
+    def update(self):
+        if self.moves > 1200:
+            raise error
+        return real(self)
+
+    monkeypatch.setattr(dqn.Learner, "update", update)
+    r = CliRunner().invoke(cli, ["train", "--out", str(out), *SMALL, "--steps", "3000", "--checkpoint-every", "600"])
+    assert r.exit_code == 1, r.output
+    err = _errors(r.output)
+    assert len(err) == 1 and "out of memory" in err[0] and "Traceback" not in r.output, r.output
+    monkeypatch.setattr(dqn.Learner, "update", real)
+    r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--steps", "3000"])
+    assert r.exit_code == 0, r.output
