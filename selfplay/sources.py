@@ -8,7 +8,7 @@ place that reads ``TrainConfig.mcts``):
             Q(s, a) of the move taken toward the frozen, negated TD target
             ``y = r - gamma * max Q_frozen(s', a')`` (n-step and double-Q as configured),
             ``updates_per_step`` steps after each batched move.
-``search``  MCTS mode (DESIGN.md, "MCTS variant"). The learner's seat chooses its moves by
+``search``  MCTS mode (README, "MCTS mode"). The learner's seat chooses its moves by
             a search with the online network; the root's empirical Q values (for every
             action with ``search_target="completed"``) are stored, and after every
             ``iteration_episodes`` finished episodes a batch of ``iteration_updates``

@@ -23,7 +23,8 @@ TTT = f"{ROOT}/checkpoints/tic_tac_toe.pt"
 C4 = f"{ROOT}/checkpoints/connect_four.pt"
 #: arguments that make each command runnable, so only the option under test can fail
 ARGS = {"train": [], "play": ["--game", "tic_tac_toe", "--checkpoint", TTT], "tournament": ["random", "minimax"],
-        "match": ["random", "minimax"], "eval": [TTT]}
+        "match": ["random", "minimax"], "eval": [TTT],
+        "gtp": ["--checkpoint", f"{ROOT}/checkpoints/openspiel_hex_board_size_5.pt"]}
 
 
 def _numeric_options():
