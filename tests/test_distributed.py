@@ -1,4 +1,5 @@
 """Self-play on a real Ray runtime: actors feed one learner, on one node and on two."""
+import contextlib
 import os
 import re
 import signal
@@ -130,9 +131,17 @@ def test_tic_tac_toe_with_two_workers_from_the_defaults_never_loses_to_minimax(t
     assert ex["losses_vs_minimax"] == 0 and ex["positions_missed"] <= 4, ex["positions_missed"]
 
 
-def _actor_pids():
-    out = subprocess.run(["pgrep", "-f", "ray::_Actor"], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
+def _actor_pids(root: int) -> list[int]:
+    """The Ray actors under process ``root`` (not those of another run on the machine)."""
+    found = []
+    for pid in distributed._descendants(root):
+        try:
+            with open(f"/proc/{pid}/cmdline") as f:
+                if "ray::_Actor" in f.read():
+                    found.append(pid)
+        except OSError:
+            continue
+    return found
 
 
 def test_a_worker_killed_mid_run_is_replaced_then_resume_with_another_worker_count(tmp_path):
@@ -142,10 +151,10 @@ def test_a_worker_killed_mid_run_is_replaced_then_resume_with_another_worker_cou
            "--steps", "40000", "--eval-every", "0", "--checkpoint-every", "0", "--hidden", "32", "--layers", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     deadline = time.time() + 120
-    while time.time() < deadline and len(_actor_pids()) < 2:
+    while time.time() < deadline and len(_actor_pids(proc.pid)) < 2:
         time.sleep(0.5)
     time.sleep(4)  # let the actors play a few chunks
-    pids = _actor_pids()
+    pids = _actor_pids(proc.pid)
     assert pids, "no Ray actor found"
     os.kill(pids[0], signal.SIGKILL)
     output, _ = proc.communicate(timeout=300)
@@ -308,7 +317,11 @@ def test_a_tournament_worker_killed_mid_chunk_is_retried_and_every_game_is_store
     def killer():
         deadline = time.time() + 120
         while time.time() < deadline and not killed:
-            out = subprocess.run(["pgrep", "-f", "ray::play_chunk"], capture_output=True, text=True).stdout.split()
+            out = []  # this test's own Ray workers only (another run may have its own on the machine)
+            for pid in distributed._descendants(os.getpid()):
+                with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline") as f:
+                    if "ray::play_chunk" in f.read():
+                        out.append(pid)
             if out:
                 time.sleep(1.0)  # mid-chunk
                 os.kill(int(out[0]), signal.SIGKILL)
