@@ -1,5 +1,6 @@
 """`selfplay play` driven through a pseudo-terminal, as a person would."""
 import os
+import signal
 import re
 import sys
 
@@ -13,8 +14,11 @@ END = r"You win!|The agent wins\.|It's a draw\."
 
 def spawn(*args, timeout=60):
     env = dict(os.environ, NO_COLOR="1", PYTHONPATH=os.getcwd(), COLUMNS="100")
+    # Ctrl-C as on a terminal, however this test run was started (a background job
+    # inherits SIGINT ignored, and so would the child)
     child = pexpect.spawn(sys.executable, ["-m", "selfplay", "play", *args], env=env, encoding="utf-8",
-                          timeout=timeout, dimensions=(50, 120))
+                          timeout=timeout, dimensions=(50, 120),
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     return child
 
 
