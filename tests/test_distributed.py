@@ -114,6 +114,7 @@ def test_train_joins_a_running_two_node_cluster_uses_both_nodes_and_leaves_it_ru
         cluster.shutdown()
 
 
+@pytest.mark.slow  # a whole default run on Ray: ~1 min quiet
 def test_tic_tac_toe_with_two_workers_from_the_defaults_never_loses_to_minimax(tmp_path):
     """What holds with 2 workers (README, "Workers"): the plain defaults' 100k moves never
     lose to perfect play and keep the best outcome in all but a few of the 4,520 positions
@@ -369,7 +370,8 @@ def _tree(root: int) -> dict[int, int]:
     return distributed._descendants(root)
 
 
-@pytest.mark.parametrize("victim", ["raylet", "gcs_server", "DashboardAgent"])
+@pytest.mark.parametrize("victim", ["raylet", pytest.param("gcs_server", marks=pytest.mark.slow),
+                                    pytest.param("DashboardAgent", marks=pytest.mark.slow)])
 def test_a_run_outlives_the_death_of_rays_own_processes_saves_and_leaves_none_behind(tmp_path, victim):
     """kill -9 of a Ray system process mid-run: the run saves what the learner holds, says
     in one line what happened and how to resume, exits 1, and no process of its Ray stays."""

@@ -201,7 +201,7 @@ def test_n_step_returns_sum_each_movers_reward_with_alternating_sign_up_to_the_e
         assert done[k] == (to_end < n)
 
 
-@pytest.mark.parametrize("mcts", [None, True])
+@pytest.mark.parametrize("mcts", [None, pytest.param(True, marks=pytest.mark.slow)])  # MCTS mode: ~2 min quiet
 def test_tic_tac_toe_reaches_exact_play_from_the_defaults_in_plain_and_mcts_mode(mcts):
     """Every one of the 4,520 positions keeps its best outcome, and minimax never wins."""
     from selfplay.evaluate import exact_tic_tac_toe

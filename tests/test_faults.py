@@ -109,6 +109,7 @@ def test_a_ray_address_where_no_ray_is_gets_one_line_at_once_and_leaves_nothing(
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow  # waits out the bounded start-up wait
 def test_a_port_that_listens_but_is_no_ray_fails_within_the_start_wait_and_leaves_nothing(tmp_path, monkeypatch):
     """Something answers at the address, but it is not Ray: the run gives up within its
     bounded start-up wait, in one line, and the run folder it made is gone again."""
