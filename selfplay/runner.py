@@ -252,6 +252,7 @@ def _truncate_metrics(path: Path, moves: int) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".metrics.", suffix=".tmp", dir=path.parent)
     with os.fdopen(fd, "w") as f:
         f.write("".join(line + "\n" for line in keep))
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; the metrics are as readable as before
     os.replace(tmp, path)
 
 
