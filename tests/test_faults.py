@@ -284,7 +284,7 @@ def test_opening_plies_that_end_every_game_are_refused_before_the_results_file_i
 
 def test_a_signal_during_a_long_search_gives_up_that_move_and_the_resume_is_the_uninterrupted_run(tmp_path,
                                                                                                   monkeypatch):
-    """A search of thousands of simulations a move is cut at the next wave when a signal
+    """A search of hundreds of simulations a move is cut at the next wave when a signal
     comes; the move is given up whole (nothing stored, the random state wound back), so
     the resumed run is bit for bit the run that was not stopped."""
     import torch
@@ -292,7 +292,7 @@ def test_a_signal_during_a_long_search_gives_up_that_move_and_the_resume_is_the_
     from selfplay import dqn, mcts
     from selfplay.network import NetConfig
 
-    cfg = dqn.default_config("connect_four", mcts=True, num_envs=4, simulations=1000, steps=24, iteration_episodes=1,
+    cfg = dqn.default_config("connect_four", mcts=True, num_envs=4, simulations=400, steps=24, iteration_episodes=1,
                              iteration_updates=2, learning_starts=0, eval_every=0, checkpoint_every=0, seed=2,
                              net=NetConfig(kind="mlp", hidden=16, layers=1))
     straight = dqn.Learner(cfg)
