@@ -239,7 +239,6 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
 
     from selfplay import dqn, runner
     from selfplay.checkpoint import CheckpointError
-    from selfplay.distributed import DistributedError  # no Ray import: that happens only with --workers
     from selfplay.network import NetConfig
 
     net_opts = {k[4:]: opts.pop(k) for k in list(opts) if k.startswith("net_")}

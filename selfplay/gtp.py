@@ -23,7 +23,6 @@ import sys
 
 import numpy as np
 
-import games
 
 #: GTP's answer to the engine-name command
 NAME = "selfplay"
