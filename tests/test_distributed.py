@@ -145,6 +145,7 @@ def _actor_pids(root: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow  # whole CLI runs on Ray, resumed: over a minute
 def test_a_worker_killed_mid_run_is_replaced_then_resume_with_another_worker_count(tmp_path):
     out = tmp_path / "run"
     env = dict(os.environ, PYTHONPATH=os.getcwd())
@@ -238,6 +239,7 @@ def test_auto_scale_follows_the_source_the_cpus_and_whether_ray_is_installed(mon
     assert (workers, threads) == (0, distributed.AUTO_THREADS) and ".[distributed]" in note
 
 
+@pytest.mark.slow  # whole CLI runs on Ray, resumed: over a minute
 def test_mcts_mode_by_default_trains_on_the_workers_auto_picks_and_stops_its_ray(tmp_path, monkeypatch):
     import importlib.util
 
