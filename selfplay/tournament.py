@@ -178,9 +178,13 @@ def play_chunk(args) -> list[tuple]:
 def pending(game_name: str, players: list[Player], games_per_pair: int, store: Store, seed: int = 0,
             opening_plies: int | None = None) -> tuple[list[Pairing], int]:
     """The planned games not yet in the store, and how many are planned in all."""
-    planned = plan(players, arena.schedule(game_name, games_per_pair, seed, opening_plies))
-    done = store.done_keys(game_name)
+    planned, done = _planned_and_done(game_name, players, games_per_pair, store, seed, opening_plies)
     return [p for p in planned if _key(players, p) not in done], len(planned)
+
+
+def _planned_and_done(game_name, players, games_per_pair, store, seed, opening_plies):
+    """Every planned game, and the keys of those already stored."""
+    return plan(players, arena.schedule(game_name, games_per_pair, seed, opening_plies)), store.done_keys(game_name)
 
 
 def chunks(players: list[Player], planned: list[Pairing], chunk_size: int, seed: int) -> list[tuple]:
@@ -208,8 +212,7 @@ def run(game_name: str, players: list[Player], games_per_pair: int, store: Store
     ``workers > 0``: chunks of games are Ray tasks (local Ray, or the cluster at
     ``ray_address``); this process stays the store's single writer, adding each chunk's
     games as it comes back, so a kill loses at most the chunks in flight."""
-    planned = plan(players, arena.schedule(game_name, games_per_pair, seed, opening_plies))
-    done = store.done_keys(game_name)
+    planned, done = _planned_and_done(game_name, players, games_per_pair, store, seed, opening_plies)
     missing = [p for p in planned if _key(players, p) not in done]
     total = len(planned)
     if not missing:
