@@ -17,7 +17,7 @@ from games.core import (
     take,
     where,
 )
-from games import connect_four as _c4, tictactoe as _ttt  # noqa: F401  (register natives)
+from games import connect_four as _c4, hex as _hex, othello as _othello, tictactoe as _ttt  # noqa: F401  (register natives)
 from games import openspiel as _os, pettingzoo as _pz  # noqa: F401  (register adapters)
 
 __all__ = [

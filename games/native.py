@@ -84,9 +84,8 @@ class NativeGame:
             planes = np.concatenate([planes[:, None], state.past], axis=1)  # [B,K+1,2,H,W]
         else:
             planes = planes[:, None]
-        swap = state.current_player.astype(bool)
-        own = np.where(swap[:, None, None, None], planes[:, :, 1], planes[:, :, 0])
-        opp = np.where(swap[:, None, None, None], planes[:, :, 0], planes[:, :, 1])
+        batch, mover = np.arange(state.batch_size), state.current_player.astype(np.intp)
+        own, opp = planes[batch, :, mover], planes[batch, :, 1 - mover]  # [B, K+1, H, W] each
         obs = np.stack([own, opp], axis=2).reshape(state.batch_size, -1, *self.board_shape)
         return obs.astype(np.float32)
 

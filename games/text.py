@@ -32,9 +32,7 @@ def render_grid(
         parts = []
         for c in range(width):
             v = int(cells[r, c])
-            sym = SYMBOLS[v]
-            if color and v:
-                sym = f"{_COLORS[v]}{sym}{_RESET}"
+            sym = symbol(v, color)
             if highlight and (r, c) in highlight:
                 parts.append(f"<{sym}>")
             elif last == (r, c):
@@ -44,6 +42,12 @@ def render_grid(
         label = f"{row_labels[r]:>{pad - 1}} " if row_labels else ""
         lines.append(label + "".join(parts).rstrip())
     return "\n".join(lines)
+
+
+def symbol(value: int, color: bool = False) -> str:
+    """How a cell of 0 (empty), 1 (X) or 2 (O) is drawn, coloured when ``color``."""
+    sym = SYMBOLS[value]
+    return f"{_COLORS[value]}{sym}{_RESET}" if color and value else sym
 
 
 def clean(text: str) -> str:

@@ -10,6 +10,9 @@ os.environ.setdefault("NO_COLOR", "1")
 ALL_GAMES = [
     "tic_tac_toe",
     "connect_four",
+    "othello",
+    "hex_5x5",
+    "hex_11x11",
     "openspiel:tic_tac_toe",
     "openspiel:connect_four",
     "openspiel:hex(board_size=4)",

@@ -169,3 +169,37 @@ def test_unknown_and_unfit_games_are_refused():
         with pytest.raises(games.UnknownGameError, match=reason) as e:
             games.make(name)
         assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("name", ["tic_tac_toe", "connect_four", "othello", "hex_5x5", "hex_8x8"])
+def test_symmetries_map_positions_moves_and_outcomes(name):
+    """Each declared symmetry is one of the game's: the image of a position has the image
+    of its legal moves, and playing the image of a move gives the image of the result."""
+    g = games.make(name)
+    cells, actions = g.symmetries()
+    np.testing.assert_array_equal(cells[0], np.arange(cells.shape[1]))
+    rng = np.random.default_rng(5)
+    kwargs = (lambda s: {"current_player": s.current_player}) if name == "othello" else (lambda s: {})
+    s = g.init(64)
+    checked = 0
+    while not s.terminated.all():
+        grid = np.stack([g.cells(s, i) for i in range(s.batch_size)]).reshape(s.batch_size, -1)
+        a = games.random_actions(s, rng)
+        nxt = g.step(s, a)
+        grid_next = np.stack([g.cells(nxt, i) for i in range(s.batch_size)]).reshape(s.batch_size, -1)
+        for k in range(len(cells)):
+            image = np.empty_like(grid)
+            image[:, cells[k]] = grid
+            im_state = g.from_cells(image.reshape(-1, *g.board_shape), **kwargs(s))
+            live = ~s.terminated
+            np.testing.assert_array_equal(im_state.legal_action_mask[:, actions[k]][live], s.legal_action_mask[live])
+            im_next = g.step(games.take(im_state, np.flatnonzero(live)), actions[k][a[live]])
+            want = np.empty_like(grid_next)
+            want[:, cells[k]] = grid_next
+            got = np.stack([g.cells(im_next, i) for i in range(im_next.batch_size)]).reshape(im_next.batch_size, -1)
+            np.testing.assert_array_equal(got, want[live])
+            np.testing.assert_array_equal(im_next.rewards, nxt.rewards[live])
+            np.testing.assert_array_equal(im_next.terminated, nxt.terminated[live])
+            checked += int(live.sum())
+        s = nxt
+    assert checked > 64 * len(cells) * 5

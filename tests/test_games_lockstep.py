@@ -132,3 +132,67 @@ def test_openspiel_adapter_matches_native_connect_four():
         s_nat, s_os = g_nat.step(s_nat, a), g_os.step(s_os, a)
         np.testing.assert_array_equal(s_nat.rewards, s_os.rewards)
         np.testing.assert_array_equal(s_nat.terminated, s_os.terminated)
+
+
+def _lockstep_with_pyspiel(name: str, num_games: int, seed: int, planes=None) -> int:
+    """Play ``num_games`` random games of native ``name`` and of its pyspiel twin side by
+    side; compare, after every move, the mover, the legal actions, the terminal flag, the
+    rewards (summed, the returns at the end), every legal action's string and, where
+    ``planes`` maps a pyspiel state to our mover-relative planes, the observation. Returns
+    the number of positions compared."""
+    g = games.make(name)
+    ps_game = pyspiel.load_game(g.pyspiel_name)
+    rng = np.random.default_rng(seed)
+    compared = 0
+    for start in range(0, num_games, 500):
+        batch = min(500, num_games - start)
+        s = g.init(batch)
+        refs = [ps_game.new_initial_state() for _ in range(batch)]
+        returns = np.zeros((batch, 2))
+        while True:
+            obs = g.observe(s)
+            for i, ref in enumerate(refs):
+                assert bool(s.terminated[i]) == ref.is_terminal()
+                if ref.is_terminal():
+                    continue
+                legal = ref.legal_actions()
+                assert s.current_player[i] == ref.current_player()
+                assert list(np.flatnonzero(s.legal_action_mask[i])) == legal
+                if compared % 7 == 0:  # the strings of a sample of positions' legal moves
+                    assert [g.action_to_string(s, a, i) for a in legal] == [ref.action_to_string(a) for a in legal]
+                if planes is not None:
+                    np.testing.assert_array_equal(obs[i], planes(ref))
+                compared += 1
+            if s.terminated.all():
+                break
+            a = games.random_actions(s, rng)
+            s = g.step(s, a)
+            returns += s.rewards
+            for i, ref in enumerate(refs):
+                if not ref.is_terminal():
+                    ref.apply_action(int(a[i]))
+        for i, ref in enumerate(refs):
+            np.testing.assert_array_equal(returns[i], ref.returns())
+            assert not s.legal_action_mask[i].any()
+    return compared
+
+
+def _othello_planes(ref):
+    # OpenSpiel's planes seen by the mover: empty, own discs, the opponent's
+    t = np.array(ref.observation_tensor(ref.current_player()), np.float32).reshape(3, 8, 8)
+    return t[1:]
+
+
+def test_othello_random_games_lockstep_with_openspiel():
+    assert _lockstep_with_pyspiel("othello", 2000, seed=22, planes=_othello_planes) > 2000 * 55
+
+
+@pytest.mark.parametrize("size", range(5, 12))
+def test_hex_random_games_lockstep_with_openspiel(size):
+    def planes(ref):  # our planes are the mover's stones, then the opponent's
+        own, opp = ("x", "o") if ref.current_player() == 0 else ("o", "x")
+        cells = [c for line in str(ref).split("\n") for c in line.split()]
+        board = np.array(cells).reshape(size, size)
+        return np.stack([board == own, board == opp]).astype(np.float32)
+
+    assert _lockstep_with_pyspiel(f"hex_{size}x{size}", 2000, seed=size, planes=planes) > 2000 * size * size // 3

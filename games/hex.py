@@ -1,0 +1,228 @@
+"""Hex on an N x N rhombus (N = 5..11), batched, as OpenSpiel's ``hex(board_size=N)``.
+
+Cells are numbered as in OpenSpiel: action ``N * row + col``, row 0 at the top (drawn as
+row 1), column 0 is a. Each row is drawn half a cell to the right of the one above, so
+cell (r, c) touches (r-1, c), (r-1, c+1), (r, c-1), (r, c+1), (r+1, c-1) and (r+1, c).
+Player 0 (``X``) moves first and joins the top edge to the bottom one; player 1 (``O``)
+joins the left edge to the right one. The board never fills without a winner, so there
+are no draws. No swap rule (OpenSpiel's default).
+
+Each game keeps a union-find forest over its cells plus four edge nodes; a placed stone
+joins its same-coloured neighbours, and a player wins once its two edges share a root.
+The batch is stepped by one numba-compiled loop over the games (a few dozen operations a
+game), since a connection does not vectorise as numpy array arithmetic.
+Human notation: a column letter and a row number (``c5``).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from numba import njit
+
+from games import text
+from games.core import IllegalActionError, check_actions, check_batch_size, register
+from games.native import NativeGame, NativeState
+
+SIZES = range(5, 12)
+LETTERS = "abcdefghijk"
+_DR = np.array([-1, -1, 0, 0, 1, 1], np.int64)
+_DC = np.array([0, 1, -1, 1, -1, 0], np.int64)
+
+
+@njit(cache=True, inline="always")
+def _find(parent, b, x):
+    while parent[b, x] != x:
+        parent[b, x] = parent[b, parent[b, x]]  # path halving
+        x = parent[b, x]
+    return x
+
+
+@njit(cache=True, inline="always")
+def _union(parent, b, x, y):
+    rx, ry = _find(parent, b, x), _find(parent, b, y)
+    if rx != ry:
+        parent[b, max(rx, ry)] = min(rx, ry)
+
+
+@njit(cache=True)
+def _place(cells, parent, actions, players, live, n):
+    """Put player ``players[b]``'s stone on ``actions[b]`` in every live game ``b``, in place;
+    return bool[B]: the mover has joined its edges."""
+    won = np.zeros(len(actions), np.bool_)
+    edge = n * n  # X's top and bottom, then O's left and right
+    for b in range(len(actions)):
+        if not live[b]:
+            continue
+        a, p = actions[b], players[b]
+        cells[b, a] = p + 1
+        r, c = a // n, a % n
+        for k in range(6):
+            rr, cc = r + _DR[k], c + _DC[k]
+            if 0 <= rr < n and 0 <= cc < n and cells[b, rr * n + cc] == p + 1:
+                _union(parent, b, a, rr * n + cc)
+        if p == 0:
+            if r == 0:
+                _union(parent, b, a, edge)
+            if r == n - 1:
+                _union(parent, b, a, edge + 1)
+            won[b] = _find(parent, b, edge) == _find(parent, b, edge + 1)
+        else:
+            if c == 0:
+                _union(parent, b, a, edge + 2)
+            if c == n - 1:
+                _union(parent, b, a, edge + 3)
+            won[b] = _find(parent, b, edge + 2) == _find(parent, b, edge + 3)
+    return won
+
+
+@dataclasses.dataclass(frozen=True)
+class HexState(NativeState):
+    #: int8[B, N*N]: 0 empty, 1 X, 2 O.
+    board: np.ndarray
+    #: int16[B, N*N + 4]: the union-find forest (cells, then X's top and bottom edges and
+    #: O's left and right ones).
+    parent: np.ndarray
+
+
+class Hex(NativeGame):
+    player_names = ("X", "O")
+
+    def __init__(self, board_size: int = 11, history: int = 0):
+        if board_size not in SIZES:
+            raise ValueError(f"hex board_size must be {SIZES.start} to {SIZES.stop - 1}, not {board_size}")
+        super().__init__(history)
+        self.size = n = int(board_size)
+        self.name = f"hex_{n}x{n}"
+        #: the same game in OpenSpiel (same action numbering), for reference bots
+        self.pyspiel_name = f"hex(board_size={n})"
+        self.num_actions = n * n
+        self.board_shape = (n, n)
+
+    def __repr__(self) -> str:
+        return f"Hex(board_size={self.size}, history={self.history})"
+
+    def init(self, batch_size: int) -> HexState:
+        b = check_batch_size(batch_size)
+        cells = self.num_actions
+        return HexState(
+            current_player=np.zeros(b, np.int8),
+            legal_action_mask=np.ones((b, cells), bool),
+            rewards=np.zeros((b, 2), np.float32),
+            terminated=np.zeros(b, bool),
+            last_action=np.full(b, -1, np.int32),
+            num_moves=np.zeros(b, np.int32),
+            past=self._empty_past(b),
+            board=np.zeros((b, cells), np.int8),
+            parent=np.tile(np.arange(cells + 4, dtype=np.int16), (b, 1)),
+        )
+
+    def step(self, state: HexState, actions: np.ndarray) -> HexState:
+        actions = check_actions(state, actions)
+        live = ~state.terminated
+        board, parent = state.board.copy(), state.parent.copy()
+        player = state.current_player.astype(np.int64)
+        won = _place(board, parent, actions, player, live, self.size)
+        terminated = state.terminated | won
+        batch = np.arange(state.batch_size)
+        rewards = np.zeros((state.batch_size, 2), np.float32)
+        rewards[batch, player] = won
+        rewards[batch, 1 - player] = -1.0 * won
+        return HexState(
+            current_player=np.where(live, 1 - state.current_player, state.current_player).astype(np.int8),
+            legal_action_mask=(board == 0) & ~terminated[:, None],
+            rewards=rewards,
+            terminated=terminated,
+            last_action=np.where(live, actions, state.last_action).astype(np.int32),
+            num_moves=state.num_moves + live,
+            past=self._next_past(state, live),
+            board=board,
+            parent=parent,
+        )
+
+    def from_cells(self, cells: np.ndarray) -> HexState:
+        """Positions (no history) from grids ``int8[B, N, N]`` (0 empty, 1 X, 2 O); the
+        mover is the player with fewer stones (X on equal counts)."""
+        flat = np.asarray(cells, np.int8).reshape(len(cells), self.num_actions)
+        b = len(flat)
+        board = np.zeros_like(flat)
+        parent = np.tile(np.arange(self.num_actions + 4, dtype=np.int16), (b, 1))
+        terminated = np.zeros(b, bool)
+        for cell in range(self.num_actions):  # joining stone by stone, in any order, gives the same groups
+            owner = flat[:, cell]
+            terminated |= _place(board, parent, np.full(b, cell), (owner - 1).astype(np.int64), owner > 0, self.size)
+        count = (flat != 0).sum(axis=1).astype(np.int32)
+        return HexState(
+            current_player=(count % 2).astype(np.int8),
+            legal_action_mask=(board == 0) & ~terminated[:, None],
+            rewards=np.zeros((b, 2), np.float32),
+            terminated=terminated,
+            last_action=np.full(b, -1, np.int32),
+            num_moves=count,
+            past=self._empty_past(b),
+            board=board,
+            parent=parent,
+        )
+
+    def symmetries(self) -> tuple[np.ndarray, np.ndarray]:
+        """The identity and the half turn: the only symmetries that keep each player's
+        edges (a mirror of the rhombus breaks its adjacency, a transpose swaps the goals)."""
+        cells = np.stack([np.arange(self.num_actions), np.arange(self.num_actions)[::-1]]).astype(np.int64)
+        return cells, cells
+
+    def planes(self, state: HexState) -> np.ndarray:
+        n = self.size
+        return np.stack([state.board == 1, state.board == 2], axis=1).astype(np.int8).reshape(-1, 2, n, n)
+
+    def last_move_cell(self, state, index=0):
+        a = int(state.last_action[index])
+        return None if a < 0 else divmod(a, self.size)
+
+    def column_labels(self):
+        return list(LETTERS[: self.size])
+
+    def row_labels(self):
+        return [str(r + 1) for r in range(self.size)]
+
+    def render(self, state, index: int = 0, color: bool = False) -> str:
+        """The rhombus, each row half a cell right of the one above, labelled on every side;
+        X joins the top and bottom edges, O the left and right ones."""
+        n = self.size
+        cells = self.cells(state, index)
+        last = self.last_move_cell(state, index)
+        pad = len(str(n)) + 3
+        letters = "   ".join(self.column_labels())
+        lines = [" " * pad + letters + "      X: top to bottom"]
+        for r in range(n):
+            parts = []
+            for c in range(n):
+                sym = text.symbol(int(cells[r, c]), color)
+                parts.append(f"[{sym}]" if last == (r, c) else f" {sym} ")
+            note = "   O: left to right" if r == 0 else ""
+            lines.append(" " * (2 * r) + f"{r + 1:>{pad - 3}} \\" + " ".join(parts) + f"\\ {r + 1}" + note)
+        lines.append(" " * (2 * (n - 1) + pad) + letters)
+        return "\n".join(lines)
+
+    def move_notation(self) -> str:
+        return f"a column a-{LETTERS[self.size - 1]} and a row 1-{self.size} (c5)"
+
+    def parse_action(self, state, text_in: str, index: int = 0) -> int:
+        t = text.clean(text_in)
+        n = self.size
+        if not t:
+            raise ValueError("empty move: type " + self.move_notation())
+        if t[0] not in LETTERS[:n] or not t[1:].isdigit() or not 1 <= int(t[1:3]) <= n or len(t) > 3:
+            raise ValueError(f"{text_in.strip()[:20]!r} is not a move: type {self.move_notation()}")
+        action = (int(t[1:]) - 1) * n + LETTERS.index(t[0])
+        if not state.legal_action_mask[index, action]:
+            raise IllegalActionError(f"{t} is taken")
+        return action
+
+    def action_to_string(self, state, action: int, index: int = 0) -> str:
+        r, c = divmod(int(action), self.size)
+        return f"{LETTERS[c]}{r + 1}"
+
+
+for _n in SIZES:
+    register(f"hex_{_n}x{_n}", lambda history=0, _n=_n: Hex(_n, history=history))
+register("hex", lambda history=0: Hex(11, history=history))
