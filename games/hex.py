@@ -225,4 +225,3 @@ class Hex(NativeGame):
 
 for _n in SIZES:
     register(f"hex_{_n}x{_n}", lambda history=0, _n=_n: Hex(_n, history=history))
-register("hex", lambda history=0: Hex(11, history=history))

@@ -239,6 +239,9 @@ class Othello(NativeGame):
             score += f"  ({self.player_names[int(state.current_player[index])]} has no move and must pass)"
         elif state.last_action[index] == PASS:
             score += f"  ({self.player_names[1 - int(state.current_player[index])]} passed)"
+        if not state.terminated[index]:
+            mover = self.player_names[int(state.current_player[index])]
+            score += f"\n{mover}'s moves: " + " ".join(self.legal_moves_text(state, index))
         return board + "\n" + score
 
     def move_notation(self) -> str:

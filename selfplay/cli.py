@@ -108,6 +108,8 @@ def games_cmd() -> None:
     examples = [
         "tic_tac_toe",
         "connect_four",
+        "othello",
+        *(f"hex_{n}x{n}" for n in range(5, 12)),
         "openspiel:tic_tac_toe",
         "openspiel:connect_four",
         "openspiel:hex(board_size=5)",
@@ -410,7 +412,8 @@ def _load_player_agent(game_name: str, checkpoint, search, move_time):
 
 
 @cli.command()
-@click.option("--game", "game_name", type=GameName(), default="connect_four", show_default=True, help="game to play")
+@click.option("--game", "game_name", type=GameName(), default=None,
+              help="game to play [default: the checkpoint's game, else connect_four]")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
               help="agent to play [default: the shipped checkpoints/<game>.pt]")
 @click.option("--search", type=Whole(1, 1_000_000), default=None, help="MCTS simulations per agent move")
@@ -432,6 +435,10 @@ def play(game_name, checkpoint, search, move_time, side, seed):
 
     if sys.stdout is None or sys.stdout.closed or sys.stdin is None or sys.stdin.closed:
         raise click.ClickException("play needs an open standard input and output (a terminal)")
+    if game_name is None:
+        from selfplay import players
+
+        game_name = (players.infer_game([checkpoint]) if checkpoint else None) or "connect_four"
     agent = _load_player_agent(game_name, checkpoint, search, move_time)
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     seat = {"first": 0, "second": 1}.get(side, seed % 2)

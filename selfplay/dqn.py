@@ -30,7 +30,7 @@ import torch
 import games
 from selfplay.checks import SEED_MAX, check_fields, opt
 from selfplay.network import NetConfig, build, legal_q, masked
-from selfplay.profiles import feature
+from selfplay.profiles import feature, profile
 from selfplay.replay import Replay
 from selfplay.sources import source_for
 
@@ -156,61 +156,18 @@ def _require(checks: list[tuple[bool, str]]) -> None:
 SEARCH_FIELDS = frozenset(f.name for f in dataclasses.fields(SearchSettings))
 
 
-
-
-#: per-game defaults that differ from TrainConfig's
-GAME_DEFAULTS: dict[str, dict] = {
-    # reaches exact play (all 4,520 positions) at ~40k moves; 100k leaves a margin
-    "tic_tac_toe": dict(steps=100_000, num_envs=32, batch_size=256, lr=1e-3, target_update=250,
-                        updates_per_step=4, eps_steps=40_000, eps_end=0.2, replay_capacity=1_000_000,
-                        learning_starts=1_000, eval_every=20_000, checkpoint_every=50_000,
-                        net=NetConfig(kind="mlp", hidden=256, layers=2)),
-    # about 30 minutes on one CPU thread (an MLP: a residual CNN updates 20x slower there)
-    "connect_four": dict(steps=2_000_000, num_envs=32, batch_size=256, lr=5e-4, target_update=500,
-                         updates_per_step=1, eps_steps=500_000, eps_end=0.05, replay_capacity=1_000_000,
-                         learning_starts=10_000, eval_every=100_000, checkpoint_every=250_000,
-                         net=NetConfig(kind="mlp", hidden=512, layers=3)),
-}
-
-
-#: what MCTS mode (``--mcts``) changes on top of a game's defaults: many games in parallel
-#: so each wave of the search fills a batch, a cheap search whose first visits cover every
-#: root action (so every action gets a target), a frozen opponent that does not search,
-#: and an early first evaluation (chosen by measurement: see the README)
-MCTS_DEFAULTS: dict[str, dict] = {
-    "*": dict(num_envs=256, simulations=16, root_all=True, search_target="completed", opponent_search=False,
-              eps_start=0.3, eps_end=0.05, eps_steps=100_000,  # the frozen opponent's exploration
-              iteration_episodes=256, iteration_updates=200, temperature_moves=8, td_weight=0.5),
-    # the opponent explores as in plain mode: reaching all 4,520 positions needs it (with a
-    # flat 0.2 the learner stopped at 99.93%)
-    "tic_tac_toe": dict(steps=100_000, num_envs=64, simulations=16, iteration_episodes=64, iteration_updates=100,
-                        eval_every=10_000, eps_start=1.0, eps_end=0.2, eps_steps=40_000),
-    # measured at 15 minutes of one core (README, "MCTS mode against plain DQN"): gradient
-    # steps were ~90% of the time, so a 256-wide MLP (3.2x the steps) and search targets
-    # alone (no TD term: 2.2x cheaper steps) gained ~+190 Elo over the TD term and the
-    # 512-wide MLP; with those, 16 simulations beat 32 (+62) and 8 or 24, 100 gradient
-    # steps per iteration of 256 games matched 200 and 50 with more games played, and half
-    # the game's outcome in the target of the move taken gained +90 (0.25: +57)
-    "connect_four": dict(steps=6_000_000, eval_every=500_000, checkpoint_every=1_000_000, simulations=16,
-                         iteration_updates=100, td_weight=0.0, outcome_mix=0.5,
-                         net=NetConfig(kind="mlp", hidden=256, layers=3)),
-}
-
-
-#: named recipes on top of a game's defaults (``selfplay train --preset NAME``), each the
-#: settings of one measured long run (docs/experiments.md); a preset with ``mcts=True``
-#: starts from MCTS mode's defaults
-PRESETS: dict[str, dict[str, dict]] = {
-    # the long run behind checkpoints/connect_four.pt (its card lists the segments): MCTS
-    # mode's defaults (the 256-wide MLP beat a 512-wide one at an hour of one core each),
-    # 150M moves bounded by --minutes, evaluated and saved seldom enough to cost little
-    "connect_four": {"strong": dict(mcts=True, steps=150_000_000, eval_every=10_000_000, checkpoint_every=5_000_000)},
-}
+#: what MCTS mode (``--mcts``) changes on top of a game's defaults, before the game's own
+#: MCTS-mode settings (its profile's ``mcts``): many games in parallel so each wave of the
+#: search fills a batch, a cheap search whose first visits cover every root action (so
+#: every action gets a target), a frozen opponent that does not search (docs/algorithm.md)
+MCTS_MODE = dict(num_envs=256, simulations=16, root_all=True, search_target="completed", opponent_search=False,
+                 eps_start=0.3, eps_end=0.05, eps_steps=100_000,  # the frozen opponent's exploration
+                 iteration_episodes=256, iteration_updates=200, temperature_moves=8, td_weight=0.5)
 
 
 def presets(game: str) -> dict[str, dict]:
-    """The presets of ``game`` by name (empty where it has none)."""
-    return PRESETS.get(games.canonical_name(game), {})
+    """The presets of ``game`` by name (empty where it has none): its profile's."""
+    return profile(game).presets
 
 
 def default_config(game: str, preset: str | None = None, **overrides) -> TrainConfig:
@@ -230,16 +187,11 @@ def default_config(game: str, preset: str | None = None, **overrides) -> TrainCo
 
 def _default_flat(game: str, **overrides) -> dict:
     game = games.canonical_name(game)
-    key = game.split(":", 1)[-1] if game.startswith("pettingzoo") else game
-    base = dict(GAME_DEFAULTS.get(key, {}))
-    if not base:  # adapter games: sized for one CPU core (a residual CNN is ~20x slower there)
-        base = dict(steps=500_000, num_envs=32, batch_size=256, lr=5e-4, target_update=500,
-                    updates_per_step=1, eps_steps=150_000, eps_end=0.05, replay_capacity=500_000,
-                    learning_starts=5_000, eval_every=50_000, checkpoint_every=100_000,
-                    net=NetConfig(kind="mlp", hidden=512, layers=2))
+    prof = profile(game)
+    base = dict(prof.train)
     if overrides.get("mcts"):
-        base.update(MCTS_DEFAULTS["*"])
-        base.update(MCTS_DEFAULTS.get(key, {}))
+        base.update(MCTS_MODE)
+        base.update(prof.mcts)
     base.update({k: v for k, v in overrides.items() if v is not None})
     return dict(game=game, **base)
 
