@@ -87,6 +87,7 @@ class HexState(NativeState):
 
 class Hex(NativeGame):
     player_names = ("X", "O")
+    pyspiel_strings = True
 
     def __init__(self, board_size: int = 11, history: int = 0):
         if board_size not in SIZES:

@@ -97,6 +97,9 @@ class NativeGame:
     def last_move_cell(self, state: State, index: int = 0) -> tuple[int, int] | None:
         raise NotImplementedError
 
+    #: action_to_string gives OpenSpiel's own strings (the lockstep suite checks them);
+    #: engines with a human notation of their own (connect four's column digits) say False
+    pyspiel_strings: bool = False
     #: stones in a row that win (set by each engine)
     in_a_row: int = 0
     #: how the players' stones are drawn and named

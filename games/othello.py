@@ -139,6 +139,7 @@ class Othello(NativeGame):
     num_actions = CELLS + 1
     board_shape = (SIZE, SIZE)
     player_names = ("X", "O")
+    pyspiel_strings = True
 
     def init(self, batch_size: int) -> OthelloState:
         b = check_batch_size(batch_size)

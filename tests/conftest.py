@@ -6,13 +6,11 @@ import torch
 torch.set_num_threads(1)
 os.environ.setdefault("NO_COLOR", "1")
 
-# every registered game the conformance suite runs (adapters: small, quick instances)
-ALL_GAMES = [
-    "tic_tac_toe",
-    "connect_four",
-    "othello",
-    "hex_5x5",
-    "hex_11x11",
+import games
+
+# the games the conformance suite runs: every registered native engine (a new one joins
+# by registering), and adapters on small, quick instances
+ALL_GAMES = [n for n in games.registered() if ":" not in n] + [
     "openspiel:tic_tac_toe",
     "openspiel:connect_four",
     "openspiel:hex(board_size=4)",

@@ -171,7 +171,7 @@ def test_unknown_and_unfit_games_are_refused():
         assert "\n" not in str(e.value)
 
 
-@pytest.mark.parametrize("name", ["tic_tac_toe", "connect_four", "othello", "hex_5x5", "hex_8x8"])
+@pytest.mark.parametrize("name", [n for n in games.registered() if ":" not in n])
 def test_symmetries_map_positions_moves_and_outcomes(name):
     """Each declared symmetry is one of the game's: the image of a position has the image
     of its legal moves, and playing the image of a move gives the image of the result."""

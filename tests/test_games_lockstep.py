@@ -158,7 +158,7 @@ def _lockstep_with_pyspiel(name: str, num_games: int, seed: int, planes=None) ->
                 legal = ref.legal_actions()
                 assert s.current_player[i] == ref.current_player()
                 assert list(np.flatnonzero(s.legal_action_mask[i])) == legal
-                if compared % 7 == 0:  # the strings of a sample of positions' legal moves
+                if g.pyspiel_strings and compared % 7 == 0:  # a sample of positions' legal move strings
                     assert [g.action_to_string(s, a, i) for a in legal] == [ref.action_to_string(a) for a in legal]
                 if planes is not None:
                     np.testing.assert_array_equal(obs[i], planes(ref))
@@ -183,16 +183,25 @@ def _othello_planes(ref):
     return t[1:]
 
 
-def test_othello_random_games_lockstep_with_openspiel():
-    assert _lockstep_with_pyspiel("othello", 2000, seed=22, planes=_othello_planes) > 2000 * 55
+def _hex_planes(ref):
+    # the mover's stones, then the opponent's, read off OpenSpiel's drawing of the board
+    own, opp = ("x", "o") if ref.current_player() == 0 else ("o", "x")
+    board = np.array([c for line in str(ref).split("\n") for c in line.split()])
+    size = int(round(len(board) ** 0.5))
+    board = board.reshape(size, size)
+    return np.stack([board == own, board == opp]).astype(np.float32)
 
 
-@pytest.mark.parametrize("size", range(5, 12))
-def test_hex_random_games_lockstep_with_openspiel(size):
-    def planes(ref):  # our planes are the mover's stones, then the opponent's
-        own, opp = ("x", "o") if ref.current_player() == 0 else ("o", "x")
-        cells = [c for line in str(ref).split("\n") for c in line.split()]
-        board = np.array(cells).reshape(size, size)
-        return np.stack([board == own, board == opp]).astype(np.float32)
+#: how a native game's observation is read off its pyspiel twin, where the suite checks it
+#: (tic-tac-toe and connect four are checked against PettingZoo's planes above)
+PLANES = {"othello": _othello_planes, **{f"hex_{n}x{n}": _hex_planes for n in range(5, 12)}}
+#: every native engine with an OpenSpiel twin joins the lockstep suite by registering
+TWINNED = [n for n in games.registered() if ":" not in n and getattr(games.make(n), "pyspiel_name", None)]
 
-    assert _lockstep_with_pyspiel(f"hex_{size}x{size}", 2000, seed=size, planes=planes) > 2000 * size * size // 3
+
+@pytest.mark.parametrize("name", TWINNED)
+def test_native_random_games_lockstep_with_openspiel(name):
+    g = games.make(name)
+    compared = _lockstep_with_pyspiel(name, 2000, seed=len(name), planes=PLANES.get(name))
+    # at least a few positions a game (tic-tac-toe: 5 moves; hex: a third of the board)
+    assert compared > 2000 * min(5, g.num_actions // 3)
