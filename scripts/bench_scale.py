@@ -11,7 +11,7 @@ memory reaches ``learning_starts`` (and the pool is up), then ``--seconds`` of t
 training, learner included. Workers run on a local Ray started once for the whole benchmark
 (one CPU and one torch thread each); the learner is this process, with one torch thread
 unless ``--workers`` gives ``W/T`` (T threads). The first setup is the reference.
-Prints a markdown table for the README.
+Prints a markdown table for docs/benchmarks.md or docs/experiments.md.
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ Each ``--config NAME:OPTIONS`` is a ``selfplay train`` run with those extra opti
 on spaces). Runs go side by side (``--parallel``, default: as many as there are configs,
 at most the CPU count), each with ``--threads 1 --workers 0``. A run folder that already holds a
 finished run is reused, so the evaluation can be redone without training again.
-Prints a markdown table for the README.
+Prints a markdown table for docs/benchmarks.md or docs/experiments.md.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ replay ratio: moving all acting elsewhere speeds a run up at most 1 / (learning 
 With ``--threads 1,2`` each run is profiled again with the learner on 2 torch threads, and
 the last column compares one thread's whole batched move (acting and learning) with the
 learning alone on T threads: what T cores could give if the acting cost nothing at all.
-Prints a markdown table for the README.
+Prints a markdown table for docs/benchmarks.md or docs/experiments.md.
 """
 from __future__ import annotations
 

@@ -204,7 +204,7 @@ def _as_flags(message: str) -> str:
               help="keep only the newest N step_<moves>.pt files [default: all]")
 @click.option("--workers", type=AutoCount(0, 1024, "workers"), default="auto", show_default=True,
               help="self-play actors on Ray feeding this learner (0: one process, no Ray; auto: the count measured "
-                   "to pay in the run's mode, capped at the CPUs, 0 without Ray: README, \"Scaling\")")
+                   "to pay in the run's mode, capped at the CPUs, 0 without Ray: docs/benchmarks.md, \"Scaling\")")
 @click.option("--ray-address", default=None,
               help="join this Ray cluster ('auto', or ray://host:port) [default: start a local Ray for the run]")
 @click.option("--policy-lag", "policy_lag", type=Whole(0, 1000), default=4, show_default=True,

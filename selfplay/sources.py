@@ -8,7 +8,7 @@ place that reads ``TrainConfig.mcts``):
             Q(s, a) of the move taken toward the frozen, negated TD target
             ``y = r - gamma * max Q_frozen(s', a')`` (n-step and double-Q as configured),
             ``updates_per_step`` steps after each batched move.
-``search``  MCTS mode (README, "MCTS mode"). The learner's seat chooses its moves by
+``search``  MCTS mode (docs/algorithm.md). The learner's seat chooses its moves by
             a search with the online network; the root's empirical Q values (for every
             action with ``search_target="completed"``) are stored, and after every
             ``iteration_episodes`` finished episodes a batch of ``iteration_updates``
@@ -160,7 +160,7 @@ class Search(TargetSource):
     #: single process at a mean lag of 0.9 versions (2 chunks: 1.33x)
     actor_queue = 8
     #: acting (the search) is about half of MCTS mode's time: 2 workers gave 1.91x the
-    #: single process's positions/s on connect four with 2 cores (README, "Scaling")
+    #: single process's positions/s on connect four with 2 cores (docs/benchmarks.md, "Scaling")
     auto_workers = 2
 
     def __init__(self, learner):
@@ -195,7 +195,7 @@ class Search(TargetSource):
         seat searches with the frozen copy, or plays its greedy move, epsilon-greedy
         (``opponent_search``). Each search stores the root's targets; every move is a plain
         transition too. (Searching only a share of the learner's moves, KataGo's playout-cap
-        randomisation, was measured and did not pay: README.)"""
+        randomisation, was measured and did not pay: docs/experiments.md.)"""
         from selfplay import mcts
 
         from selfplay import Stopped

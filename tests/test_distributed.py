@@ -116,7 +116,7 @@ def test_train_joins_a_running_two_node_cluster_uses_both_nodes_and_leaves_it_ru
 
 @pytest.mark.slow  # a whole default run on Ray: ~1 min quiet
 def test_tic_tac_toe_with_two_workers_from_the_defaults_never_loses_to_minimax(tmp_path):
-    """What holds with 2 workers (README, "Workers"): the plain defaults' 100k moves never
+    """What holds with 2 workers (docs/cli.md, "Workers"): the plain defaults' 100k moves never
     lose to perfect play and keep the best outcome in all but a few of the 4,520 positions
     (measured: 4,519; one process keeps all of them from 40k moves, test_dqn). The chunks
     are taken in a fixed order, so the run is the same whatever the machine's load."""
@@ -268,7 +268,7 @@ def test_mcts_mode_by_default_trains_on_the_workers_auto_picks_and_stops_its_ray
 
 
 def test_plain_mode_by_default_is_the_single_process_loop_without_importing_ray(tmp_path):
-    # --workers auto in plain mode is 0 workers (workers do not pay there: README, "Scaling"),
+    # --workers auto in plain mode is 0 workers (workers do not pay there: docs/benchmarks.md, "Scaling"),
     # and --threads auto gives the learner the measured thread count instead
     code = ("import sys, torch; from click.testing import CliRunner; from selfplay.cli import cli; "
             f"r = CliRunner().invoke(cli, ['train', '--out', {str(tmp_path / 'run')!r}, '--steps', '600', "
