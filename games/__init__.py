@@ -3,6 +3,14 @@
 ``games.make(name)`` returns a :class:`Game`; see :mod:`games.core` for the conventions.
 This package never imports ``selfplay``.
 """
+
+# importing an engine or adapter module registers it
+from games import connect_four as _c4  # noqa: F401
+from games import hex as _hex  # noqa: F401
+from games import openspiel as _os  # noqa: F401
+from games import othello as _othello  # noqa: F401
+from games import pettingzoo as _pz  # noqa: F401
+from games import tictactoe as _ttt  # noqa: F401
 from games.core import (
     Game,
     IllegalActionError,
@@ -17,10 +25,18 @@ from games.core import (
     take,
     where,
 )
-from games import connect_four as _c4, hex as _hex, othello as _othello, tictactoe as _ttt  # noqa: F401  (register natives)
-from games import openspiel as _os, pettingzoo as _pz  # noqa: F401  (register adapters)
 
 __all__ = [
-    "Game", "IllegalActionError", "State", "UnknownGameError",
-    "canonical_name", "concat", "make", "random_actions", "registered", "slug", "take", "where",
+    "Game",
+    "IllegalActionError",
+    "State",
+    "UnknownGameError",
+    "canonical_name",
+    "concat",
+    "make",
+    "random_actions",
+    "registered",
+    "slug",
+    "take",
+    "where",
 ]

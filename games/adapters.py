@@ -4,6 +4,7 @@ An adapter state keeps one reference-engine object per game in an object array a
 copies it before every move, so ``step`` never mutates its input. It is correct, not
 fast: the native engines are the fast path.
 """
+
 from __future__ import annotations
 
 import ast

@@ -6,6 +6,7 @@ is a sentinel that stays empty), one uint64 per player. A line of four is found 
 four shift-and-mask tests, one per direction, on the whole batch at once.
 Human notation: a column number 1-7.
 """
+
 from __future__ import annotations
 
 import dataclasses

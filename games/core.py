@@ -14,10 +14,12 @@ Conventions (written once, here):
 * ``observe(state)`` gives float32 planes ``[B, C, H, W]`` from the mover's point of
   view (own stones first), optionally with the last K positions stacked behind.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Protocol, TypeVar, runtime_checkable
+from collections.abc import Callable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -58,9 +60,7 @@ def take(state: S, index) -> S:
     """The sub-batch ``index`` (an int, slice, integer or boolean array) as a new state."""
     if isinstance(index, (int, np.integer)):
         index = slice(int(index), int(index) + 1)
-    return dataclasses.replace(
-        state, **{f.name: getattr(state, f.name)[index] for f in dataclasses.fields(state)}
-    )
+    return dataclasses.replace(state, **{f.name: getattr(state, f.name)[index] for f in dataclasses.fields(state)})
 
 
 def where(mask: np.ndarray, a: S, b: S) -> S:
@@ -85,10 +85,7 @@ def concat(states: list[S]) -> S:
     first = states[0]
     return dataclasses.replace(
         first,
-        **{
-            f.name: np.concatenate([getattr(s, f.name) for s in states])
-            for f in dataclasses.fields(first)
-        },
+        **{f.name: np.concatenate([getattr(s, f.name) for s in states]) for f in dataclasses.fields(first)},
     )
 
 

@@ -13,6 +13,7 @@ The batch is stepped by one numba-compiled loop over the games (a few dozen oper
 game), since a connection does not vectorise as numpy array arithmetic.
 Human notation: a column letter and a row number (``c5``).
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -7,6 +7,7 @@ one (zeros before the game began). ``observe`` turns these into float32 planes f
 mover's point of view: ``[own, opponent]`` for the current position, then the same pair
 for each earlier position, most recent first; shape ``[B, 2 * (K + 1), H, W]``.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -7,6 +7,7 @@ game's ``observation_tensor`` for the player to move, reshaped to ``[C, H, W]``,
 constant plane holding the mover's id (1.0 for player 1), so the network always knows
 whose point of view it sees even where the game encodes colours absolutely.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -62,8 +63,10 @@ class OpenSpielGame:
         n_actions = self.pyspiel_game.num_distinct_actions()
         n_cells = int(np.prod(self.pyspiel_game.observation_tensor_shape()))
         if not (2 <= n_actions <= MAX_ACTIONS and 1 <= n_cells <= MAX_CELLS):
-            raise UnknownGameError(f"openspiel:{spec} has {n_actions:,} actions and {n_cells:,} observation cells; "
-                                   f"a game here needs 2 to {MAX_ACTIONS:,} actions and 1 to {MAX_CELLS:,} cells")
+            raise UnknownGameError(
+                f"openspiel:{spec} has {n_actions:,} actions and {n_cells:,} observation cells; "
+                f"a game here needs 2 to {MAX_ACTIONS:,} actions and 1 to {MAX_CELLS:,} cells"
+            )
         self.spec = spec
         self.name = f"openspiel:{spec}"
         self.history = int(history)
@@ -143,7 +146,9 @@ class OpenSpielGame:
             past = push_past(past, self._frames(state.handles, state.current_player), live)
         return AdapterState(
             # at a terminal state the player to move is, by convention, the one who did not move last
-            current_player=np.where(term & live, 1 - state.current_player, np.where(term, state.current_player, player)).astype(np.int8),
+            current_player=np.where(
+                term & live, 1 - state.current_player, np.where(term, state.current_player, player)
+            ).astype(np.int8),
             legal_action_mask=mask,
             rewards=rewards,
             terminated=term,

@@ -8,6 +8,7 @@ observation is laid out row-major, so the adapter is interchangeable with the na
 engine. Other environments keep PettingZoo's action ids. The observation is PettingZoo's
 own (already from the mover's point of view), moved to ``[C, H, W]``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -33,9 +34,7 @@ def clone_env(env):
     rebuilds a *fresh* env from the constructor arguments and drops the position.
     """
     new = object.__new__(type(env))
-    new.__dict__.update(
-        {k: clone_env(v) if k == "env" else copy.deepcopy(v) for k, v in env.__dict__.items()}
-    )
+    new.__dict__.update({k: clone_env(v) if k == "env" else copy.deepcopy(v) for k, v in env.__dict__.items()})
     return new
 
 
@@ -68,15 +67,18 @@ class PettingZooGame:
         base = env_name.rsplit("_v", 1)[0]
         if base not in FIT:
             why = UNFIT.get(base, "is not known to be a deterministic, sequential, perfect-information game")
-            raise UnknownGameError(f"pettingzoo:{env_name} {why}; these fit: "
-                                   + ", ".join(f"{b}_vN" for b in sorted(FIT)))
+            raise UnknownGameError(
+                f"pettingzoo:{env_name} {why}; these fit: " + ", ".join(f"{b}_vN" for b in sorted(FIT))
+            )
         try:
             env = module.env(**kwargs)
             env.reset(seed=0)
         except Exception as e:  # environments raise assorted errors for bad options
             raise UnknownGameError(f"pettingzoo:{env_name} cannot be made with {kwargs}: {e}") from None
         if len(env.possible_agents) != 2:
-            raise UnknownGameError(f"pettingzoo:{env_name} has {len(env.possible_agents)} players; only 2-player games fit")
+            raise UnknownGameError(
+                f"pettingzoo:{env_name} has {len(env.possible_agents)} players; only 2-player games fit"
+            )
         obs = env.observe(env.agent_selection)
         if not isinstance(obs, dict) or "action_mask" not in obs:
             raise UnknownGameError(f"pettingzoo:{env_name} gives no action mask")
@@ -164,7 +166,9 @@ class PettingZooGame:
         if self.history:
             past = push_past(past, self._fields(state.handles)[3], live)
         return AdapterState(
-            current_player=np.where(live, np.where(term, 1 - state.current_player, player), state.current_player).astype(np.int8),
+            current_player=np.where(
+                live, np.where(term, 1 - state.current_player, player), state.current_player
+            ).astype(np.int8),
             legal_action_mask=mask,
             rewards=rewards,
             terminated=term,

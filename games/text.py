@@ -3,6 +3,7 @@
 Stones: player 0 is ``X``, player 1 is ``O``. The last move is shown in brackets
 (and bold when colour is on). Colour is ANSI: red for X, yellow for O.
 """
+
 from __future__ import annotations
 
 import numpy as np

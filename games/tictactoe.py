@@ -5,6 +5,7 @@ player's board is cell i. Player 0 is X and moves first. Human notation: a digit
 laid out like a phone keypad (1 top left, 9 bottom right) or a column letter a-c and a
 row number 1-3 counted from the top (``b2`` is the centre).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,11 +17,19 @@ from games.core import IllegalActionError, check_actions, check_batch_size, regi
 from games.native import NativeGame, NativeState
 
 LINES = np.array(
-    [sum(1 << c for c in line) for line in (
-        (0, 1, 2), (3, 4, 5), (6, 7, 8),
-        (0, 3, 6), (1, 4, 7), (2, 5, 8),
-        (0, 4, 8), (2, 4, 6),
-    )],
+    [
+        sum(1 << c for c in line)
+        for line in (
+            (0, 1, 2),
+            (3, 4, 5),
+            (6, 7, 8),
+            (0, 3, 6),
+            (1, 4, 7),
+            (2, 5, 8),
+            (0, 4, 8),
+            (2, 4, 6),
+        )
+    ],
     dtype=np.int32,
 )
 BITS = (1 << np.arange(9)).astype(np.int32)

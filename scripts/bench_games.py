@@ -7,6 +7,7 @@ needs) and finished games restarted, all measured in this one run, per game:
 
 Target (issues 22 and earlier): at batch 1,024 at least 10x pyspiel for every native game.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,8 +73,9 @@ def bench_pettingzoo(seconds: float) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="measuring time per entry")
-    ap.add_argument("--games", default="connect_four,othello,hex_5x5,hex_9x9,hex_11x11",
-                    help="comma-separated native games")
+    ap.add_argument(
+        "--games", default="connect_four,othello,hex_5x5,hex_9x9,hex_11x11", help="comma-separated native games"
+    )
     args = ap.parse_args()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     worst = None

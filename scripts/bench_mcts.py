@@ -3,6 +3,7 @@ bots (C++ ``pyspiel.MCTSBot`` and Python ``MCTSBot``, random rollouts), one run:
 
     python scripts/bench_mcts.py [--checkpoint checkpoints/connect_four.pt] [--seconds 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,15 +58,24 @@ def openspiel_python(sims, seconds) -> float:
     from open_spiel.python.algorithms import mcts as os_mcts
 
     game = pyspiel.load_game("connect_four")
-    bot = os_mcts.MCTSBot(game, 2.0, sims, os_mcts.RandomRolloutEvaluator(1, np.random.RandomState(0)),
-                          random_state=np.random.RandomState(0))
+    bot = os_mcts.MCTSBot(
+        game,
+        2.0,
+        sims,
+        os_mcts.RandomRolloutEvaluator(1, np.random.RandomState(0)),
+        random_state=np.random.RandomState(0),
+    )
     return _bot_rate(bot, game, sims, seconds)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--checkpoint", default=None, help="network to evaluate leaves with (default: an untrained "
-                    "network of connect four's default shape; the speed is the same)")
+    ap.add_argument(
+        "--checkpoint",
+        default=None,
+        help="network to evaluate leaves with (default: an untrained "
+        "network of connect four's default shape; the speed is the same)",
+    )
     ap.add_argument("--seconds", type=float, default=3.0)
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -94,8 +104,10 @@ def main():
     for name, v in rows:
         print(f"{name:48s} {v:10,.0f} {v / cpp:10.2f} {v / py:9.1f}")
     overhead = rows[5][1]
-    print(f"\ntarget: our search's own overhead at batch 256 >= OpenSpiel's C++ bot -> "
-          f"{overhead:,.0f} vs {cpp:,.0f} sims/s ({overhead / cpp:.2f}x)")
+    print(
+        f"\ntarget: our search's own overhead at batch 256 >= OpenSpiel's C++ bot -> "
+        f"{overhead:,.0f} vs {cpp:,.0f} sims/s ({overhead / cpp:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

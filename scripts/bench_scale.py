@@ -13,6 +13,7 @@ training, learner included. Workers run on a local Ray started once for the whol
 unless ``--workers`` gives ``W/T`` (T threads). The first setup is the reference.
 Prints a markdown table for docs/benchmarks.md or docs/experiments.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,17 +50,24 @@ def measure(game: str, workers: int, seconds: float, threads: int = 1) -> tuple[
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=25.0)
-    ap.add_argument("--games", default="tic_tac_toe,connect_four,connect_four+mcts",
-                    help="comma-separated; GAME[+mcts][/FIELD=VALUE:...]")
-    ap.add_argument("--workers", default="0,1,2",
-                    help="comma-separated worker counts; W/T: W workers and T torch threads for the learner")
+    ap.add_argument(
+        "--games",
+        default="tic_tac_toe,connect_four,connect_four+mcts",
+        help="comma-separated; GAME[+mcts][/FIELD=VALUE:...]",
+    )
+    ap.add_argument(
+        "--workers",
+        default="0,1,2",
+        help="comma-separated worker counts; W/T: W workers and T torch threads for the learner",
+    )
     args = ap.parse_args()
     import ray
 
     setups = [tuple(int(x) for x in (w + "/1").split("/")[:2]) for w in args.workers.split(",")]
     counts = [w for w, _ in setups]
-    ray.init(num_cpus=max(max(counts), 1), include_dashboard=False, log_to_driver=False,
-             object_store_memory=256 * 2**20)
+    ray.init(
+        num_cpus=max(max(counts), 1), include_dashboard=False, log_to_driver=False, object_store_memory=256 * 2**20
+    )
     try:
         rows = []
         for game in args.games.split(","):
@@ -69,8 +77,10 @@ def main() -> None:
                 base = base or pps
                 label = f"{w}" + (f" (learner {t} threads)" if t != 1 else "")
                 rows.append((game, label, pps, ups, pps / base))
-                print(f"{game:20s} workers {label}: {pps:9,.0f} positions/s  {ups:7,.1f} updates/s  x{pps / base:.2f}",
-                      flush=True)
+                print(
+                    f"{game:20s} workers {label}: {pps:9,.0f} positions/s  {ups:7,.1f} updates/s  x{pps / base:.2f}",
+                    flush=True,
+                )
     finally:
         ray.shutdown()
     print(f"\n{os.cpu_count()} CPU cores; positions/s with training included (x: against 0 workers, same run)\n")

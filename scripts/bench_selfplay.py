@@ -7,6 +7,7 @@ second (minibatch rows) are printed too, since the two default replay ratios dif
     pip install -e ".[bench]"    # dm-tree, which OpenSpiel's DQN needs
     python scripts/bench_selfplay.py [--seconds 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,17 @@ def openspiel(seconds: float) -> tuple[float, float]:
     size = env.observation_spec()["info_state"][0]
     n_act = env.action_spec()["num_actions"]
     # the settings of OpenSpiel's tic_tac_toe_dqn_vs_tabular / breakthrough_dqn examples
-    agents = [dqn.DQN(player_id=i, state_representation_size=size, num_actions=n_act, hidden_layers_sizes=[64, 64],
-                      replay_buffer_capacity=10_000, batch_size=32) for i in range(2)]
+    agents = [
+        dqn.DQN(
+            player_id=i,
+            state_representation_size=size,
+            num_actions=n_act,
+            hidden_layers_sizes=[64, 64],
+            replay_buffer_capacity=10_000,
+            batch_size=32,
+        )
+        for i in range(2)
+    ]
     moves, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         ts = env.reset()
@@ -60,16 +70,21 @@ def main():
 
     o_pos, o_smp = ours(args.seconds)
     # OpenSpiel's network (64x64 MLP) and replay ratio (about 4 minibatch rows per position)
-    m_pos, m_smp = ours(args.seconds, net=NetConfig(kind="mlp", hidden=64, layers=2), num_envs=128,
-                        batch_size=512, updates_per_step=1)
+    m_pos, m_smp = ours(
+        args.seconds, net=NetConfig(kind="mlp", hidden=64, layers=2), num_envs=128, batch_size=512, updates_per_step=1
+    )
     s_pos, s_smp = openspiel(args.seconds)
     print(f"{'learner':52s} {'positions/s':>12s} {'samples/s':>10s} {'samples/pos':>12s}")
-    for name, p, smp in [("selfplay, default tic_tac_toe config (256x2 MLP)", o_pos, o_smp),
-                         ("selfplay, OpenSpiel's net (64x64) and replay ratio", m_pos, m_smp),
-                         ("OpenSpiel pytorch DQN example, 2 agents (64x64)", s_pos, s_smp)]:
+    for name, p, smp in [
+        ("selfplay, default tic_tac_toe config (256x2 MLP)", o_pos, o_smp),
+        ("selfplay, OpenSpiel's net (64x64) and replay ratio", m_pos, m_smp),
+        ("OpenSpiel pytorch DQN example, 2 agents (64x64)", s_pos, s_smp),
+    ]:
         print(f"{name:52s} {p:12,.0f} {smp:10,.0f} {smp / p:12.1f}")
-    print(f"\nat the same network and replay ratio: {m_pos / s_pos:.1f}x positions/s (target >= 10x); "
-          f"default config: {o_pos / s_pos:.1f}x positions/s while doing {o_smp / s_smp:.1f}x the gradient samples/s")
+    print(
+        f"\nat the same network and replay ratio: {m_pos / s_pos:.1f}x positions/s (target >= 10x); "
+        f"default config: {o_pos / s_pos:.1f}x positions/s while doing {o_smp / s_smp:.1f}x the gradient samples/s"
+    )
 
 
 if __name__ == "__main__":

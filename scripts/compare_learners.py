@@ -12,6 +12,7 @@ at most the CPU count), each with ``--threads 1 --workers 0``. A run folder that
 finished run is reused, so the evaluation can be redone without training again.
 Prints a markdown table for docs/benchmarks.md or docs/experiments.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,10 +34,29 @@ def train_all(args, configs: list[tuple[str, list[str]]]) -> None:
     while pending or procs:
         while pending and len(procs) < parallel:
             name, opts = pending.pop(0)
-            cmd = [sys.executable, "-m", "selfplay.cli", "train", "--game", args.game, "--out", str(args.out / name),
-                   "--minutes", str(args.minutes), "--steps", str(10**9), "--eval-every", "0",
-                   "--threads", "1", "--workers", "0",
-                   "--seed", str(args.seed), *opts]
+            cmd = [
+                sys.executable,
+                "-m",
+                "selfplay.cli",
+                "train",
+                "--game",
+                args.game,
+                "--out",
+                str(args.out / name),
+                "--minutes",
+                str(args.minutes),
+                "--steps",
+                str(10**9),
+                "--eval-every",
+                "0",
+                "--threads",
+                "1",
+                "--workers",
+                "0",
+                "--seed",
+                str(args.seed),
+                *opts,
+            ]
             log = open(args.out / f"{name}.log", "w")
             print(f"[{time.strftime('%H:%M:%S')}] training {name}: {shlex.join(cmd[3:])}", flush=True)
             procs.append((name, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)))
@@ -53,8 +73,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--game", default="connect_four")
     ap.add_argument("--minutes", type=float, default=15.0, help="training wall clock per configuration")
-    ap.add_argument("--config", action="append", default=None,
-                    help="NAME:OPTIONS for selfplay train (repeatable) [default: dqn: and mcts:--mcts]")
+    ap.add_argument(
+        "--config",
+        action="append",
+        default=None,
+        help="NAME:OPTIONS for selfplay train (repeatable) [default: dqn: and mcts:--mcts]",
+    )
     ap.add_argument("--games", type=int, default=200, help="head-to-head games per pair (both seats)")
     ap.add_argument("--mcts-sims", type=int, default=1000, help="OpenSpiel MCTS opponent's simulations")
     ap.add_argument("--mcts-games", type=int, default=50, help="games per seat against OpenSpiel MCTS")
@@ -70,8 +94,10 @@ def main() -> None:
     from selfplay import arena, evaluate, profiles, ratings
     from selfplay.checkpoint import load, load_agent
 
-    configs = [(c.split(":", 1)[0], shlex.split(c.split(":", 1)[1]) if ":" in c else [])
-               for c in (args.config or ["dqn:", "mcts:--mcts"])]
+    configs = [
+        (c.split(":", 1)[0], shlex.split(c.split(":", 1)[1]) if ":" in c else [])
+        for c in (args.config or ["dqn:", "mcts:--mcts"])
+    ]
     args.out.mkdir(parents=True, exist_ok=True)
     train_all(args, configs)
 
@@ -86,8 +112,9 @@ def main() -> None:
     results = []
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
-            res = arena.play_planned(game, agents[names[i]], agents[names[j]], planned,
-                                     np.random.default_rng(args.seed))
+            res = arena.play_planned(
+                game, agents[names[i]], agents[names[j]], planned, np.random.default_rng(args.seed)
+            )
             results += [(i, j, float(s)) for s in res.scores]
             print(f"{names[i]} vs {names[j]}: {res.summary()}", flush=True)
     rat = ratings.fit(names, results, anchor=0)
@@ -97,25 +124,33 @@ def main() -> None:
         exact = profiles.profile(args.game).exact_eval
         if exact is not None:
             ex = exact(agents[n], np.random.default_rng(args.seed), args.mcts_games)
-            row.update(kept=ex.get("kept", ex.get("best_outcome_kept")),
-                       kept_nontrivial=ex.get("kept_nontrivial", ex.get("best_outcome_kept")))
+            row.update(
+                kept=ex.get("kept", ex.get("best_outcome_kept")),
+                kept_nontrivial=ex.get("kept_nontrivial", ex.get("best_outcome_kept")),
+            )
         if args.mcts_games:
             m = evaluate.versus(agents[n], args.game, f"mcts:{args.mcts_sims}", args.mcts_games, args.seed)
             row.update(vs_mcts=m["score"])
         rows.append(row)
         print(json.dumps(row), flush=True)
-    (args.out / "compare.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
-                                                        "configs": configs, "rows": rows}, indent=2))
-    print(f"\n{args.game}, {args.minutes:g} min of training each, one core each; "
-          f"head to head {args.games} games per pair, Elo relative to {names[0]}\n")
-    print("| learner | options | moves | updates | Elo (95%) | best kept: all / non-trivial | "
-          f"vs MCTS {args.mcts_sims} |")
+    (args.out / "compare.json").write_text(
+        json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "configs": configs, "rows": rows}, indent=2)
+    )
+    print(
+        f"\n{args.game}, {args.minutes:g} min of training each, one core each; "
+        f"head to head {args.games} games per pair, Elo relative to {names[0]}\n"
+    )
+    print(
+        f"| learner | options | moves | updates | Elo (95%) | best kept: all / non-trivial | vs MCTS {args.mcts_sims} |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for (n, opts), r in zip(configs, rows):
         kept = f"{r['kept']:.1%} / {r['kept_nontrivial']:.1%}" if "kept" in r else "n/a"
         vs = f"{r['vs_mcts']:.1%}" if "vs_mcts" in r else "n/a"
-        print(f"| {n} | `{shlex.join(opts) or '(defaults)'}` | {r['moves']:,} | {r['updates']:,} | "
-              f"{r['elo']:+.0f} ± {r['ci95']:.0f} | {kept} | {vs} |")
+        print(
+            f"| {n} | `{shlex.join(opts) or '(defaults)'}` | {r['moves']:,} | {r['updates']:,} | "
+            f"{r['elo']:+.0f} ± {r['ci95']:.0f} | {kept} | {vs} |"
+        )
 
 
 if __name__ == "__main__":

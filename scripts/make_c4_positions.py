@@ -10,6 +10,7 @@ solver settles within the budget.
 
     python scripts/make_c4_positions.py --agent runs/c4/latest.pt --per-phase 340
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,9 @@ def main():
     ap.add_argument("--per-phase", type=int, default=400)
     ap.add_argument("--budget", type=int, default=1_000_000, help="solver nodes per move")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "selfplay" / "data" / "c4_positions.npz"))
+    ap.add_argument(
+        "--out", default=str(Path(__file__).resolve().parent.parent / "selfplay" / "data" / "c4_positions.npz")
+    )
     args = ap.parse_args()
     torch.set_num_threads(1)
     g = games.make("connect_four")
@@ -74,10 +77,18 @@ def main():
             kept += 1
             if kept % 50 == 0:
                 print(f"  {phase}: {kept} kept, {dropped[phase]} dropped, {time.time() - t0:.0f}s", flush=True)
-        print(f"{phase}: {kept} kept, {dropped[phase]} dropped (unsolved within budget), {time.time() - t0:.0f}s",
-              flush=True)
-    np.savez_compressed(args.out, moves=np.array(rows, np.int8), values=np.array(values, np.int8),
-                        phase=np.array(phases), budget=args.budget, dropped=np.array([dropped[p] for p in PHASES]))
+        print(
+            f"{phase}: {kept} kept, {dropped[phase]} dropped (unsolved within budget), {time.time() - t0:.0f}s",
+            flush=True,
+        )
+    np.savez_compressed(
+        args.out,
+        moves=np.array(rows, np.int8),
+        values=np.array(values, np.int8),
+        phase=np.array(phases),
+        budget=args.budget,
+        dropped=np.array([dropped[p] for p in PHASES]),
+    )
     print(f"wrote {len(rows)} positions to {args.out}")
 
 

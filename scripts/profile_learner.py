@@ -14,6 +14,7 @@ the last column compares one thread's whole batched move (acting and learning) w
 learning alone on T threads: what T cores could give if the acting cost nothing at all.
 Prints a markdown table for docs/benchmarks.md or docs/experiments.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,14 @@ def parse(run: str):
         kind = type(getattr(dqn.SearchSettings(), k, getattr(dqn.TrainConfig(), k, "")))
         overrides[k] = v.lower() in ("1", "true", "yes") if kind is bool else kind(v)
     mcts = game.endswith("+mcts")
-    return dqn.default_config(game.removesuffix("+mcts"), mcts=True if mcts else None, steps=10**9, eval_every=0,
-                              checkpoint_every=0, **overrides)
+    return dqn.default_config(
+        game.removesuffix("+mcts"),
+        mcts=True if mcts else None,
+        steps=10**9,
+        eval_every=0,
+        checkpoint_every=0,
+        **overrides,
+    )
 
 
 def profile(run: str, seconds: float, threads: int = 1) -> dict:
@@ -54,18 +61,27 @@ def profile(run: str, seconds: float, threads: int = 1) -> dict:
         learning += time.perf_counter() - b
     total = acting + learning
     batched = (lr.moves - m0) / lr.cfg.num_envs
-    return {"run": run, "threads": threads, "moves_per_s": (lr.moves - m0) / total,
-            "updates_per_s": (lr.updates - u0) / total, "ms_per_batched_move": 1e3 * total / batched,
-            "ms_learning_per_batched_move": 1e3 * learning / batched,
-            "acting": acting / total, "learning": learning / total,
-            "ms_per_update": 1e3 * learning / max(1, lr.updates - u0)}
+    return {
+        "run": run,
+        "threads": threads,
+        "moves_per_s": (lr.moves - m0) / total,
+        "updates_per_s": (lr.updates - u0) / total,
+        "ms_per_batched_move": 1e3 * total / batched,
+        "ms_learning_per_batched_move": 1e3 * learning / batched,
+        "acting": acting / total,
+        "learning": learning / total,
+        "ms_per_update": 1e3 * learning / max(1, lr.updates - u0),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=20.0)
-    ap.add_argument("--runs", default="tic_tac_toe,connect_four,connect_four+mcts",
-                    help="comma-separated; GAME[+mcts][/FIELD=VALUE:...]")
+    ap.add_argument(
+        "--runs",
+        default="tic_tac_toe,connect_four,connect_four+mcts",
+        help="comma-separated; GAME[+mcts][/FIELD=VALUE:...]",
+    )
     ap.add_argument("--threads", default="1", help="comma-separated learner thread counts (the first is the reference)")
     args = ap.parse_args()
     rows = []
@@ -76,14 +92,20 @@ def main() -> None:
             ref = ref or r
             r["ceiling"] = ref["ms_per_batched_move"] / max(r["ms_learning_per_batched_move"], 1e-9)
             rows.append(r)
-            print(f"{run}, {threads} thread(s): {r['moves_per_s']:,.0f} moves/s, {r['updates_per_s']:.1f} updates/s "
-                  f"({r['ms_per_update']:.1f} ms each), acting {r['acting']:.0%}, learning {r['learning']:.0%}",
-                  flush=True)
-    print("\n| run | threads | moves/s | updates/s | ms per update | acting | learning | acting moved off: x one thread |")
+            print(
+                f"{run}, {threads} thread(s): {r['moves_per_s']:,.0f} moves/s, {r['updates_per_s']:.1f} updates/s "
+                f"({r['ms_per_update']:.1f} ms each), acting {r['acting']:.0%}, learning {r['learning']:.0%}",
+                flush=True,
+            )
+    print(
+        "\n| run | threads | moves/s | updates/s | ms per update | acting | learning | acting moved off: x one thread |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
-        print(f"| {r['run']} | {r['threads']} | {r['moves_per_s']:,.0f} | {r['updates_per_s']:.1f} | "
-              f"{r['ms_per_update']:.1f} | {r['acting']:.0%} | {r['learning']:.0%} | {r['ceiling']:.2f}x |")
+        print(
+            f"| {r['run']} | {r['threads']} | {r['moves_per_s']:,.0f} | {r['updates_per_s']:.1f} | "
+            f"{r['ms_per_update']:.1f} | {r['acting']:.0%} | {r['learning']:.0%} | {r['ceiling']:.2f}x |"
+        )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Copy a training checkpoint into checkpoints/ in its slim, play-only form.
 
-    python scripts/ship_checkpoint.py runs/c4/latest.pt checkpoints/connect_four.pt
+python scripts/ship_checkpoint.py runs/c4/latest.pt checkpoints/connect_four.pt
 """
+
 import sys
 
 from selfplay import checkpoint

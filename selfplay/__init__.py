@@ -4,6 +4,7 @@
 ``q_values(state)``; see :mod:`selfplay.dqn` for the algorithm. (Imported lazily, so
 that ``selfplay`` on the command line answers before torch has loaded.)
 """
+
 __all__ = ["CheckpointError", "load_agent"]
 
 

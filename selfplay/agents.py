@@ -4,6 +4,7 @@ every live game of a batch (terminated games get 0). An opponent is just an Agen
 Q values are from the point of view of the player to move, in (-1, 1), with illegal
 actions at -inf.
 """
+
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
@@ -36,9 +37,17 @@ class QAgent:
     """Greedy over a Q-network's legal values (ties broken by the lowest action id),
     optionally epsilon-greedy; with ``search`` simulations it plays by MCTS instead."""
 
-    def __init__(self, game, net: torch.nn.Module, name: str = "q", epsilon: float = 0.0,
-                 search: int | None = None, move_time: float | None = None, info: dict | None = None,
-                 lanes: int | None = None):
+    def __init__(
+        self,
+        game,
+        net: torch.nn.Module,
+        name: str = "q",
+        epsilon: float = 0.0,
+        search: int | None = None,
+        move_time: float | None = None,
+        info: dict | None = None,
+        lanes: int | None = None,
+    ):
         from selfplay.checks import real, whole
 
         self.game = game
@@ -47,7 +56,9 @@ class QAgent:
         self.epsilon = real(epsilon, "epsilon", 0, 1)
         self.search = None if search is None else whole(search, "search", 1, 1_000_000)
         self.move_time = None if move_time is None else real(move_time, "move_time", 0.001, 600)
-        self.lanes = None if lanes is None else whole(lanes, "lanes", 1, 4096)  # leaves per tree per wave; None = by batch
+        self.lanes = (
+            None if lanes is None else whole(lanes, "lanes", 1, 4096)
+        )  # leaves per tree per wave; None = by batch
         self.info = info or {}
         self._state_type = type(game.init(0))
 
@@ -56,8 +67,10 @@ class QAgent:
         if not isinstance(state, State):
             raise TypeError(f"act() takes a game state (from game.init/step), not {type(state).__name__}")
         if type(state) is not self._state_type or state.legal_action_mask.shape[1] != self.game.num_actions:
-            raise ValueError(f"this agent plays {self.game.name}: a {type(state).__name__} with "
-                             f"{state.legal_action_mask.shape[1]} actions is not one of its states")
+            raise ValueError(
+                f"this agent plays {self.game.name}: a {type(state).__name__} with "
+                f"{state.legal_action_mask.shape[1]} actions is not one of its states"
+            )
 
     def q_values(self, state: State) -> np.ndarray:
         """float32[B, A]: Q of every action for the player to move; -inf where illegal."""
@@ -146,8 +159,16 @@ class OpenSpielMCTSAgent:
         self.ps_game = pyspiel_twin(game)
         if self.ps_game is None:
             raise ValueError(f"OpenSpiel's MCTS bot cannot play {game.name}")
-        self.bot = pyspiel.MCTSBot(self.ps_game, pyspiel.RandomRolloutEvaluator(rollouts, seed), uct_c,
-                                   self.simulations, 1000, False, seed, False)
+        self.bot = pyspiel.MCTSBot(
+            self.ps_game,
+            pyspiel.RandomRolloutEvaluator(rollouts, seed),
+            uct_c,
+            self.simulations,
+            1000,
+            False,
+            seed,
+            False,
+        )
 
     def act(self, state, rng, histories=None) -> np.ndarray:
         if histories is None:

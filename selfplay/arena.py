@@ -4,6 +4,7 @@
 first) in the games listed by ``a_seat == 0`` and seat 1 in the others. Results are
 scores from ``a``'s point of view: 1 win, 0.5 draw, 0 loss.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,20 +29,35 @@ class MatchResult:
         out = {}
         for seat in (0, 1):
             s = self.scores[self.a_seat == seat]
-            out[f"seat{seat}"] = {"win": int((s == 1).sum()), "draw": int((s == 0.5).sum()),
-                                  "loss": int((s == 0).sum()), "score": float(s.mean()) if len(s) else float("nan")}
+            out[f"seat{seat}"] = {
+                "win": int((s == 1).sum()),
+                "draw": int((s == 0.5).sum()),
+                "loss": int((s == 0).sum()),
+                "score": float(s.mean()) if len(s) else float("nan"),
+            }
         out["score"] = float(self.scores.mean())
         return out
 
     @classmethod
-    def join(cls, parts: list["MatchResult"]) -> "MatchResult":
+    def join(cls, parts: list[MatchResult]) -> MatchResult:
         """The games of several results, in order."""
-        return cls(scores=np.concatenate([p.scores for p in parts]), a_seat=np.concatenate([p.a_seat for p in parts]),
-                   moves=[m for p in parts for m in p.moves])
+        return cls(
+            scores=np.concatenate([p.scores for p in parts]),
+            a_seat=np.concatenate([p.a_seat for p in parts]),
+            moves=[m for p in parts for m in p.moves],
+        )
 
 
-def play(game, agent_a, agent_b, a_seat: np.ndarray, rng: np.random.Generator,
-         opening_plies: int = 0, openings: list[list[int]] | None = None, stop=None) -> MatchResult:
+def play(
+    game,
+    agent_a,
+    agent_b,
+    a_seat: np.ndarray,
+    rng: np.random.Generator,
+    opening_plies: int = 0,
+    openings: list[list[int]] | None = None,
+    stop=None,
+) -> MatchResult:
     """Play ``len(a_seat)`` games; the first ``opening_plies`` moves of each are random
     (or the given ``openings``, move lists), the rest by the agents. ``stop()``, when
     given, is asked before every batched move; :class:`Stopped` when it says so."""
@@ -150,13 +166,14 @@ def play_players(game_name: str, pa, pb, planned: list[Planned], seed: int) -> M
     return play_planned(games.make(game_name), agent_a, agent_b, planned, np.random.default_rng(seed))
 
 
-def match(game, agent_a, agent_b, planned: list[Planned], rng: np.random.Generator, batch: int = 16,
-          stop=None, on_batch=None) -> list[float]:
+def match(
+    game, agent_a, agent_b, planned: list[Planned], rng: np.random.Generator, batch: int = 16, stop=None, on_batch=None
+) -> list[float]:
     """Play ``planned`` in batches; after each game ``stop(scores)`` may end the match
     (SPRT). ``on_batch(scores)`` reports progress. Returns a's scores in order."""
     scores: list[float] = []
     while len(scores) < len(planned):
-        chunk = planned[len(scores):len(scores) + batch]
+        chunk = planned[len(scores) : len(scores) + batch]
         res = play_planned(game, agent_a, agent_b, chunk, rng)
         for s in res.scores:
             scores.append(float(s))

@@ -10,6 +10,7 @@ never play under the opponent's winning cell), a draw when two or fewer moves re
 and moves ordered by how many winning cells they create, centre first on ties. A node
 budget bounds the work per position: a search that runs out reports ``UNKNOWN``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,7 +28,7 @@ _ORDER = np.array([3, 2, 4, 1, 5, 0, 6], np.int64)
 
 @njit(cache=True, inline="always")
 def _column_mask(col):
-    return np.uint64(((1 << H) - 1)) << np.uint64(H1 * col)
+    return np.uint64((1 << H) - 1) << np.uint64(H1 * col)
 
 
 @njit(cache=True, inline="always")
@@ -113,8 +114,9 @@ def _negamax(current, mask, moves, alpha, beta, keys, lower, upper, budget, bott
     best = -1
     for k in range(n):
         move = nxt & _column_mask(cols[k])
-        v = -_negamax(current ^ mask, mask | move, moves + 1, -beta, -alpha, keys, lower, upper, budget,
-                      bottom, board, order)
+        v = -_negamax(
+            current ^ mask, mask | move, moves + 1, -beta, -alpha, keys, lower, upper, budget, bottom, board, order
+        )
         if v > best:
             best = v
         if v > alpha:

@@ -19,6 +19,7 @@ refused, not run. Keys:
 Writes go to a temporary file in the same folder, are flushed to disk, then renamed
 over the target: an interrupted write never leaves a broken checkpoint behind.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -121,14 +122,22 @@ def learner_to_dict(learner, with_replay: bool = False) -> dict:
         "weights": learner.online.state_dict(),
         "frozen_weights": learner.frozen.state_dict(),
         "optimizer": learner.optimizer.state_dict(),
-        "counters": {"moves": learner.moves, "updates": learner.updates, "episodes": learner.episodes,
-                     "wall_time": float(learner.wall_time)},
+        "counters": {
+            "moves": learner.moves,
+            "updates": learner.updates,
+            "episodes": learner.episodes,
+            "wall_time": float(learner.wall_time),
+        },
         "rng": {"numpy": json.dumps(learner.rng.bit_generator.state), "torch": torch.get_rng_state()},
-        "selfplay": {"state": _state_to_dict(learner.state),
-                     "learner_seat": _to_tensor(learner.learner_seat),
-                     "pending": [[_to_tensor(np.asarray(a)) for a in ply] for ply in learner.pending],
-                     "source": {name: {k: _to_tensor(np.asarray(v)) for k, v in part.items()}
-                                for name, part in learner.source.acting_state().items()}},
+        "selfplay": {
+            "state": _state_to_dict(learner.state),
+            "learner_seat": _to_tensor(learner.learner_seat),
+            "pending": [[_to_tensor(np.asarray(a)) for a in ply] for ply in learner.pending],
+            "source": {
+                name: {k: _to_tensor(np.asarray(v)) for k, v in part.items()}
+                for name, part in learner.source.acting_state().items()
+            },
+        },
         "last_eval": json.dumps(learner.last_eval),
     }
     d["counters"].update(learner.source.counters())
@@ -145,8 +154,19 @@ def save_learner(learner, path, with_replay: bool = False) -> None:
 def slim(d: dict) -> dict:
     """A checkpoint for playing only: the network and what describes it, no optimizer,
     frozen copy, RNG or in-flight games (a few MB instead of four times that)."""
-    keep = ("format", "format_version", "game", "history", "obs_shape", "num_actions", "net_config",
-            "train_config", "weights", "counters", "last_eval")
+    keep = (
+        "format",
+        "format_version",
+        "game",
+        "history",
+        "obs_shape",
+        "num_actions",
+        "net_config",
+        "train_config",
+        "weights",
+        "counters",
+        "last_eval",
+    )
     return {k: d[k] for k in keep if k in d}
 
 
@@ -238,7 +258,11 @@ def check_resumable(d: dict, path) -> None:
     if not all(isinstance(c.get(k), int) and c[k] >= 0 for k in ("moves", "updates", "episodes")):
         raise CheckpointError(f"{path}: its counters (moves, updates, episodes) are malformed")
     rng = d["rng"]
-    if not isinstance(rng, dict) or not isinstance(rng.get("numpy"), str) or not isinstance(rng.get("torch"), torch.Tensor):
+    if (
+        not isinstance(rng, dict)
+        or not isinstance(rng.get("numpy"), str)
+        or not isinstance(rng.get("torch"), torch.Tensor)
+    ):
         raise CheckpointError(f"{path}: its random-number state is malformed")
 
 
@@ -257,7 +281,9 @@ def build_net(d: dict, path="checkpoint"):
         net = build(NetConfig(**d["net_config"]), g.obs_shape, g.num_actions)
         net.load_state_dict(d["weights"])
     except (TypeError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{path}: weights do not fit the network config ({str(e).splitlines()[0][:120]})") from None
+        raise CheckpointError(
+            f"{path}: weights do not fit the network config ({str(e).splitlines()[0][:120]})"
+        ) from None
     return g, net.eval()
 
 
@@ -304,8 +330,13 @@ def _restore(d: dict, with_replay: bool):
     return learner
 
 
-def load_agent(path: str | os.PathLike, search: int | None = None, move_time: float | None = None,
-               game: str | None = None, name: str | None = None):
+def load_agent(
+    path: str | os.PathLike,
+    search: int | None = None,
+    move_time: float | None = None,
+    game: str | None = None,
+    name: str | None = None,
+):
     """A greedy (or searching) agent from a checkpoint file. TypeError or ValueError for
     arguments of the wrong kind or range, CheckpointError for a file that cannot be used."""
     from selfplay.agents import QAgent
@@ -319,6 +350,10 @@ def load_agent(path: str | os.PathLike, search: int | None = None, move_time: fl
         raise TypeError(f"game must be a game name, not {type(game).__name__}")
     d = _read(path, game=game)
     g, net = build_net(d, path)  # builds and checks the network once
-    info = {"path": str(path), "game": d["game"], "counters": d.get("counters", {}),
-            "last_eval": json.loads(d.get("last_eval", "{}") or "{}")}
+    info = {
+        "path": str(path),
+        "game": d["game"],
+        "counters": d.get("counters", {}),
+        "last_eval": json.loads(d.get("last_eval", "{}") or "{}"),
+    }
     return QAgent(g, net, name=name or Path(path).stem, search=search, move_time=move_time, info=info)

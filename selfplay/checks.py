@@ -11,6 +11,7 @@ A refusal is one line naming the number as the caller knows it: ``name`` is the 
 Python. Booleans are not numbers here, and NaN and infinities are never in range.
 This module imports nothing of selfplay, so every other module may use it.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,5 @@
 """The `selfplay` command: parses options and calls library functions, nothing more."""
+
 from __future__ import annotations
 
 import signal
@@ -129,8 +130,10 @@ def games_cmd() -> None:
         ship = shipped_checkpoint(name)
         shipped = f"checkpoints/{ship.name}" if ship.exists() else "-"
         click.echo(f"{name:44s} {g.num_actions:7d}  {'x'.join(map(str, g.obs_shape)):12s} {kind:8s} {shipped}")
-    click.echo("\nAny 2-player, zero-sum, deterministic, perfect-information pyspiel game works as "
-               "openspiel:<name>(params); PettingZoo classic envs as pettingzoo:<env>.")
+    click.echo(
+        "\nAny 2-player, zero-sum, deterministic, perfect-information pyspiel game works as "
+        "openspiel:<name>(params); PettingZoo classic envs as pettingzoo:<env>."
+    )
 
 
 # ------------------------------------------------------------------ train
@@ -155,11 +158,18 @@ def _config_fields():
     from selfplay.dqn import SearchSettings, TrainConfig
     from selfplay.network import NetConfig
 
-    out = [(fld, "--" + fld.name.replace("_", "-"), fld.name, "")
-           for fld in dataclasses.fields(TrainConfig) if fld.name not in ("game", "net", "search")]
-    out += [(fld, "--" + fld.name.replace("_", "-"), fld.name, "MCTS mode: ") for fld in dataclasses.fields(SearchSettings)]
-    out += [(fld, "--net-kind" if fld.name == "kind" else "--" + fld.name, "net_" + fld.name, "network: ")
-            for fld in dataclasses.fields(NetConfig)]
+    out = [
+        (fld, "--" + fld.name.replace("_", "-"), fld.name, "")
+        for fld in dataclasses.fields(TrainConfig)
+        if fld.name not in ("game", "net", "search")
+    ]
+    out += [
+        (fld, "--" + fld.name.replace("_", "-"), fld.name, "MCTS mode: ") for fld in dataclasses.fields(SearchSettings)
+    ]
+    out += [
+        (fld, "--net-kind" if fld.name == "kind" else "--" + fld.name, "net_" + fld.name, "network: ")
+        for fld in dataclasses.fields(NetConfig)
+    ]
     return out
 
 
@@ -172,8 +182,16 @@ def _train_options(f):
         if fld.type == "bool":
             opts.append(click.option(f"{flag}/--no-{flag[2:]}", dest, default=None, help=text))
         else:
-            opts.append(click.option(flag, dest, type=_field_type(fld), default=None, show_default=False,
-                                     help=f"{text} [default: per game, else {fld.default}]"))
+            opts.append(
+                click.option(
+                    flag,
+                    dest,
+                    type=_field_type(fld),
+                    default=None,
+                    show_default=False,
+                    help=f"{text} [default: per game, else {fld.default}]",
+                )
+            )
     for o in reversed(opts):
         f = o(f)
     return f
@@ -190,44 +208,107 @@ def _as_flags(message: str) -> str:
 @cli.command()
 @click.option("--game", "game_name", type=GameName(), default="tic_tac_toe", show_default=True, help="game to learn")
 @click.option("--out", type=click.Path(), default=None, help="run folder [default: runs/<game>]")
-@click.option("--resume", type=click.Path(), default=None,
-              help="continue the run in this folder from its newest checkpoint")
+@click.option(
+    "--resume", type=click.Path(), default=None, help="continue the run in this folder from its newest checkpoint"
+)
 @click.option("--force", is_flag=True, help="start over in a --out folder that holds a run (its run files are deleted)")
-@click.option("--save-replay", is_flag=True,
-              help="keep the replay memory in latest.pt (exact resume; a resume of such a run keeps doing it)")
-@click.option("--threads", type=AutoCount(1, 64, "threads"), default="auto", show_default=True,
-              help="the learner's torch CPU threads (auto: 1 beside workers, else as many as were measured to "
-                   "pay, capped at the CPUs: distributed.AUTO_THREADS)")
-@click.option("--minutes", type=Real(0.01, 1e6), default=None,
-              help="stop after this many minutes of training (then evaluate and save), or at --steps")
-@click.option("--keep", type=Whole(1, 1_000_000), default=None,
-              help="keep only the newest N step_<moves>.pt files [default: all]")
-@click.option("--workers", type=AutoCount(0, 1024, "workers"), default="auto", show_default=True,
-              help="self-play actors on Ray feeding this learner (0: one process, no Ray; auto: the count measured "
-                   "to pay in the run's mode, capped at the CPUs, 0 without Ray: docs/benchmarks.md, \"Scaling\")")
-@click.option("--ray-address", default=None,
-              help="join this Ray cluster ('auto', or ray://host:port) [default: start a local Ray for the run]")
-@click.option("--policy-lag", "policy_lag", type=Whole(0, 1000), default=4, show_default=True,
-              help="with --workers: drop chunks played with weights more than this many versions old")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="the learner's device (auto: cuda when there is a GPU)")
+@click.option(
+    "--save-replay",
+    is_flag=True,
+    help="keep the replay memory in latest.pt (exact resume; a resume of such a run keeps doing it)",
+)
+@click.option(
+    "--threads",
+    type=AutoCount(1, 64, "threads"),
+    default="auto",
+    show_default=True,
+    help="the learner's torch CPU threads (auto: 1 beside workers, else as many as were measured to "
+    "pay, capped at the CPUs: distributed.AUTO_THREADS)",
+)
+@click.option(
+    "--minutes",
+    type=Real(0.01, 1e6),
+    default=None,
+    help="stop after this many minutes of training (then evaluate and save), or at --steps",
+)
+@click.option(
+    "--keep", type=Whole(1, 1_000_000), default=None, help="keep only the newest N step_<moves>.pt files [default: all]"
+)
+@click.option(
+    "--workers",
+    type=AutoCount(0, 1024, "workers"),
+    default="auto",
+    show_default=True,
+    help="self-play actors on Ray feeding this learner (0: one process, no Ray; auto: the count measured "
+    'to pay in the run\'s mode, capped at the CPUs, 0 without Ray: docs/benchmarks.md, "Scaling")',
+)
+@click.option(
+    "--ray-address",
+    default=None,
+    help="join this Ray cluster ('auto', or ray://host:port) [default: start a local Ray for the run]",
+)
+@click.option(
+    "--policy-lag",
+    "policy_lag",
+    type=Whole(0, 1000),
+    default=4,
+    show_default=True,
+    help="with --workers: drop chunks played with weights more than this many versions old",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="the learner's device (auto: cuda when there is a GPU)",
+)
 @click.option("--tensorboard", is_flag=True, help="also log the metrics as TensorBoard scalars in <run>/tensorboard/")
-@click.option("--preset", default=None,
-              help="a named recipe of the game's (connect_four: strong, the shipped agent's); options given "
-                   "beside it win")
+@click.option(
+    "--preset",
+    default=None,
+    help="a named recipe of the game's (connect_four: strong, the shipped agent's); options given beside it win",
+)
 @_train_options
 @click.pass_context
-def train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, workers, ray_address,
-          policy_lag, device, tensorboard, preset, **opts):
+def train(
+    ctx,
+    game_name,
+    out,
+    resume,
+    force,
+    save_replay,
+    threads,
+    minutes,
+    keep,
+    workers,
+    ray_address,
+    policy_lag,
+    device,
+    tensorboard,
+    preset,
+    **opts,
+):
     """Learn a game by self-play DQN against a frozen, negated copy of the network.
 
     Writes runs/<name>/metrics.jsonl, step_<N>.pt, latest.pt and learning_curve.png.
     Ctrl-C (or SIGTERM) saves a checkpoint and exits; --resume continues exactly there.
     """
     try:
-        _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, preset, opts,
-               dict(workers=workers, ray_address=ray_address, max_policy_lag=policy_lag, tensorboard=tensorboard),
-               device)
+        _train(
+            ctx,
+            game_name,
+            out,
+            resume,
+            force,
+            save_replay,
+            threads,
+            minutes,
+            keep,
+            preset,
+            opts,
+            dict(workers=workers, ray_address=ray_address, max_policy_lag=policy_lag, tensorboard=tensorboard),
+            device,
+        )
     except KeyboardInterrupt:  # before the run's own signal handling is in place
         from selfplay import exit_interrupted
 
@@ -257,8 +338,9 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
             try:
                 import torch.utils.tensorboard  # noqa: F401
             except ImportError:
-                raise click.UsageError('--tensorboard needs the tensorboard package: '
-                                       'pip install -e ".[tensorboard]"') from None
+                raise click.UsageError(
+                    '--tensorboard needs the tensorboard package: pip install -e ".[tensorboard]"'
+                ) from None
         for flag, value in (("--out", out), ("--resume", resume)):
             if value is not None and not value.strip():
                 raise click.UsageError(f"{flag} must be a non-empty path")
@@ -266,12 +348,20 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
             if out is not None or force:
                 raise click.UsageError("--resume continues its own folder: leave out --out and --force")
             if overrides.keys() - {"steps", "lr"} or any(v is not None for v in net_opts.values()) or preset:
-                raise click.UsageError("with --resume only --steps and --lr may change; the run keeps its saved settings")
+                raise click.UsageError(
+                    "with --resume only --steps and --lr may change; the run keeps its saved settings"
+                )
             out_dir = Path(resume)
             if out_dir.is_dir():
                 folder.enter_context(runner.claim(out_dir))
-            learner = runner.prepare(None, out_dir, resume=True, steps=overrides.get("steps"), lr=overrides.get("lr"),
-                                     game=games.canonical_name(game_name) if game_given else None)
+            learner = runner.prepare(
+                None,
+                out_dir,
+                resume=True,
+                steps=overrides.get("steps"),
+                lr=overrides.get("lr"),
+                game=games.canonical_name(game_name) if game_given else None,
+            )
         else:
             cfg = dqn.default_config(game_name, preset=preset, **overrides)
             if any(v is not None for v in net_opts.values()):
@@ -290,8 +380,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
         raise
     with folder:
         # a run saved with its replay memory goes on saving it (else the next resume would lose it)
-        _train_run(learner, out_dir, resume, save_replay or learner.replay_saved, threads, minutes, keep, scale,
-                   device)
+        _train_run(learner, out_dir, resume, save_replay or learner.replay_saved, threads, minutes, keep, scale, device)
 
 
 def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, scale, device):
@@ -311,17 +400,38 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
     scale["workers"], threads, why = auto_scale(learner.source, scale["workers"], threads)
     torch.set_num_threads(threads)
     if resume is not None:
-        click.echo(f"resuming {cfg.game} at {learner.moves:,} of {cfg.steps:,} moves from {learner.resumed_from} "
-                   f"({mode})")
+        click.echo(
+            f"resuming {cfg.game} at {learner.moves:,} of {cfg.steps:,} moves from {learner.resumed_from} ({mode})"
+        )
     else:
-        click.echo(f"training {cfg.game} for {cfg.steps:,} moves into {out_dir}/ ({mode}; net {cfg.net.kind}, "
-                   f"{cfg.num_envs} games in parallel, seed {cfg.seed})")
-    where = (f"self-play in {scale['workers']} Ray workers ({scale['ray_address'] or 'local Ray'})"
-             if scale["workers"] else "")
-    click.echo("; ".join(x for x in (f"learner on {device}" + (f", {threads} torch thread{'s' * (threads != 1)}" if device == "cpu" else ""),
-                                     where, why) if x))
-    columns = [TextColumn("moves"), BarColumn(bar_width=24), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("eta {task.fields[eta]}"), TextColumn("{task.fields[info]}")]
+        click.echo(
+            f"training {cfg.game} for {cfg.steps:,} moves into {out_dir}/ ({mode}; net {cfg.net.kind}, "
+            f"{cfg.num_envs} games in parallel, seed {cfg.seed})"
+        )
+    where = (
+        f"self-play in {scale['workers']} Ray workers ({scale['ray_address'] or 'local Ray'})"
+        if scale["workers"]
+        else ""
+    )
+    click.echo(
+        "; ".join(
+            x
+            for x in (
+                f"learner on {device}" + (f", {threads} torch thread{'s' * (threads != 1)}" if device == "cpu" else ""),
+                where,
+                why,
+            )
+            if x
+        )
+    )
+    columns = [
+        TextColumn("moves"),
+        BarColumn(bar_width=24),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta {task.fields[eta]}"),
+        TextColumn("{task.fields[info]}"),
+    ]
     t0, m0 = time.perf_counter(), learner.moves
     deadline = None if minutes is None else t0 + 60 * minutes
     # from here on every SIGINT/SIGTERM means: save once, then stop (the handlers come back after)
@@ -349,14 +459,25 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
             progress.console.print(f"[{lr.moves:,} moves, {row['time']:.0f}s] {_eval_text(row)}", soft_wrap=True)
 
         try:
-            final = runner.run(learner, out_dir, on_progress=on_progress, on_eval=on_eval, save_replay=save_replay,
-                               time_limit=None if minutes is None else 60 * minutes, keep=keep, asked=asked,
-                               on_notice=lambda msg: progress.console.print(msg, soft_wrap=True), **scale)
+            final = runner.run(
+                learner,
+                out_dir,
+                on_progress=on_progress,
+                on_eval=on_eval,
+                save_replay=save_replay,
+                time_limit=None if minutes is None else 60 * minutes,
+                keep=keep,
+                asked=asked,
+                on_notice=lambda msg: progress.console.print(msg, soft_wrap=True),
+                **scale,
+            )
         except runner.Interrupted as e:
             progress.stop()
             name = "SIGTERM" if e.signum == signal.SIGTERM else "interrupted"
-            click.echo(f"\n{name}: saved {e.saved} at {learner.moves:,} moves; "
-                       f"continue with: selfplay train --resume {out_dir}")
+            click.echo(
+                f"\n{name}: saved {e.saved} at {learner.moves:,} moves; "
+                f"continue with: selfplay train --resume {out_dir}"
+            )
             sys.exit(143 if e.signum == signal.SIGTERM else 130)
         except (runner.RunError, DistributedError) as e:
             progress.stop()
@@ -381,8 +502,10 @@ def _eval_text(row: dict) -> str:
     parts = [f"vs random {row['vs_random']['score']:.1%}", f"vs frozen {row['vs_frozen']['score']:.1%}"]
     if "exact" in row:
         ex = row["exact"]
-        parts.append(f"exact {ex['best_outcome_kept']:.2%} of {ex['positions']} positions, "
-                     f"{ex['losses_vs_minimax']} losses vs minimax")
+        parts.append(
+            f"exact {ex['best_outcome_kept']:.2%} of {ex['positions']} positions, "
+            f"{ex['losses_vs_minimax']} losses vs minimax"
+        )
     return "  ".join(parts)
 
 
@@ -403,8 +526,10 @@ def _load_player_agent(game_name: str, checkpoint, search, move_time):
 
     path = checkpoint or human.shipped_checkpoint(game_name)
     if checkpoint is None and not path.exists():
-        raise click.UsageError(f"no shipped checkpoint for {game_name} ({path}); pass --checkpoint PATH "
-                               f"or train one with: selfplay train --game {game_name}")
+        raise click.UsageError(
+            f"no shipped checkpoint for {game_name} ({path}); pass --checkpoint PATH "
+            f"or train one with: selfplay train --game {game_name}"
+        )
     try:
         return load_agent(path, search=search, move_time=move_time, game=game_name)
     except CheckpointError as e:
@@ -412,10 +537,19 @@ def _load_player_agent(game_name: str, checkpoint, search, move_time):
 
 
 @cli.command()
-@click.option("--game", "game_name", type=GameName(), default=None,
-              help="game to play [default: the checkpoint's game, else connect_four]")
-@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
-              help="agent to play [default: the shipped checkpoints/<game>.pt]")
+@click.option(
+    "--game",
+    "game_name",
+    type=GameName(),
+    default=None,
+    help="game to play [default: the checkpoint's game, else connect_four]",
+)
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="agent to play [default: the shipped checkpoints/<game>.pt]",
+)
 @click.option("--search", type=Whole(1, 1_000_000), default=None, help="MCTS simulations per agent move")
 @click.option("--move-time", type=Real(0.001, 600), default=None, help="agent thinking time per move (s)")
 @click.option("--first", "side", flag_value="first", default=True, help="you move first (default)")
@@ -442,8 +576,11 @@ def play(game_name, checkpoint, search, move_time, side, seed):
     agent = _load_player_agent(game_name, checkpoint, search, move_time)
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     seat = {"first": 0, "second": 1}.get(side, seed % 2)
-    click.echo(f"selfplay: {game_name} against {agent.info.get('path', agent.name)}"
-               + (f" with {search} simulations" if search else "") + (f", {move_time}s a move" if move_time else ""))
+    click.echo(
+        f"selfplay: {game_name} against {agent.info.get('path', agent.name)}"
+        + (f" with {search} simulations" if search else "")
+        + (f", {move_time}s a move" if move_time else "")
+    )
 
     def read(prompt):
         # not input(): on a terminal it reads through C's fgets, which stops at a NUL byte
@@ -455,8 +592,16 @@ def play(game_name, checkpoint, search, move_time, side, seed):
             raise EOFError
         return line.rstrip("\r\n")
 
-    session = human.Session(agent.game, agent, read=read, write=click.echo, human_seat=seat,
-                            color=_use_color(), seed=seed, exact=hints() if (hints := profile(game_name).hints) else None)
+    session = human.Session(
+        agent.game,
+        agent,
+        read=read,
+        write=click.echo,
+        human_seat=seat,
+        color=_use_color(),
+        seed=seed,
+        exact=hints() if (hints := profile(game_name).hints) else None,
+    )
     session.run()
 
 
@@ -483,8 +628,12 @@ def gtp(checkpoint, search, move_time, seed):
     why = G.unfit(agent.game)
     if why:
         raise click.UsageError(f"{checkpoint}: {why}; gtp drives games such as Hex, Othello and Go")
-    click.echo(f"selfplay gtp: {agent.game.name} from {checkpoint}" + (f", {search} simulations a move" if search else "")
-               + (f", {move_time}s a move" if move_time else ""), err=True)
+    click.echo(
+        f"selfplay gtp: {agent.game.name} from {checkpoint}"
+        + (f", {search} simulations a move" if search else "")
+        + (f", {move_time}s a move" if move_time else ""),
+        err=True,
+    )
     G.Engine(agent, seed=seed).serve(sys.stdin, sys.stdout)
 
 
@@ -492,10 +641,16 @@ def gtp(checkpoint, search, move_time, seed):
 def game_workers(f):
     """``--workers`` and ``--ray-address`` of the commands that play chunks of games
     (tournament, eval)."""
-    f = click.option("--ray-address", default=None,
-                     help="with --workers: join this Ray cluster (auto, ray://host:port)")(f)
-    return click.option("--workers", type=Whole(0, 1024), default=0, show_default=True,
-                        help="Ray workers playing chunks of games (0: in this process, no Ray)")(f)
+    f = click.option(
+        "--ray-address", default=None, help="with --workers: join this Ray cluster (auto, ray://host:port)"
+    )(f)
+    return click.option(
+        "--workers",
+        type=Whole(0, 1024),
+        default=0,
+        show_default=True,
+        help="Ray workers playing chunks of games (0: in this process, no Ray)",
+    )(f)
 
 
 def _check_workers(workers: int, ray_address: str | None) -> None:
@@ -531,12 +686,32 @@ def _print_standings(st, as_json: bool) -> None:
     from rich.table import Table
 
     if as_json:
-        click.echo(json.dumps({
-            "ratings": [{"player": r.name, "ident": p.ident, "elo": round(r.elo, 1), "ci95": round(r.ci95, 1),
-                         "games": r.games, "score": round(r.score, 4)} for r, p in zip(st.ratings, st.players)],
-            "cross": {p.label: {q.label: {"points": st.cross[i][j][0], "games": st.cross[i][j][1]}
-                                for j, q in enumerate(st.players) if i != j} for i, p in enumerate(st.players)},
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "ratings": [
+                        {
+                            "player": r.name,
+                            "ident": p.ident,
+                            "elo": round(r.elo, 1),
+                            "ci95": round(r.ci95, 1),
+                            "games": r.games,
+                            "score": round(r.score, 4),
+                        }
+                        for r, p in zip(st.ratings, st.players)
+                    ],
+                    "cross": {
+                        p.label: {
+                            q.label: {"points": st.cross[i][j][0], "games": st.cross[i][j][1]}
+                            for j, q in enumerate(st.players)
+                            if i != j
+                        }
+                        for i, p in enumerate(st.players)
+                    },
+                },
+                indent=2,
+            )
+        )
         return
     console = _console()
     n = len(st.players)
@@ -545,20 +720,38 @@ def _print_standings(st, as_json: bool) -> None:
     for k in range(n):
         cross.add_column(str(k + 1), justify="right")
     for i, p in enumerate(st.players):
-        cells = ["-" if i == j else (f"{st.cross[i][j][0]:g}/{st.cross[i][j][1]}" if st.cross[i][j][1] else "")
-                 for j in range(n)]
+        cells = [
+            "-" if i == j else (f"{st.cross[i][j][0]:g}/{st.cross[i][j][1]}" if st.cross[i][j][1] else "")
+            for j in range(n)
+        ]
         cross.add_row(f"{i + 1}. {p.label}", *cells)
     console.print(cross)
     table = Table(title="ratings (Bradley-Terry, Elo units, 95% interval)")
-    for col, just in (("rank", "right"), ("player", "left"), ("Elo", "right"), ("+-95%", "right"), ("games", "right"),
-                      ("score", "right"), ("as first", "right"), ("as second", "right")):
+    for col, just in (
+        ("rank", "right"),
+        ("player", "left"),
+        ("Elo", "right"),
+        ("+-95%", "right"),
+        ("games", "right"),
+        ("score", "right"),
+        ("as first", "right"),
+        ("as second", "right"),
+    ):
         table.add_column(col, justify=just, no_wrap=col == "player")
     order = sorted(range(n), key=lambda k: -st.ratings[k].elo) if st.ratings else range(n)
     for rank, k in enumerate(order, 1):
         r = st.ratings[k]
         (f_pts, f_n), (s_pts, s_n) = st.seat[k]
-        table.add_row(str(rank), r.name, f"{r.elo:.0f}", f"{r.ci95:.0f}", str(r.games), f"{r.score:.1%}",
-                      f"{f_pts / f_n:.1%}" if f_n else "", f"{s_pts / s_n:.1%}" if s_n else "")
+        table.add_row(
+            str(rank),
+            r.name,
+            f"{r.elo:.0f}",
+            f"{r.ci95:.0f}",
+            str(r.games),
+            f"{r.score:.1%}",
+            f"{f_pts / f_n:.1%}" if f_n else "",
+            f"{s_pts / s_n:.1%}" if s_n else "",
+        )
     console.print(table)
 
 
@@ -584,22 +777,54 @@ def _check_export(path: str | None) -> None:
 
 @cli.command()
 @click.argument("players", nargs=-1, required=True)
-@click.option("--game", "game_name", type=GameName(), default=None,
-              help="game [default: the checkpoints' game, else connect_four]")
-@click.option("--games", "games_per_pair", type=Whole(1, 100_000), default=20, show_default=True,
-              help="games per pair (each opening twice, seats swapped)")
-@click.option("--db", type=click.Path(), default="tournament.db", show_default=True,
-              help="SQLite file of results; rerunning plays only missing games")
+@click.option(
+    "--game",
+    "game_name",
+    type=GameName(),
+    default=None,
+    help="game [default: the checkpoints' game, else connect_four]",
+)
+@click.option(
+    "--games",
+    "games_per_pair",
+    type=Whole(1, 100_000),
+    default=20,
+    show_default=True,
+    help="games per pair (each opening twice, seats swapped)",
+)
+@click.option(
+    "--db",
+    type=click.Path(),
+    default="tournament.db",
+    show_default=True,
+    help="SQLite file of results; rerunning plays only missing games",
+)
 @game_workers
 @click.option("--anchor", default="random", show_default=True, help="player whose rating is fixed")
 @click.option("--anchor-elo", type=Real(-1e5, 1e5), default=0.0, show_default=True)
-@click.option("--opening-plies", type=Whole(0, 20), default=None,
-              help="random plies in each opening [default: the game's, 1 in tic-tac-toe, else 2]")
+@click.option(
+    "--opening-plies",
+    type=Whole(0, 20),
+    default=None,
+    help="random plies in each opening [default: the game's, 1 in tic-tac-toe, else 2]",
+)
 @click.option("--seed", type=Whole(0, SEED_MAX), default=0, show_default=True, help="seed of the openings")
 @click.option("--export", "export_csv", type=click.Path(dir_okay=False), default=None, help="write games as CSV")
 @click.option("--json", "as_json", is_flag=True, help="print ratings and cross table as JSON")
-def tournament(players, game_name, games_per_pair, db, workers, ray_address, anchor, anchor_elo, opening_plies,
-               seed, export_csv, as_json):
+def tournament(
+    players,
+    game_name,
+    games_per_pair,
+    db,
+    workers,
+    ray_address,
+    anchor,
+    anchor_elo,
+    opening_plies,
+    seed,
+    export_csv,
+    as_json,
+):
     """Round robin between checkpoints, folders of checkpoints and bots, with ratings.
 
     PLAYERS: checkpoint files, folders, PATH@search=N, random, minimax, perfect, mcts:N.
@@ -629,16 +854,26 @@ def tournament(players, game_name, games_per_pair, db, workers, ray_address, anc
         if not missing:
             click.echo(f"all {total} games already stored")
     if missing:
-        with Progress(TextColumn("games"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      disable=as_json) as progress:
+        with Progress(
+            TextColumn("games"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=as_json
+        ) as progress:
             task = progress.add_task("games", total=total)
 
             def on_progress(done, total):
                 progress.update(task, completed=done, total=total)
 
             try:
-                T.run(game_name, plist, games_per_pair, store, workers=workers, seed=seed,
-                      opening_plies=opening_plies, on_progress=on_progress, ray_address=ray_address)
+                T.run(
+                    game_name,
+                    plist,
+                    games_per_pair,
+                    store,
+                    workers=workers,
+                    seed=seed,
+                    opening_plies=opening_plies,
+                    on_progress=on_progress,
+                    ray_address=ray_address,
+                )
             except KeyboardInterrupt:
                 progress.stop()
                 click.echo("\ninterrupted: finished games are saved; run the same command again to resume.")
@@ -663,15 +898,26 @@ def tournament(players, game_name, games_per_pair, db, workers, ray_address, anc
 @cli.command()
 @click.argument("player_a")
 @click.argument("player_b")
-@click.option("--game", "game_name", type=GameName(), default=None,
-              help="game [default: the checkpoints' game, else connect_four]")
-@click.option("--games", "num_games", type=Whole(2, 1_000_000), default=100, show_default=True,
-              help="games to play (the most, with --sprt)")
+@click.option(
+    "--game",
+    "game_name",
+    type=GameName(),
+    default=None,
+    help="game [default: the checkpoints' game, else connect_four]",
+)
+@click.option(
+    "--games",
+    "num_games",
+    type=Whole(2, 1_000_000),
+    default=100,
+    show_default=True,
+    help="games to play (the most, with --sprt)",
+)
 @click.option("--sprt", is_flag=True, help="stop as soon as a sequential probability ratio test decides")
-@click.option("--elo0", type=Real(-2000, 2000), default=0.0, show_default=True,
-              help="SPRT: H0, A is not stronger than this")
-@click.option("--elo1", type=Real(-2000, 2000), default=20.0, show_default=True,
-              help="SPRT: H1, A is stronger by this")
+@click.option(
+    "--elo0", type=Real(-2000, 2000), default=0.0, show_default=True, help="SPRT: H0, A is not stronger than this"
+)
+@click.option("--elo1", type=Real(-2000, 2000), default=20.0, show_default=True, help="SPRT: H1, A is stronger by this")
 @click.option("--alpha", type=Real(0.001, 0.5), default=0.05, show_default=True)
 @click.option("--beta", type=Real(0.001, 0.5), default=0.05, show_default=True)
 @click.option("--seed", type=Whole(0, SEED_MAX), default=0, show_default=True)
@@ -690,19 +936,28 @@ def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, bet
 
     def report(scores):
         llr = ratings.sprt_llr(scores, elo0, elo1)
-        click.echo(f"{len(scores)} games: A scores {np.mean(scores):.1%}" + (f"  LLR {llr:+.2f} [{lo:.2f}, {hi:.2f}]" if sprt else ""))
+        click.echo(
+            f"{len(scores)} games: A scores {np.mean(scores):.1%}"
+            + (f"  LLR {llr:+.2f} [{lo:.2f}, {hi:.2f}]" if sprt else "")
+        )
 
     stop = (lambda scores: ratings.sprt_decision(scores, elo0, elo1, alpha, beta) is not None) if sprt else None
-    scores = arena.match(game, a, b, arena.schedule(game_name, num_games, seed), np.random.default_rng(seed),
-                         stop=stop, on_batch=report)
+    scores = arena.match(
+        game, a, b, arena.schedule(game_name, num_games, seed), np.random.default_rng(seed), stop=stop, on_batch=report
+    )
     r = ratings.fit(["B", "A"], [(1, 0, s) for s in scores], anchor=0)[1]
     w, d, l_ = scores.count(1.0), scores.count(0.5), scores.count(0.0)
-    click.echo(f"{plist[0].label} vs {plist[1].label} ({game_name}): +{w} ={d} -{l_}  score {np.mean(scores):.1%}  "
-               f"Elo {r.elo:+.0f} +- {r.ci95:.0f}")
+    click.echo(
+        f"{plist[0].label} vs {plist[1].label} ({game_name}): +{w} ={d} -{l_}  score {np.mean(scores):.1%}  "
+        f"Elo {r.elo:+.0f} +- {r.ci95:.0f}"
+    )
     if sprt:
         decision = ratings.sprt_decision(scores, elo0, elo1, alpha, beta)
-        verdict = {"H1": f"H1 accepted: A is stronger (elo1={elo1:g})", "H0": f"H0 accepted: A is not stronger than elo0={elo0:g}",
-                   None: "no decision within --games"}[decision]
+        verdict = {
+            "H1": f"H1 accepted: A is stronger (elo1={elo1:g})",
+            "H0": f"H0 accepted: A is not stronger than elo0={elo0:g}",
+            None: "no decision within --games",
+        }[decision]
         click.echo(f"SPRT: {verdict}")
 
 
@@ -711,10 +966,20 @@ def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, bet
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("--search", type=Whole(1, 1_000_000), default=None, help="MCTS simulations per move")
 @click.option("--move-time", type=Real(0.001, 600), default=None, help="thinking time per move (s)")
-@click.option("--games", "games_per_seat", type=Whole(1, 100_000), default=50, show_default=True,
-              help="games per seat against each opponent")
-@click.option("--opponents", default="random,mcts:100,mcts:1000,mcts:10000", show_default=True,
-              help="comma-separated: random, mcts:N")
+@click.option(
+    "--games",
+    "games_per_seat",
+    type=Whole(1, 100_000),
+    default=50,
+    show_default=True,
+    help="games per seat against each opponent",
+)
+@click.option(
+    "--opponents",
+    default="random,mcts:100,mcts:1000,mcts:10000",
+    show_default=True,
+    help="comma-separated: random, mcts:N",
+)
 @click.option("--seed", type=Whole(0, SEED_MAX), default=0, show_default=True)
 @game_workers
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
@@ -732,8 +997,10 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, wor
     from selfplay.profiles import profile
 
     if move_time is not None and workers:
-        raise click.UsageError("--move-time plays in this process only: on workers sharing cores, the time a move "
-                               "gets would change its strength (leave out --workers)")
+        raise click.UsageError(
+            "--move-time plays in this process only: on workers sharing cores, the time a move "
+            "gets would change its strength (leave out --workers)"
+        )
     _check_workers(workers, ray_address)
     try:
         agent = load_agent(checkpoint, search=search, move_time=move_time)
@@ -761,8 +1028,9 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, wor
             report["exact_missing"] = str(e)
     try:
         with session(workers, ray_address):  # one Ray start-up for every opponent
-            report["matches"] = [evaluate.versus(player, game_name, o, games_per_seat, seed, workers, ray_address)
-                                 for o in opp_list]
+            report["matches"] = [
+                evaluate.versus(player, game_name, o, games_per_seat, seed, workers, ray_address) for o in opp_list
+            ]
     except DistributedError as e:
         raise click.ClickException(str(e)) from None
     if as_json:
@@ -775,26 +1043,45 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, wor
     if "exact_missing" in report:
         console.print(f"exact play: skipped ({report['exact_missing']})")
     if ex and "best_outcome_kept" in ex:  # every position solved (tic-tac-toe)
-        console.print(f"exact play: best outcome kept in {ex['best_outcome_kept']:.2%} of {ex['positions']} positions; "
-                      f"vs minimax {ex['losses_vs_minimax']} losses in {2 * games_per_seat} games")
+        console.print(
+            f"exact play: best outcome kept in {ex['best_outcome_kept']:.2%} of {ex['positions']} positions; "
+            f"vs minimax {ex['losses_vs_minimax']} losses in {2 * games_per_seat} games"
+        )
     elif ex:
         t = Table(title=f"exact play: move keeps the best outcome ({ex['positions']} labelled positions)")
         for c in ("phase", "positions", "kept", "kept (non-trivial)"):
             t.add_column(c, justify="right")
         for ph, v in ex["by_phase"].items():
-            t.add_row(ph, str(v["positions"]), f"{v['kept']:.1%}", f"{v['kept_nontrivial']:.1%}" if v["kept_nontrivial"] is not None else "")
-        t.add_row("all", str(ex["positions"]), f"{ex['kept']:.1%}", f"{ex['kept_nontrivial']:.1%} of {ex['nontrivial_positions']}")
+            t.add_row(
+                ph,
+                str(v["positions"]),
+                f"{v['kept']:.1%}",
+                f"{v['kept_nontrivial']:.1%}" if v["kept_nontrivial"] is not None else "",
+            )
+        t.add_row(
+            "all",
+            str(ex["positions"]),
+            f"{ex['kept']:.1%}",
+            f"{ex['kept_nontrivial']:.1%} of {ex['nontrivial_positions']}",
+        )
         t.add_row("uniform random", "", f"{ex['random_kept']:.1%}", f"{ex['random_kept_nontrivial']:.1%}")
         console.print(t)
-        console.print(f"(labels: exact win/draw/loss by the solver with {ex['solver_budget']:,} nodes per move; "
-                      f"positions left unsolved were dropped: {ex['dropped_unsolved']} early/middle/late)")
+        console.print(
+            f"(labels: exact win/draw/loss by the solver with {ex['solver_budget']:,} nodes per move; "
+            f"positions left unsolved were dropped: {ex['dropped_unsolved']} early/middle/late)"
+        )
     t = Table(title="matches (each seat; Elo relative to the opponent, 95% interval)")
     for c in ("opponent", "as first W/D/L", "as second W/D/L", "score", "Elo"):
         t.add_column(c, justify="right")
     for m in report["matches"]:
         f, s_ = m["seat0"], m["seat1"]
-        t.add_row(m["opponent"], f"{f['win']}/{f['draw']}/{f['loss']}", f"{s_['win']}/{s_['draw']}/{s_['loss']}",
-                  f"{m['score']:.1%}", f"{m['elo']:+.0f} +- {m['ci95']:.0f}")
+        t.add_row(
+            m["opponent"],
+            f"{f['win']}/{f['draw']}/{f['loss']}",
+            f"{s_['win']}/{s_['draw']}/{s_['loss']}",
+            f"{m['score']:.1%}",
+            f"{m['elo']:+.0f} +- {m['ci95']:.0f}",
+        )
     console.print(t)
 
 

@@ -27,6 +27,7 @@ learner gets :class:`RayStopped` between two steps, and the run saves and says h
 resume. The caller stops the pool on every exit: the actors, a Ray instance it started,
 and every process of that Ray still running.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -45,7 +46,7 @@ def require_ray():
     try:
         import ray
     except ImportError:
-        raise DistributedError("--workers needs Ray: pip install -e \".[distributed]\" (or pip install ray)") from None
+        raise DistributedError('--workers needs Ray: pip install -e ".[distributed]" (or pip install ray)') from None
     return ray
 
 
@@ -70,8 +71,10 @@ def auto_scale(source, workers="auto", threads="auto", cpus: int | None = None) 
         if want and cpus < 2:
             note = "one process (--workers auto: one CPU here)"
         elif want and importlib.util.find_spec("ray") is None:
-            note = ('one process (--workers auto: Ray is not installed; pip install -e ".[distributed]" '
-                    f"for {want} self-play workers)")
+            note = (
+                'one process (--workers auto: Ray is not installed; pip install -e ".[distributed]" '
+                f"for {want} self-play workers)"
+            )
         elif want:
             workers, note = min(want, cpus), "--workers auto; --workers 0 for one process"
     if threads == "auto":
@@ -169,10 +172,14 @@ class _Actor:
         episodes, t0 = lr.episodes, time.perf_counter()
         for _ in range(self.chunk):
             lr.play()
-        out = {"buffers": {name: buf.state_dict() for name, buf in lr.buffers().items()},
-               "moves": self.chunk * lr.cfg.num_envs,
-               "episodes": lr.episodes - episodes, "version": version, "pid": os.getpid(),
-               "seconds": time.perf_counter() - t0}
+        out = {
+            "buffers": {name: buf.state_dict() for name, buf in lr.buffers().items()},
+            "moves": self.chunk * lr.cfg.num_envs,
+            "episodes": lr.episodes - episodes,
+            "version": version,
+            "pid": os.getpid(),
+            "seconds": time.perf_counter() - t0,
+        }
         return out
 
 
@@ -228,9 +235,18 @@ class Pool:
     behind. ``stop_requested()``, when given, is polled while the learner waits for a
     chunk: if it turns true, ``step()`` returns without one."""
 
-    def __init__(self, learner, workers: int, address: str | None = None, chunk: int | None = None,
-                 max_policy_lag: int = 4, on_notice=None, object_store_mb: int = 256, depth: int | None = None,
-                 stop_requested=None):
+    def __init__(
+        self,
+        learner,
+        workers: int,
+        address: str | None = None,
+        chunk: int | None = None,
+        max_policy_lag: int = 4,
+        on_notice=None,
+        object_store_mb: int = 256,
+        depth: int | None = None,
+        stop_requested=None,
+    ):
         require_ray()
         self.learner, self.workers = learner, int(workers)
         self.on_notice = on_notice or (lambda msg: None)
@@ -250,9 +266,17 @@ class Pool:
         self.frozen_version = -1
         self.stats = PoolStats()
         self.log = _bridge_log()
-        spec = dict(cfg_dict=cfg.to_dict(), workers=self.workers, address=address, chunk=self.chunk, depth=depth,
-                    max_policy_lag=int(max_policy_lag), object_store_mb=object_store_mb, moves=learner.moves,
-                    log=self.log)
+        spec = dict(
+            cfg_dict=cfg.to_dict(),
+            workers=self.workers,
+            address=address,
+            chunk=self.chunk,
+            depth=depth,
+            max_policy_lag=int(max_policy_lag),
+            object_store_mb=object_store_mb,
+            moves=learner.moves,
+            log=self.log,
+        )
         self.conn, self.proc = _spawn_bridge()
         self.tree: dict[int, int] = {}
         try:
@@ -308,12 +332,14 @@ class Pool:
                 what = "Ray did not start or answer" if starting else "no self-play chunk came back"
                 raise RayStopped(f"{what} within {timeout:.0f} s (Ray's own log: {self.log})")
 
-    def _stopped(self) -> "RayStopped":
+    def _stopped(self) -> RayStopped:
         with contextlib.suppress(Exception):
             self.proc.wait(timeout=5)
         code = self.proc.returncode
-        return RayStopped(f"Ray stopped under this run (its driver exited with {code}: a raylet or GCS process "
-                          f"died or was killed; Ray's own log: {self.log})")
+        return RayStopped(
+            f"Ray stopped under this run (its driver exited with {code}: a raylet or GCS process "
+            f"died or was killed; Ray's own log: {self.log})"
+        )
 
     def _watch(self) -> None:
         """Note every process under the bridge (Ray's raylet, GCS, agents, actors), so they
@@ -394,9 +420,11 @@ def check_address(address: str) -> None:
         try:
             address = get_ray_address_from_environment("auto", None)  # Ray's own search: RAY_ADDRESS, then this machine
         except ConnectionError:
-            raise DistributedError("--ray-address auto: no running Ray cluster found on this machine (start one "
-                                   "with 'ray start --head', or leave out --ray-address to start a Ray for the "
-                                   "run)") from None
+            raise DistributedError(
+                "--ray-address auto: no running Ray cluster found on this machine (start one "
+                "with 'ray start --head', or leave out --ray-address to start a Ray for the "
+                "run)"
+            ) from None
         if address == "auto":
             return
     hostport = address.split("://", 1)[-1]
@@ -406,8 +434,9 @@ def check_address(address: str) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as e:
-        raise DistributedError(f"--ray-address {address}: no Ray cluster answers there "
-                               f"({e.strerror or e.__class__.__name__})") from None
+        raise DistributedError(
+            f"--ray-address {address}: no Ray cluster answers there ({e.strerror or e.__class__.__name__})"
+        ) from None
 
 
 def _address_in_this_process() -> str | None:
@@ -480,8 +509,7 @@ def _spawn_bridge():
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p))
     code = f"from selfplay.distributed import _bridge_entry; _bridge_entry({theirs.fileno()})"
-    proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=[theirs.fileno()], env=env,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL)
     theirs.close()
     return Connection(mine.detach()), proc
 
@@ -573,8 +601,9 @@ class _Bridge:
     def _submit(self, slot: int) -> None:
         # the weights go in a list, so Ray passes the reference and the actor fetches
         # them only for a version it does not hold yet
-        ref = self.actors[slot].play.remote([self.weights], self.version, [self.frozen], self.frozen_version,
-                                            self.moves)
+        ref = self.actors[slot].play.remote(
+            [self.weights], self.version, [self.frozen], self.frozen_version, self.moves
+        )
         self.inflight[ref] = (slot, self.generation[slot])
 
     def serve(self) -> None:
@@ -625,8 +654,13 @@ class _Bridge:
         # the actor's next chunk goes out before the learner's steps, with the weights it
         # has now (one version older than after them), so acting and learning overlap
         self._submit(slot)
-        info = {"lag": lag, "dropped": self.stats.dropped, "replaced": self.stats.replaced,
-                "nodes": dict(self.stats.nodes), "watch": watch}
+        info = {
+            "lag": lag,
+            "dropped": self.stats.dropped,
+            "replaced": self.stats.replaced,
+            "nodes": dict(self.stats.nodes),
+            "watch": watch,
+        }
         return out, info
 
     def shutdown(self) -> None:

@@ -18,6 +18,7 @@ equally often against the frozen copy; every transition from either seat goes in
 replay memory; the frozen copy catches up every ``target_update`` gradient steps
 (hard copy, or Polyak averaging with ``tau < 1`` applied at every step).
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,7 +35,6 @@ from selfplay.profiles import feature, profile
 from selfplay.replay import Replay
 from selfplay.sources import source_for
 
-
 #: the most of anything counted in moves (steps, schedules): enough for weeks of play
 MOVES_MAX = 10**12
 
@@ -44,24 +44,41 @@ class SearchSettings:
     """MCTS mode's settings (``TrainConfig.search``); used when ``TrainConfig.mcts``."""
 
     simulations: int = opt(64, "simulations per move", lo=1, hi=1_000_000)
-    leaf: str = opt("network", "leaf evaluation, \"network\" (max legal Q) or \"rollout\" (random playouts)",
-                    choices=("network", "rollout"))
-    rollouts: int = opt(1, "random playouts per leaf with leaf=\"rollout\"", lo=1, hi=10_000)
-    iteration_episodes: int = opt(64, "finished episodes per iteration (then a batch of gradient steps)",
-                                  lo=1, hi=10**9)
+    leaf: str = opt(
+        "network",
+        'leaf evaluation, "network" (max legal Q) or "rollout" (random playouts)',
+        choices=("network", "rollout"),
+    )
+    rollouts: int = opt(1, 'random playouts per leaf with leaf="rollout"', lo=1, hi=10_000)
+    iteration_episodes: int = opt(
+        64, "finished episodes per iteration (then a batch of gradient steps)", lo=1, hi=10**9
+    )
     iteration_updates: int = opt(200, "gradient steps after each iteration", lo=0, hi=100_000)
-    td_weight: float = opt(0.5, "weight of the plain TD loss mixed into each step (0 = search targets only)",
-                           lo=0, hi=1_000)
-    temperature_moves: int = opt(8, "moves of each game chosen in proportion to visit counts, then greedily",
-                                 lo=0, hi=100_000)
+    td_weight: float = opt(
+        0.5, "weight of the plain TD loss mixed into each step (0 = search targets only)", lo=0, hi=1_000
+    )
+    temperature_moves: int = opt(
+        8, "moves of each game chosen in proportion to visit counts, then greedily", lo=0, hi=100_000
+    )
     dirichlet_alpha: float = opt(0.5, "Dirichlet noise concentration at the learner's roots", lo=0, hi=1_000)
-    search_target: str = opt("visits", "how a search becomes targets: \"visits\" (visited root actions, weighted by "
-                                       "visits) or \"completed\" (every legal root action, unvisited ones at the root "
-                                       "value)", choices=("visits", "completed"))
+    search_target: str = opt(
+        "visits",
+        'how a search becomes targets: "visits" (visited root actions, weighted by '
+        'visits) or "completed" (every legal root action, unvisited ones at the root '
+        "value)",
+        choices=("visits", "completed"),
+    )
     root_all: bool = opt(False, "visit every legal root action once before PUCT chooses")
-    opponent_search: bool = opt(True, "the frozen opponent searches too (else it plays its greedy move, epsilon-greedy)")
-    outcome_mix: float = opt(0.0, "share of the game's discounted outcome in the target of each searched move taken "
-                                  "(Willemsen et al. 2021); 0 = search values only", lo=0, hi=1)
+    opponent_search: bool = opt(
+        True, "the frozen opponent searches too (else it plays its greedy move, epsilon-greedy)"
+    )
+    outcome_mix: float = opt(
+        0.0,
+        "share of the game's discounted outcome in the target of each searched move taken "
+        "(Willemsen et al. 2021); 0 = search values only",
+        lo=0,
+        hi=1,
+    )
 
     def __post_init__(self):
         check_fields(self)
@@ -79,28 +96,39 @@ class TrainConfig:
     batch_size: int = opt(256, "minibatch size of each gradient step", lo=1, hi=65_536)
     lr: float = opt(1e-3, "Adam learning rate", lo=0, hi=10, lo_open=True)
     gamma: float = opt(0.99, "discount of the opponent's negated value", lo=0, hi=1)
-    loss: str = opt("huber", "\"huber\" or \"mse\" on Q(s, a) of the action taken", choices=("huber", "mse"))
+    loss: str = opt("huber", '"huber" or "mse" on Q(s, a) of the action taken', choices=("huber", "mse"))
     double: bool = opt(False, "double DQN: argmax by the online net, value by the frozen one")
-    n_step: int = opt(1, "plies per TD return over the alternating-sign trajectory: y = sum_k (-gamma)^k r_t+k "
-                         "+ (-gamma)^n max Q_frozen(s_t+n); 1 = one step", lo=1, hi=64)
+    n_step: int = opt(
+        1,
+        "plies per TD return over the alternating-sign trajectory: y = sum_k (-gamma)^k r_t+k "
+        "+ (-gamma)^n max Q_frozen(s_t+n); 1 = one step",
+        lo=1,
+        hi=64,
+    )
     augment: bool = opt(True, "train on random board symmetries of sampled transitions (native games)")
-    target_update: int = opt(500, "gradient steps between the frozen copy's catch-ups (hard copy when tau == 1)",
-                             lo=1, hi=10**9)
-    tau: float = opt(1.0, "1.0 = hard copy every target_update steps; < 1 = Polyak averaging at every step",
-                     lo=0, hi=1, lo_open=True)
+    target_update: int = opt(
+        500, "gradient steps between the frozen copy's catch-ups (hard copy when tau == 1)", lo=1, hi=10**9
+    )
+    tau: float = opt(
+        1.0, "1.0 = hard copy every target_update steps; < 1 = Polyak averaging at every step", lo=0, hi=1, lo_open=True
+    )
     replay_capacity: int = opt(100_000, "replay memory capacity in transitions", lo=1, hi=10**9)
     learning_starts: int = opt(2_000, "transitions collected before the first gradient step", lo=0, hi=10**9)
-    updates_per_step: int = opt(1, "gradient steps after each batched move of all parallel games (replay ratio)",
-                                lo=0, hi=10_000)
+    updates_per_step: int = opt(
+        1, "gradient steps after each batched move of all parallel games (replay ratio)", lo=0, hi=10_000
+    )
     eps_start: float = opt(1.0, "epsilon at the start of the schedule", lo=0, hi=1)
     eps_end: float = opt(0.05, "epsilon at the end of the schedule", lo=0, hi=1)
     eps_steps: int = opt(50_000, "moves over which epsilon is annealed", lo=0, hi=MOVES_MAX)
-    eps_schedule: str = opt("linear", "\"linear\" or \"exp\" annealing", choices=("linear", "exp"))
-    mcts: bool = opt(False, "MCTS mode: each self-play move is chosen by a search whose empirical root Q values become regression targets after every iteration of episodes")
+    eps_schedule: str = opt("linear", '"linear" or "exp" annealing', choices=("linear", "exp"))
+    mcts: bool = opt(
+        False,
+        "MCTS mode: each self-play move is chosen by a search whose empirical root Q values "
+        "become regression targets after every iteration of episodes",
+    )
     search: SearchSettings = opt(SearchSettings(), "MCTS mode's settings (their own record)")
     eval_every: int = opt(20_000, "moves between evaluations (0 = only at the end)", lo=0, hi=MOVES_MAX)
-    eval_games: int = opt(100, "games per seat in each evaluation against random and the frozen copy",
-                          lo=1, hi=100_000)
+    eval_games: int = opt(100, "games per seat in each evaluation against random and the frozen copy", lo=1, hi=100_000)
     checkpoint_every: int = opt(50_000, "moves between checkpoints (0 = only at the end)", lo=0, hi=MOVES_MAX)
     seed: int = opt(0, "random seed (numpy and torch)", lo=0, hi=SEED_MAX)
 
@@ -113,14 +141,21 @@ class TrainConfig:
         # the checks that tie fields together (each field's own range is declared above)
         checks = [
             (self.eps_end <= self.eps_start, f"eps_end ({self.eps_end:g}) must be <= eps_start ({self.eps_start:g})"),
-            (self.num_envs <= self.steps, f"steps ({self.steps:,}) must be at least num_envs ({self.num_envs:,}): "
-                                          "one batched move plays a move in every parallel game"),
-            (self.learning_starts <= self.replay_capacity,
-             f"learning_starts ({self.learning_starts:,}) must be <= replay_capacity ({self.replay_capacity:,}): "
-             "the replay memory never holds more, so no gradient step would ever run"),
-            (self.mcts or self.learning_starts < self.steps,
-             f"learning_starts ({self.learning_starts:,}) must be below steps ({self.steps:,}): "
-             "no gradient step would run"),
+            (
+                self.num_envs <= self.steps,
+                f"steps ({self.steps:,}) must be at least num_envs ({self.num_envs:,}): "
+                "one batched move plays a move in every parallel game",
+            ),
+            (
+                self.learning_starts <= self.replay_capacity,
+                f"learning_starts ({self.learning_starts:,}) must be <= replay_capacity ({self.replay_capacity:,}): "
+                "the replay memory never holds more, so no gradient step would ever run",
+            ),
+            (
+                self.mcts or self.learning_starts < self.steps,
+                f"learning_starts ({self.learning_starts:,}) must be below steps ({self.steps:,}): "
+                "no gradient step would run",
+            ),
         ]
         _require(checks)
 
@@ -128,7 +163,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         d = dict(d)
         d["net"] = NetConfig(**d["net"])
         search = dict(d.get("search") or {})
@@ -145,6 +180,7 @@ class TrainConfig:
 #: config saved with that value loads (playout-cap randomisation, ``full_share``)
 REMOVED_SEARCH_FIELDS = {"full_share": 1.0}
 
+
 def _require(checks: list[tuple[bool, str]]) -> None:
     """Raise ValueError with the message of the first check that fails."""
     for ok, msg in checks:
@@ -160,9 +196,20 @@ SEARCH_FIELDS = frozenset(f.name for f in dataclasses.fields(SearchSettings))
 #: MCTS-mode settings (its profile's ``mcts``): many games in parallel so each wave of the
 #: search fills a batch, a cheap search whose first visits cover every root action (so
 #: every action gets a target), a frozen opponent that does not search (docs/algorithm.md)
-MCTS_MODE = dict(num_envs=256, simulations=16, root_all=True, search_target="completed", opponent_search=False,
-                 eps_start=0.3, eps_end=0.05, eps_steps=100_000,  # the frozen opponent's exploration
-                 iteration_episodes=256, iteration_updates=200, temperature_moves=8, td_weight=0.5)
+MCTS_MODE = dict(
+    num_envs=256,
+    simulations=16,
+    root_all=True,
+    search_target="completed",
+    opponent_search=False,
+    eps_start=0.3,
+    eps_end=0.05,
+    eps_steps=100_000,  # the frozen opponent's exploration
+    iteration_episodes=256,
+    iteration_updates=200,
+    temperature_moves=8,
+    td_weight=0.5,
+)
 
 
 def presets(game: str) -> dict[str, dict]:
@@ -207,10 +254,10 @@ def memory_estimate(cfg: TrainConfig, game) -> int:
     total += source_for(cfg).extra_memory(cfg, game)
     n = cfg.net
     if n.kind == "mlp":
-        params = cells * n.hidden + (n.layers - 1) * n.hidden ** 2 + n.hidden * game.num_actions
+        params = cells * n.hidden + (n.layers - 1) * n.hidden**2 + n.hidden * game.num_actions
     else:
         h, w = game.obs_shape[1:]
-        params = 18 * n.blocks * n.channels ** 2 + 4 * h * w * n.hidden + n.hidden * game.num_actions
+        params = 18 * n.blocks * n.channels**2 + 4 * h * w * n.hidden + n.hidden * game.num_actions
     return int(total + 16 * params)
 
 
@@ -224,9 +271,11 @@ def check_memory(cfg: TrainConfig, game) -> None:
     except (ValueError, OSError, AttributeError):
         return
     if need > have:
-        raise ValueError(f"this run needs about {need / 2**30:,.1f} GiB of memory (replay memory, search trees and network), "
-                         f"more than this machine's {have / 2**30:,.1f} GiB: lower --replay-capacity, --num-envs, "
-                         f"--simulations or the network size")
+        raise ValueError(
+            f"this run needs about {need / 2**30:,.1f} GiB of memory (replay memory, search trees and network), "
+            f"more than this machine's {have / 2**30:,.1f} GiB: lower --replay-capacity, --num-envs, "
+            f"--simulations or the network size"
+        )
 
 
 def epsilon_at(cfg: TrainConfig, moves: int) -> float:
@@ -238,8 +287,9 @@ def epsilon_at(cfg: TrainConfig, moves: int) -> float:
     return cfg.eps_start * (max(cfg.eps_end, 1e-6) / cfg.eps_start) ** frac
 
 
-def td_targets(online, frozen, reward, next_obs, done, next_mask, gamma: float, double: bool,
-               n: int = 1) -> torch.Tensor:
+def td_targets(
+    online, frozen, reward, next_obs, done, next_mask, gamma: float, double: bool, n: int = 1
+) -> torch.Tensor:
     """y = r where done, else r + (-gamma)^n * max_{a' legal} Q(s', a'; frozen): with n = 1
     the design's r - gamma * max Q; with n plies the mover at s' is the same player (n
     even) or the opponent (n odd), and r is the n-step return. No gradient."""
@@ -298,7 +348,7 @@ class Learner:
         self.pending: list[tuple] = []
         self.source = source_for(cfg)(self)
 
-    def to(self, device) -> "Learner":
+    def to(self, device) -> Learner:
         """Move the networks and the optimizer's state to ``device`` (acting copies
         observations there and results back; replay memory stays in host memory)."""
         self.device = torch.device(device)
@@ -415,8 +465,7 @@ class Learner:
         self.learn(1)
 
 
-def train(learner: Learner, on_progress=None, on_eval=None, on_checkpoint=None, should_stop=None,
-          step=None) -> None:
+def train(learner: Learner, on_progress=None, on_eval=None, on_checkpoint=None, should_stop=None, step=None) -> None:
     """Run until ``cfg.steps`` moves: act and learn (``step``: by default one batched
     move and its updates, :meth:`Learner.train_step`; with workers, one chunk from an
     actor and its updates); call ``on_eval(learner)`` and

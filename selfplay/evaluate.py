@@ -6,6 +6,7 @@ positions. Connect four: the shipped labelled set (``selfplay/data/c4_positions.
 made by ``scripts/make_c4_positions.py``), reported by phase, over all positions and over
 the non-trivial ones, where at least one legal move changes the outcome.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,15 +50,25 @@ def exact_connect_four(agent, rng: np.random.Generator, path: Path = POSITIONS) 
     kept = vals[np.arange(len(vals)), chosen] == best
     worst = np.where(legal, vals, 99).min(axis=1)
     nontrivial = worst != best
-    rand_keep = (np.where(legal, vals == best[:, None], False).sum(1) / legal.sum(1))
-    out = {"positions": int(len(vals)), "kept": float(kept.mean()),
-           "nontrivial_positions": int(nontrivial.sum()), "kept_nontrivial": float(kept[nontrivial].mean()),
-           "random_kept": float(rand_keep.mean()), "random_kept_nontrivial": float(rand_keep[nontrivial].mean()),
-           "by_phase": {}, "solver_budget": int(data["budget"]), "dropped_unsolved": data["dropped"].tolist()}
+    rand_keep = np.where(legal, vals == best[:, None], False).sum(1) / legal.sum(1)
+    out = {
+        "positions": int(len(vals)),
+        "kept": float(kept.mean()),
+        "nontrivial_positions": int(nontrivial.sum()),
+        "kept_nontrivial": float(kept[nontrivial].mean()),
+        "random_kept": float(rand_keep.mean()),
+        "random_kept_nontrivial": float(rand_keep[nontrivial].mean()),
+        "by_phase": {},
+        "solver_budget": int(data["budget"]),
+        "dropped_unsolved": data["dropped"].tolist(),
+    }
     for ph in ("early", "middle", "late"):
         m = data["phase"] == ph
-        out["by_phase"][ph] = {"positions": int(m.sum()), "kept": float(kept[m].mean()),
-                               "kept_nontrivial": float(kept[m & nontrivial].mean()) if (m & nontrivial).any() else None}
+        out["by_phase"][ph] = {
+            "positions": int(m.sum()),
+            "kept": float(kept[m].mean()),
+            "kept_nontrivial": float(kept[m & nontrivial].mean()) if (m & nontrivial).any() else None,
+        }
     return out
 
 
@@ -71,8 +82,15 @@ def play_chunk(args) -> tuple[int, arena.MatchResult]:
     return k, arena.play_players(*rest)
 
 
-def versus(agent, game_name: str, opponent_spec: str, games_per_seat: int, seed: int = 0, workers: int = 0,
-           ray_address: str | None = None) -> dict:
+def versus(
+    agent,
+    game_name: str,
+    opponent_spec: str,
+    games_per_seat: int,
+    seed: int = 0,
+    workers: int = 0,
+    ray_address: str | None = None,
+) -> dict:
     """W/D/L from each seat against an opponent from the player registry (``random``,
     ``mcts:N``, ``minimax``, a checkpoint, ...), with Elo relative to it.
 
@@ -85,8 +103,10 @@ def versus(agent, game_name: str, opponent_spec: str, games_per_seat: int, seed:
         raise ValueError("versus on Ray workers needs a players.Player, which each worker builds for itself")
     opp = players.resolve([opponent_spec], game_name, at_least=1)[0]
     planned = arena.schedule(game_name, 2 * games_per_seat, seed)
-    tasks = [(k, game_name, agent, opp, planned[i:i + CHUNK], arena.chunk_seed(seed, k))
-             for k, i in enumerate(range(0, len(planned), CHUNK))]
+    tasks = [
+        (k, game_name, agent, opp, planned[i : i + CHUNK], arena.chunk_seed(seed, k))
+        for k, i in enumerate(range(0, len(planned), CHUNK))
+    ]
     if workers > 0:
         from selfplay.distributed import imap_unordered
 

@@ -16,6 +16,7 @@ Colours: ``b``/``black`` (also ``x``) is the first player, ``w``/``white`` (also
 the second. The games alternate, so ``play`` and ``genmove`` for the side not to move
 are refused (``? illegal move``).
 """
+
 from __future__ import annotations
 
 import re
@@ -23,11 +24,23 @@ import sys
 
 import numpy as np
 
-
 #: GTP's answer to the engine-name command
 NAME = "selfplay"
-COMMANDS = ("protocol_version", "name", "version", "known_command", "list_commands", "boardsize", "clear_board",
-            "komi", "play", "genmove", "undo", "showboard", "quit")
+COMMANDS = (
+    "protocol_version",
+    "name",
+    "version",
+    "known_command",
+    "list_commands",
+    "boardsize",
+    "clear_board",
+    "komi",
+    "play",
+    "genmove",
+    "undo",
+    "showboard",
+    "quit",
+)
 _COLORS = {"b": 0, "black": 0, "x": 0, "w": 1, "white": 1, "o": 1}
 _VERTEX = re.compile(r"^([a-z]{1,2}\d{1,2}|pass)$")
 

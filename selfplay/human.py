@@ -5,6 +5,7 @@ the real command through a pseudo-terminal).
 Values shown to the human are the agent's Q from the mover's point of view in (-1, 1),
 also given as a win estimate ``(q + 1) / 2``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -55,8 +56,7 @@ class EndOfInput(Exception):
 class Session:
     """One or more games between a human and an agent."""
 
-    def __init__(self, game, agent, read, write, human_seat: int = 0, color: bool = False, seed: int = 0,
-                 exact=None):
+    def __init__(self, game, agent, read, write, human_seat: int = 0, color: bool = False, seed: int = 0, exact=None):
         self.game, self.agent, self.read, self.write = game, agent, read, write
         #: optional ``state -> int[A]`` of exact move values (+1/0/-1, other = unknown) for hints
         self.exact = exact
@@ -99,8 +99,10 @@ class Session:
             self.write("this opponent gives no hints")
             return
         q = self.agent.q_values(state)[0]
-        rows = sorted(((float(q[a]), self.game.action_to_string(state, int(a))) for a in np.flatnonzero(np.isfinite(q))),
-                      reverse=True)
+        rows = sorted(
+            ((float(q[a]), self.game.action_to_string(state, int(a))) for a in np.flatnonzero(np.isfinite(q))),
+            reverse=True,
+        )
         self.write("agent's value of each move for you (win estimate):")
         self.write("  " + "  ".join(f"{m}: {v:+.2f} ({(v + 1) / 2:.0%})" for v, m in rows))
         if self.exact is not None:
@@ -110,8 +112,12 @@ class Session:
             if not any(int(vals[a]) in words for a in legal):
                 self.write("with perfect play from here: not settled yet (too early for the exact solver's budget)")
                 return
-            self.write("with perfect play from here (exact solver): " + "  ".join(
-                f"{self.game.action_to_string(state, int(a))} {words.get(int(vals[a]), 'unsolved')}" for a in legal))
+            self.write(
+                "with perfect play from here (exact solver): "
+                + "  ".join(
+                    f"{self.game.action_to_string(state, int(a))} {words.get(int(vals[a]), 'unsolved')}" for a in legal
+                )
+            )
 
     def _moves(self, state) -> str:
         listed = feature(self.game, "legal_moves_text")
@@ -137,8 +143,10 @@ class Session:
         g = self.game
         names = getattr(g, "player_names", None)  # adapters draw their own symbols: say the seat
         you = names[self.human_seat] if names else f"player {self.human_seat + 1}"
-        self.write(f"\nYou are {you} and move {'first' if self.human_seat == 0 else 'second'}. "
-                   f"Moves: {g.move_notation()}. Type 'help' for commands.")
+        self.write(
+            f"\nYou are {you} and move {'first' if self.human_seat == 0 else 'second'}. "
+            f"Moves: {g.move_notation()}. Type 'help' for commands."
+        )
         state = g.init(1)
         history = [state]  # positions at which it was the human's turn (for undo)
         returns = np.zeros(2)

@@ -5,6 +5,7 @@ OpenSpiel's action numbering), so it works with OpenSpiel's ``evaluate_bots`` on
 matching pyspiel game. The PettingZoo policy maps a PettingZoo observation dict to our
 observation planes and the chosen action back to PettingZoo's numbering.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -89,8 +90,10 @@ class PettingZooPolicy:
         frame = self.adapter.frame_of(observation["observation"])
         mask_env = np.asarray(observation["action_mask"], bool)
         if frame.shape != tuple(self.adapter.obs_shape) or mask_env.shape != (self.adapter.num_actions,):
-            raise ValueError(f"an observation of shape {np.shape(observation['observation'])} does not fit "
-                             f"{self.adapter.name} (this agent plays {self.agent.game.name})")
+            raise ValueError(
+                f"an observation of shape {np.shape(observation['observation'])} does not fit "
+                f"{self.adapter.name} (this agent plays {self.agent.game.name})"
+            )
         mask = mask_env[self.adapter.to_env]
         if self.native:
             own, opp = frame[0].astype(bool), frame[1].astype(bool)

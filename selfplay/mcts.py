@@ -17,12 +17,13 @@ leaves (selection and backup are compiled with numba), steps all B x K leaf posi
 one batched ``game.step`` and evaluates them in one call to the evaluator, then backs the
 values up. With K > 1 each pending path carries a virtual visit and loss, so later lanes
 of the same tree look elsewhere; a lane that reaches another lane's pending leaf is
-undone. Terminal leaves get their exact value (the mover's reward). The empirical Q of the root's visited actions is the search's
-target for training (``--mcts``).
+undone. Terminal leaves get their exact value (the mover's reward). The empirical Q of
+the root's visited actions is the search's target for training (``--mcts``).
 
 An Evaluator maps a batch of states to ``(values float32[B], priors float32[B, A])``,
 values for the player to move, priors zero on illegal actions.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -86,7 +87,9 @@ class UniformEvaluator:
 
     def __call__(self, states):
         mask = states.legal_action_mask
-        return np.zeros(states.batch_size, np.float32), (mask / np.maximum(mask.sum(1, keepdims=True), 1)).astype(np.float32)
+        return np.zeros(states.batch_size, np.float32), (mask / np.maximum(mask.sum(1, keepdims=True), 1)).astype(
+            np.float32
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,8 +139,24 @@ _IDLE, _EXPAND, _TERMINAL, _COLLIDED = 0, 1, 2, 3
 
 
 @njit(cache=True)
-def _select(N, W, P, child, legal, terminal, lanes, c_puct, vloss, root_all, path_node, path_action, depth,
-            leaf_parent, leaf_action, status):
+def _select(
+    N,
+    W,
+    P,
+    child,
+    legal,
+    terminal,
+    lanes,
+    c_puct,
+    vloss,
+    root_all,
+    path_node,
+    path_action,
+    depth,
+    leaf_parent,
+    leaf_action,
+    status,
+):
     """Walk lanes[t] paths down every tree t; mark pending leaves (child = -2) and put a
     virtual visit (and, with vloss, a virtual loss) on every edge of each path. With
     ``root_all`` an unvisited legal root action (the highest prior first) is taken before
@@ -226,8 +245,16 @@ class _Tree:
 
     def grow(self, m: int) -> None:
         old = self.m
-        for name, fill in (("N", 0), ("W", 0), ("P", 0), ("child", -1), ("legal", False), ("player", 0),
-                           ("terminal", False), ("term_value", 0)):
+        for name, fill in (
+            ("N", 0),
+            ("W", 0),
+            ("P", 0),
+            ("child", -1),
+            ("legal", False),
+            ("player", 0),
+            ("terminal", False),
+            ("term_value", 0),
+        ):
             a = getattr(self, name)
             bigger = np.full((self.b, m) + a.shape[2:], fill, a.dtype)
             bigger[:, :old] = a
@@ -273,8 +300,24 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
         leaf_parent = np.zeros((b, k_n), np.int64)
         leaf_action = np.zeros((b, k_n), np.int64)
         status = np.zeros((b, k_n), np.int8)
-        _select(tree.N, tree.W, tree.P, tree.child, tree.legal, tree.terminal, lanes, cfg.c_puct, vloss, cfg.root_all,
-                path_node, path_action, depth, leaf_parent, leaf_action, status)
+        _select(
+            tree.N,
+            tree.W,
+            tree.P,
+            tree.child,
+            tree.legal,
+            tree.terminal,
+            lanes,
+            cfg.c_puct,
+            vloss,
+            cfg.root_all,
+            path_node,
+            path_action,
+            depth,
+            leaf_parent,
+            leaf_action,
+            status,
+        )
         values = np.zeros((b, k_n), np.float32)
         ref_player = np.zeros((b, k_n), np.int8)  # whose point of view `values` is from
         # ---- terminal hits: the exact value, for the terminal node's parent's mover
@@ -352,8 +395,9 @@ def search_actions(agent, state, rng: np.random.Generator) -> np.ndarray:
         b = max(1, int((~state.terminated).sum()))
         cfg = SearchConfig(simulations=agent.search, lanes=agent.lanes or auto_lanes(b))
         return search(agent.game, state, evaluator, cfg, rng).action
-    cfg = SearchConfig(simulations=agent.search or 2_000_000, time_limit=agent.move_time,
-                       lanes=agent.lanes or auto_lanes(1))
+    cfg = SearchConfig(
+        simulations=agent.search or 2_000_000, time_limit=agent.move_time, lanes=agent.lanes or auto_lanes(1)
+    )
     actions = np.zeros(state.batch_size, np.int64)
     for i in np.flatnonzero(~state.terminated):
         actions[i] = search(agent.game, games.take(state, np.array([i])), evaluator, cfg, rng).action[0]
@@ -385,8 +429,14 @@ def _completed_targets(res: SearchResult, legal_mask: np.ndarray):
 
 
 #: the search target sources by name (``TrainConfig.search_target``)
-SEARCH_TARGETS: dict[str, SearchTarget] = {t.name: t for t in (
-    SearchTarget("visits", "the visited root actions' empirical Q, weighted by visit counts", _visit_targets),
-    SearchTarget("completed", "every legal root action: empirical Q where visited, else the root value; "
-                              "equal weights", _completed_targets),
-)}
+SEARCH_TARGETS: dict[str, SearchTarget] = {
+    t.name: t
+    for t in (
+        SearchTarget("visits", "the visited root actions' empirical Q, weighted by visit counts", _visit_targets),
+        SearchTarget(
+            "completed",
+            "every legal root action: empirical Q where visited, else the root value; equal weights",
+            _completed_targets,
+        ),
+    )
+}

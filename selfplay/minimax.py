@@ -4,6 +4,7 @@ Values are game outcomes from the point of view of the player to move: +1 win, 0
 -1 loss, undiscounted. ``action_values[i, a]`` is the outcome of playing ``a`` in
 position i then both sides playing perfectly (-inf for illegal actions).
 """
+
 from __future__ import annotations
 
 import functools
@@ -17,7 +18,7 @@ def _won(bits: int) -> bool:
     return any((bits & int(line)) == int(line) for line in LINES)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _value(mine: int, theirs: int) -> int:
     """Outcome for the player to move, who owns ``mine``."""
     best = -2

@@ -4,6 +4,7 @@ Values are from the point of view of the player to move and lie in (-1, 1): the 
 ends in ``tanh`` (win +1, draw 0, loss -1). Illegal actions are masked to ``-inf`` by
 :func:`masked` before any max or argmax.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,8 +19,9 @@ from selfplay.checks import check_fields, opt
 class NetConfig:
     """Network shape; saved in every checkpoint."""
 
-    kind: str = opt("mlp", "\"mlp\" (small boards) or \"resnet\" (a small residual CNN for larger boards).",
-                    choices=("mlp", "resnet"))
+    kind: str = opt(
+        "mlp", '"mlp" (small boards) or "resnet" (a small residual CNN for larger boards).', choices=("mlp", "resnet")
+    )
     hidden: int = opt(256, "MLP: width of each hidden layer.", lo=1, hi=65_536)
     layers: int = opt(2, "MLP: number of hidden layers.", lo=1, hi=64)
     channels: int = opt(64, "resnet: channels of every convolution.", lo=1, hi=4_096)
@@ -66,8 +68,13 @@ class ResNetQ(nn.Module):
         self.stem = nn.Sequential(nn.Conv2d(c_in, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
         self.blocks = nn.Sequential(*[_Block(c) for _ in range(cfg.blocks)])
         self.head = nn.Sequential(
-            nn.Conv2d(c, 4, 1), nn.ReLU(), nn.Flatten(),
-            nn.Linear(4 * h * w, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, num_actions), nn.Tanh(),
+            nn.Conv2d(c, 4, 1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(4 * h * w, cfg.hidden),
+            nn.ReLU(),
+            nn.Linear(cfg.hidden, num_actions),
+            nn.Tanh(),
         )
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:

@@ -14,12 +14,13 @@ Players, as typed on the command line (tournament, match, eval opponents, compar
 Each kind is one :class:`PlayerKind` in :data:`KINDS`: how it parses a string, which
 games it plays, and how it becomes an agent. Adding a kind of player is one new entry.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import games
 from selfplay.checkpoint import CheckpointError, load, load_agent
@@ -108,7 +109,11 @@ def _parse_mcts(spec: str):
 def _mcts_refuses(game_name: str) -> str | None:
     from selfplay.agents import pyspiel_twin
 
-    return None if pyspiel_twin(games.make(game_name)) is not None else f"(OpenSpiel's MCTS bot) cannot play {game_name}: it has no OpenSpiel twin"
+    return (
+        None
+        if pyspiel_twin(games.make(game_name)) is not None
+        else f"(OpenSpiel's MCTS bot) cannot play {game_name}: it has no OpenSpiel twin"
+    )
 
 
 def _build_mcts(player, game_name, seed):
@@ -124,8 +129,14 @@ def checkpoint_player(path: Path, search: int | None = None) -> Player:
         raise PlayerError(str(e)) from None
     ident = _hash(path) + (f"@search={search}" if search else "")
     name = f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem
-    return Player(label=name + (f"@search={search}" if search else ""), ident=ident, kind="checkpoint",
-                  path=str(path), search=search, game=d["game"])
+    return Player(
+        label=name + (f"@search={search}" if search else ""),
+        ident=ident,
+        kind="checkpoint",
+        path=str(path),
+        search=search,
+        game=d["game"],
+    )
 
 
 def _parse_checkpoint(spec: str):
@@ -153,16 +164,26 @@ def _build_checkpoint(player, game_name, seed):
 
 
 #: every kind of player, tried in this order (checkpoint paths last)
-KINDS: dict[str, PlayerKind] = {k.name: k for k in (
-    PlayerKind("random", "uniform random legal moves", _parse_fixed("random"), _build_random),
-    PlayerKind("minimax", "perfect tic-tac-toe", _parse_fixed("minimax"), _build_minimax,
-               _only("tic_tac_toe")),
-    PlayerKind("perfect", "exact connect four by the solver", _parse_fixed("perfect"), _build_perfect,
-               _only("connect_four", " (use minimax for tic_tac_toe)")),
-    PlayerKind("mcts", "mcts:N, OpenSpiel's C++ MCTS with random rollouts", _parse_mcts, _build_mcts, _mcts_refuses),
-    PlayerKind("checkpoint", "PATH, FOLDER or PATH@search=N: trained checkpoints", _parse_checkpoint,
-               _build_checkpoint),
-)}
+KINDS: dict[str, PlayerKind] = {
+    k.name: k
+    for k in (
+        PlayerKind("random", "uniform random legal moves", _parse_fixed("random"), _build_random),
+        PlayerKind("minimax", "perfect tic-tac-toe", _parse_fixed("minimax"), _build_minimax, _only("tic_tac_toe")),
+        PlayerKind(
+            "perfect",
+            "exact connect four by the solver",
+            _parse_fixed("perfect"),
+            _build_perfect,
+            _only("connect_four", " (use minimax for tic_tac_toe)"),
+        ),
+        PlayerKind(
+            "mcts", "mcts:N, OpenSpiel's C++ MCTS with random rollouts", _parse_mcts, _build_mcts, _mcts_refuses
+        ),
+        PlayerKind(
+            "checkpoint", "PATH, FOLDER or PATH@search=N: trained checkpoints", _parse_checkpoint, _build_checkpoint
+        ),
+    )
+}
 
 
 def parse(spec: str) -> list[Player]:
@@ -208,8 +229,11 @@ def resolve(specs: list[str], game_name: str, at_least: int = 2) -> list[Player]
             seen.add(p.ident)
             unique.append(p)
     if len(unique) < at_least:
-        raise PlayerError("a tournament needs at least two different players" if at_least == 2
-                          else f"need at least {at_least} different players")
+        raise PlayerError(
+            "a tournament needs at least two different players"
+            if at_least == 2
+            else f"need at least {at_least} different players"
+        )
     return unique
 
 

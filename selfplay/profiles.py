@@ -12,10 +12,11 @@ Optional game features are declared on the game object (``symmetries``, ``from_s
 ``pyspiel_game``/``pyspiel_name``, ``pettingzoo_name``, ``from_cells``,
 ``legal_moves_text``) and read through :func:`feature`.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -48,21 +49,53 @@ class GameProfile:
 
 #: any game without its own training defaults (the adapters'): sized for one CPU core (a
 #: residual CNN updates ~20x slower there than an MLP)
-ADAPTER_TRAIN = dict(steps=500_000, num_envs=32, batch_size=256, lr=5e-4, target_update=500, updates_per_step=1,
-                     eps_steps=150_000, eps_end=0.05, replay_capacity=500_000, learning_starts=5_000,
-                     eval_every=50_000, checkpoint_every=100_000, net=dict(kind="mlp", hidden=512, layers=2))
+ADAPTER_TRAIN = dict(
+    steps=500_000,
+    num_envs=32,
+    batch_size=256,
+    lr=5e-4,
+    target_update=500,
+    updates_per_step=1,
+    eps_steps=150_000,
+    eps_end=0.05,
+    replay_capacity=500_000,
+    learning_starts=5_000,
+    eval_every=50_000,
+    checkpoint_every=100_000,
+    net=dict(kind="mlp", hidden=512, layers=2),
+)
 
 #: the native board games' defaults outside tic-tac-toe: about 30 minutes on one CPU
 #: thread in plain mode (an MLP: a residual CNN updates 20x slower there)
-BOARD_TRAIN = dict(steps=2_000_000, num_envs=32, batch_size=256, lr=5e-4, target_update=500, updates_per_step=1,
-                   eps_steps=500_000, eps_end=0.05, replay_capacity=1_000_000, learning_starts=10_000,
-                   eval_every=100_000, checkpoint_every=250_000, net=dict(kind="mlp", hidden=512, layers=3))
+BOARD_TRAIN = dict(
+    steps=2_000_000,
+    num_envs=32,
+    batch_size=256,
+    lr=5e-4,
+    target_update=500,
+    updates_per_step=1,
+    eps_steps=500_000,
+    eps_end=0.05,
+    replay_capacity=1_000_000,
+    learning_starts=10_000,
+    eval_every=100_000,
+    checkpoint_every=250_000,
+    net=dict(kind="mlp", hidden=512, layers=3),
+)
 #: MCTS mode on those boards, as measured on connect four at 15 minutes of one core
 #: (docs/experiments.md, "MCTS mode against plain DQN"): a 256-wide MLP, search targets
 #: alone (no TD term), 100 gradient steps per iteration of 256 games, half the game's
 #: outcome in the target of the move taken
-BOARD_MCTS = dict(steps=6_000_000, eval_every=500_000, checkpoint_every=1_000_000, simulations=16,
-                  iteration_updates=100, td_weight=0.0, outcome_mix=0.5, net=dict(kind="mlp", hidden=256, layers=3))
+BOARD_MCTS = dict(
+    steps=6_000_000,
+    eval_every=500_000,
+    checkpoint_every=1_000_000,
+    simulations=16,
+    iteration_updates=100,
+    td_weight=0.0,
+    outcome_mix=0.5,
+    net=dict(kind="mlp", hidden=256, layers=3),
+)
 
 
 def _ttt_balanced(state) -> np.ndarray:
@@ -101,23 +134,54 @@ def _c4_hints():
 #: the profiles of games with exact knowledge; every other game uses DEFAULT
 PROFILES: dict[str, GameProfile] = {
     "tic_tac_toe": GameProfile(
-        opening_plies=1, balanced=_ttt_balanced, exact_eval=_ttt_exact, hints=_ttt_hints, perfect_player="minimax",
+        opening_plies=1,
+        balanced=_ttt_balanced,
+        exact_eval=_ttt_exact,
+        hints=_ttt_hints,
+        perfect_player="minimax",
         exact_in_training=True,
         # reaches exact play (all 4,520 positions) at ~40k moves; 100k leaves a margin
-        train=dict(steps=100_000, num_envs=32, batch_size=256, lr=1e-3, target_update=250, updates_per_step=4,
-                   eps_steps=40_000, eps_end=0.2, replay_capacity=1_000_000, learning_starts=1_000,
-                   eval_every=20_000, checkpoint_every=50_000, net=dict(kind="mlp", hidden=256, layers=2)),
+        train=dict(
+            steps=100_000,
+            num_envs=32,
+            batch_size=256,
+            lr=1e-3,
+            target_update=250,
+            updates_per_step=4,
+            eps_steps=40_000,
+            eps_end=0.2,
+            replay_capacity=1_000_000,
+            learning_starts=1_000,
+            eval_every=20_000,
+            checkpoint_every=50_000,
+            net=dict(kind="mlp", hidden=256, layers=2),
+        ),
         # the opponent explores as in plain mode: reaching all 4,520 positions needs it (with
         # a flat 0.2 the learner stopped at 99.93%)
-        mcts=dict(steps=100_000, num_envs=64, simulations=16, iteration_episodes=64, iteration_updates=100,
-                  eval_every=10_000, eps_start=1.0, eps_end=0.2, eps_steps=40_000)),
+        mcts=dict(
+            steps=100_000,
+            num_envs=64,
+            simulations=16,
+            iteration_episodes=64,
+            iteration_updates=100,
+            eval_every=10_000,
+            eps_start=1.0,
+            eps_end=0.2,
+            eps_steps=40_000,
+        ),
+    ),
     "connect_four": GameProfile(
-        opening_plies=2, exact_eval=_c4_exact, hints=_c4_hints, perfect_player="perfect",
-        train=BOARD_TRAIN, mcts=BOARD_MCTS,
+        opening_plies=2,
+        exact_eval=_c4_exact,
+        hints=_c4_hints,
+        perfect_player="perfect",
+        train=BOARD_TRAIN,
+        mcts=BOARD_MCTS,
         # the long run behind the strong agent (training/c4strong/SEGMENTS.md): MCTS mode's
         # defaults (the 256-wide MLP beat a 512-wide one at an hour of one core each), 150M
         # moves bounded by --minutes, evaluated and saved seldom enough to cost little
-        presets={"strong": dict(mcts=True, steps=150_000_000, eval_every=10_000_000, checkpoint_every=5_000_000)}),
+        presets={"strong": dict(mcts=True, steps=150_000_000, eval_every=10_000_000, checkpoint_every=5_000_000)},
+    ),
     # Othello and Hex start from connect four's board defaults (not yet measured on them)
     "othello": GameProfile(opening_plies=2, train=BOARD_TRAIN, mcts=BOARD_MCTS),
     **{f"hex_{n}x{n}": GameProfile(opening_plies=2, train=BOARD_TRAIN, mcts=BOARD_MCTS) for n in range(5, 12)},
@@ -160,6 +224,8 @@ def openings(game_name: str, count: int, seed: int, plies: int | None = None) ->
         seen.add(tuple(moves))
         found.append(moves)
     if plies and not found:
-        raise ValueError(f"no opening of {plies} random plies leaves a {game_name} game in play and balanced: "
-                         f"use fewer opening plies (the game's own: {prof.opening_plies})")
+        raise ValueError(
+            f"no opening of {plies} random plies leaves a {game_name} game in play and balanced: "
+            f"use fewer opening plies (the game's own: {prof.opening_plies})"
+        )
     return found or [[]]

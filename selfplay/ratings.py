@@ -7,6 +7,7 @@ with a perfect score finite). The anchor player's rating is fixed; 95% intervals
 from the inverse of the observed information (the negative Hessian) with the anchor
 held fixed: +-1.96 standard errors.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,8 +32,13 @@ def elo_from_score(p: float) -> float:
     return -400.0 * math.log10(1.0 / p - 1.0)
 
 
-def fit(names: list[str], results: list[tuple[int, int, float]], anchor: int = 0, anchor_elo: float = 0.0,
-        prior_draws: float = 1.0) -> list[Rating]:
+def fit(
+    names: list[str],
+    results: list[tuple[int, int, float]],
+    anchor: int = 0,
+    anchor_elo: float = 0.0,
+    prior_draws: float = 1.0,
+) -> list[Rating]:
     """``results``: (i, j, score of i) per game. Returns one Rating per name."""
     n = len(names)
     pairs: dict[tuple[int, int], list[float]] = {}
@@ -71,17 +77,20 @@ def fit(names: list[str], results: list[tuple[int, int, float]], anchor: int = 0
     out = []
     for k in range(n):
         played = [(s if i == k else 1 - s) for i, j, s in results if k in (i, j)]
-        out.append(Rating(
-            name=names[k],
-            elo=anchor_elo + ELO * (r[k] - r[anchor]),
-            ci95=1.96 * ELO * math.sqrt(max(cov[k, k], 0.0)),
-            games=len(played),
-            score=float(np.mean(played)) if played else float("nan"),
-        ))
+        out.append(
+            Rating(
+                name=names[k],
+                elo=anchor_elo + ELO * (r[k] - r[anchor]),
+                ci95=1.96 * ELO * math.sqrt(max(cov[k, k], 0.0)),
+                games=len(played),
+                score=float(np.mean(played)) if played else float("nan"),
+            )
+        )
     return out
 
 
 # ---------------------------------------------------------------- SPRT
+
 
 def sprt_bounds(alpha: float, beta: float) -> tuple[float, float]:
     """Log-likelihood-ratio bounds (lower, upper): accept H0 below, H1 above."""

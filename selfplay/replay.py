@@ -7,6 +7,7 @@ connect four transition (2 planes x 42 cells) takes 11 + 11 bytes of boards, 1 b
 mask, 2 bytes of action, 2 of reward (float16) and 1 of done: 28 bytes.
 Non-binary observations are stored as float16.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,8 +37,10 @@ class Replay:
 
     @property
     def bytes_per_transition(self) -> int:
-        return sum(a.itemsize * int(np.prod(a.shape[1:])) for a in
-                   (self.obs, self.next_obs, self.action, self.reward, self.done, self.next_mask))
+        return sum(
+            a.itemsize * int(np.prod(a.shape[1:]))
+            for a in (self.obs, self.next_obs, self.action, self.reward, self.done, self.next_mask)
+        )
 
     def _pack(self, obs: np.ndarray) -> np.ndarray:
         flat = obs.reshape(len(obs), -1)
@@ -78,8 +81,9 @@ class Replay:
             "next_mask": np.unpackbits(self.next_mask[idx], axis=1, count=self.num_actions).astype(bool),
         }
 
-    def augment(self, batch: dict[str, np.ndarray], cells: np.ndarray, actions: np.ndarray,
-                rng: np.random.Generator) -> dict[str, np.ndarray]:
+    def augment(
+        self, batch: dict[str, np.ndarray], cells: np.ndarray, actions: np.ndarray, rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
         """Apply one random board symmetry per sample (in place of the sample).
 
         ``cells[k]``/``actions[k]`` map old cell/action ids to new ones (see
@@ -100,8 +104,9 @@ class Replay:
 
     def state_dict(self) -> dict:
         n = self.size
-        return {k: getattr(self, k)[:n].copy() for k in ("obs", "next_obs", "action", "reward", "done", "next_mask")} | {
-            "size": n, "pos": self.pos}
+        return {
+            k: getattr(self, k)[:n].copy() for k in ("obs", "next_obs", "action", "reward", "done", "next_mask")
+        } | {"size": n, "pos": self.pos}
 
     def extend(self, d: dict) -> None:
         """Append the rows of another memory's ``state_dict()`` (stored form, no unpacking):
@@ -149,8 +154,13 @@ class SearchTargets:
 
     def state_dict(self) -> dict:
         n = self.size
-        return {"obs": self.obs[:n].copy(), "q": self.q[:n].copy(), "weight": self.weight[:n].copy(),
-                "size": n, "pos": self.pos}
+        return {
+            "obs": self.obs[:n].copy(),
+            "q": self.q[:n].copy(),
+            "weight": self.weight[:n].copy(),
+            "size": n,
+            "pos": self.pos,
+        }
 
     def extend(self, d: dict) -> None:
         """Append the rows of another buffer's ``state_dict()``."""
@@ -169,12 +179,16 @@ class SearchTargets:
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         idx = rng.integers(0, self.size, batch_size)
-        return {"obs": self.obs[idx].astype(np.float32), "q": self.q[idx].astype(np.float32),
-                "weight": self.weight[idx].astype(np.float32)}
+        return {
+            "obs": self.obs[idx].astype(np.float32),
+            "q": self.q[idx].astype(np.float32),
+            "weight": self.weight[idx].astype(np.float32),
+        }
 
     @staticmethod
-    def augment(batch: dict[str, np.ndarray], cells: np.ndarray, actions: np.ndarray,
-                rng: np.random.Generator) -> dict[str, np.ndarray]:
+    def augment(
+        batch: dict[str, np.ndarray], cells: np.ndarray, actions: np.ndarray, rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
         """One random board symmetry per sample: the planes, and the target and weight of
         every action, move together (see ``Replay.augment``)."""
         n, c, h, w = batch["obs"].shape
@@ -182,9 +196,11 @@ class SearchTargets:
         inv_cells = np.argsort(cells, axis=1)[k]
         inv_actions = np.argsort(actions, axis=1)[k]
         flat = batch["obs"].reshape(n, c, h * w)
-        return {"obs": np.take_along_axis(flat, inv_cells[:, None, :], axis=2).reshape(n, c, h, w),
-                "q": np.take_along_axis(batch["q"], inv_actions, axis=1),
-                "weight": np.take_along_axis(batch["weight"], inv_actions, axis=1)}
+        return {
+            "obs": np.take_along_axis(flat, inv_cells[:, None, :], axis=2).reshape(n, c, h, w),
+            "q": np.take_along_axis(batch["q"], inv_actions, axis=1),
+            "weight": np.take_along_axis(batch["weight"], inv_actions, axis=1),
+        }
 
 
 class PendingTargets:
@@ -210,7 +226,7 @@ class PendingTargets:
         for k in self._FIELDS:
             old = getattr(self, k)
             new = np.zeros((old.shape[0], length, *old.shape[2:]), old.dtype)
-            new[:, :old.shape[1]] = old
+            new[:, : old.shape[1]] = old
             setattr(self, k, new)
 
     def add(self, envs, obs, q, weight, action, mover, ply) -> None:

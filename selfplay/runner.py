@@ -13,6 +13,7 @@ Nothing is lost or overwritten:
 - a write that fails (a full disk) stops the run with one line and leaves the last good
   checkpoint; a loss that turns non-finite stops it before anything non-finite is saved.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -57,8 +58,12 @@ def step_files(out: Path) -> list[Path]:
 
 
 def _is_run_file(p: Path) -> bool:
-    return (p.name in RUN_FILES or p.name == LOCK or bool(_STEP.search(p.name))
-            or (p.name.startswith(".") and p.name.endswith(".tmp")))
+    return (
+        p.name in RUN_FILES
+        or p.name == LOCK
+        or bool(_STEP.search(p.name))
+        or (p.name.startswith(".") and p.name.endswith(".tmp"))
+    )
 
 
 #: the folders this process holds the lock of, with how many claims are open on each
@@ -104,8 +109,10 @@ def claim(out: Path):
                 holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
                 os.close(fd)
                 fd = None
-                raise RunError(f"{out}: another training run (pid {holder}) is using this folder; wait for it "
-                               f"to end, or choose another --out") from None
+                raise RunError(
+                    f"{out}: another training run (pid {holder}) is using this folder; wait for it "
+                    f"to end, or choose another --out"
+                ) from None
             try:  # the file may have been removed by the holder that just let go: lock the one on disk
                 same = os.stat(lock).st_ino == os.fstat(fd).st_ino
             except FileNotFoundError:
@@ -185,8 +192,15 @@ def newest_checkpoint(out: Path) -> tuple[dict, Path]:
     return d, p
 
 
-def prepare(cfg: dqn.TrainConfig | None, out: Path, resume: bool, steps: int | None = None,
-            lr: float | None = None, force: bool = False, game: str | None = None) -> dqn.Learner:
+def prepare(
+    cfg: dqn.TrainConfig | None,
+    out: Path,
+    resume: bool,
+    steps: int | None = None,
+    lr: float | None = None,
+    force: bool = False,
+    game: str | None = None,
+) -> dqn.Learner:
     """A fresh learner writing into ``out`` (refused if the folder is not empty, unless
     ``force``), or the learner restored from the newest checkpoint in ``out`` (optionally
     with a new step count, or a new learning rate from here on; the change is kept in
@@ -224,8 +238,10 @@ def _prepare(cfg, out: Path, resume: bool, steps, lr, force: bool, game) -> dqn.
         mine = [p for p in out.iterdir() if _is_run_file(p) and p.name != LOCK]
         if not force:
             what = "holds a run" if mine else "is not empty"
-            raise RunError(f"{out} {what}: pass --resume {out} to continue it, --force to start over "
-                           f"(its run files are deleted), or choose another --out")
+            raise RunError(
+                f"{out} {what}: pass --resume {out} to continue it, --force to start over "
+                f"(its run files are deleted), or choose another --out"
+            )
     learner = dqn.Learner(cfg)
     check_writable(out)
     if force:
@@ -295,9 +311,13 @@ def _pool_fields(lr) -> dict:
     pool = getattr(lr, "pool", None)
     if pool is None:
         return {}
-    return {"workers": pool.workers, "worker_nodes": len({n for n in pool.stats.nodes.values() if n}),
-            "policy_lag": round(pool.stats.mean_lag, 2), "dropped_chunks": pool.stats.dropped,
-            "replaced_workers": pool.stats.replaced}
+    return {
+        "workers": pool.workers,
+        "worker_nodes": len({n for n in pool.stats.nodes.values() if n}),
+        "policy_lag": round(pool.stats.mean_lag, 2),
+        "dropped_chunks": pool.stats.dropped,
+        "replaced_workers": pool.stats.replaced,
+    }
 
 
 @contextlib.contextmanager
@@ -318,10 +338,21 @@ def stop_requests():
             signal.signal(s, h)
 
 
-def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_replay: bool = False,
-        time_limit: float | None = None, keep: int | None = None, asked: list[int] | None = None,
-        workers: int = 0, ray_address: str | None = None, max_policy_lag: int = 4, on_notice=None,
-        tensorboard: bool = False) -> dict:
+def run(
+    learner: dqn.Learner,
+    out: Path,
+    on_progress=None,
+    on_eval=None,
+    save_replay: bool = False,
+    time_limit: float | None = None,
+    keep: int | None = None,
+    asked: list[int] | None = None,
+    workers: int = 0,
+    ray_address: str | None = None,
+    max_policy_lag: int = 4,
+    on_notice=None,
+    tensorboard: bool = False,
+) -> dict:
     """Train to ``learner.cfg.steps`` (or until ``time_limit`` seconds of this call have
     passed); evaluate, log and checkpoint on schedule, keeping the newest ``keep`` step
     files (all when None). SIGINT/SIGTERM (or a number put in ``asked``, the list of
@@ -332,12 +363,38 @@ def run(learner: dqn.Learner, out: Path, on_progress=None, on_eval=None, save_re
     ``out/tensorboard/``. Refused while another run holds the folder (:func:`claim`)."""
     out = Path(out)
     with claim(out):
-        return _run(learner, out, on_progress, on_eval, save_replay, time_limit, keep, asked, workers, ray_address,
-                    max_policy_lag, on_notice, tensorboard)
+        return _run(
+            learner,
+            out,
+            on_progress,
+            on_eval,
+            save_replay,
+            time_limit,
+            keep,
+            asked,
+            workers,
+            ray_address,
+            max_policy_lag,
+            on_notice,
+            tensorboard,
+        )
 
 
-def _run(learner, out: Path, on_progress, on_eval, save_replay, time_limit, keep, asked, workers, ray_address,
-         max_policy_lag, on_notice, tensorboard) -> dict:
+def _run(
+    learner,
+    out: Path,
+    on_progress,
+    on_eval,
+    save_replay,
+    time_limit,
+    keep,
+    asked,
+    workers,
+    ray_address,
+    max_policy_lag,
+    on_notice,
+    tensorboard,
+) -> dict:
     metrics = out / "metrics.jsonl"
     t_start = time.perf_counter() - learner.wall_time
     deadline = None if time_limit is None else time.perf_counter() + time_limit
@@ -357,8 +414,10 @@ def _run(learner, out: Path, on_progress, on_eval, save_replay, time_limit, keep
     def _save():
         learner.wall_time = time.perf_counter() - t_start
         if not all(torch.isfinite(p).all() for p in learner.online.parameters()):
-            raise RunError(f"the network's weights are not finite at {learner.moves:,} moves: nothing saved; "
-                           f"the last good checkpoint stays in {out}")
+            raise RunError(
+                f"the network's weights are not finite at {learner.moves:,} moves: nothing saved; "
+                f"the last good checkpoint stays in {out}"
+            )
         d = checkpoint.learner_to_dict(learner, with_replay=False)
         checkpoint.atomic_save(d, out / f"step_{learner.moves}.pt")
         if save_replay:
@@ -375,8 +434,14 @@ def _run(learner, out: Path, on_progress, on_eval, save_replay, time_limit, keep
             return
         lr.last_eval = ev
         lr.wall_time = time.perf_counter() - t_start
-        row = {"kind": "eval", "time": round(lr.wall_time, 2), "loss": lr.last_loss,
-               "epsilon": dqn.epsilon_at(lr.cfg, lr.moves), **_pool_fields(lr), **ev}
+        row = {
+            "kind": "eval",
+            "time": round(lr.wall_time, 2),
+            "loss": lr.last_loss,
+            "epsilon": dqn.epsilon_at(lr.cfg, lr.moves),
+            **_pool_fields(lr),
+            **ev,
+        }
         _append(row)
         if on_eval:
             on_eval(lr, row)
@@ -385,8 +450,15 @@ def _run(learner, out: Path, on_progress, on_eval, save_replay, time_limit, keep
         now = time.perf_counter()
         if now - log["t"] >= LOG_SECONDS:
             rate = (lr.moves - log["moves"]) / (now - log["t"])
-            row = {"kind": "train", "moves": lr.moves, "updates": lr.updates, "time": round(now - t_start, 2),
-                   "loss": lr.last_loss, "epsilon": dqn.epsilon_at(lr.cfg, lr.moves), "moves_per_s": round(rate, 1)}
+            row = {
+                "kind": "train",
+                "moves": lr.moves,
+                "updates": lr.updates,
+                "time": round(now - t_start, 2),
+                "loss": lr.last_loss,
+                "epsilon": dqn.epsilon_at(lr.cfg, lr.moves),
+                "moves_per_s": round(rate, 1),
+            }
             _append({**row, **_pool_fields(lr)})
             log.update(t=now, moves=lr.moves)
         if on_progress:
@@ -404,8 +476,16 @@ def _run(learner, out: Path, on_progress, on_eval, save_replay, time_limit, keep
             if workers:
                 from selfplay import distributed
 
-                pool = stack.enter_context(distributed.Pool(learner, workers, ray_address, max_policy_lag=max_policy_lag,
-                                                            on_notice=on_notice, stop_requested=lambda: bool(asked)))
+                pool = stack.enter_context(
+                    distributed.Pool(
+                        learner,
+                        workers,
+                        ray_address,
+                        max_policy_lag=max_policy_lag,
+                        on_notice=on_notice,
+                        stop_requested=lambda: bool(asked),
+                    )
+                )
                 learner.pool = pool
                 step, stopped = pool.step, distributed.DistributedError
             learner.stop_requested = lambda: bool(asked)
@@ -413,17 +493,27 @@ def _run(learner, out: Path, on_progress, on_eval, save_replay, time_limit, keep
             if tensorboard:
                 board = open_tensorboard(out)
             try:
-                dqn.train(learner, on_progress=_on_progress, on_eval=_on_eval, on_checkpoint=lambda _: _save(),
-                          should_stop=_should_stop, step=step)
+                dqn.train(
+                    learner,
+                    on_progress=_on_progress,
+                    on_eval=_on_eval,
+                    on_checkpoint=lambda _: _save(),
+                    should_stop=_should_stop,
+                    step=step,
+                )
             except Stopped:
                 pass  # a signal during a search: that move was given up whole, and the run saves below
             except stopped as e:  # Ray died under the run: the learner's state is whole between two steps
                 _save()
-                raise RunError(f"{e}: saved {out / 'latest.pt'} at {learner.moves:,} moves; continue with: "
-                               f"selfplay train --resume {out}") from None
+                raise RunError(
+                    f"{e}: saved {out / 'latest.pt'} at {learner.moves:,} moves; continue with: "
+                    f"selfplay train --resume {out}"
+                ) from None
             if learner.updates > updates0 and not math.isfinite(learner.last_loss):
-                raise RunError(f"the training loss became non-finite at {learner.moves:,} moves (try a lower --lr): "
-                               f"stopped; the last finite checkpoint stays in {out}")
+                raise RunError(
+                    f"the training loss became non-finite at {learner.moves:,} moves (try a lower --lr): "
+                    f"stopped; the last finite checkpoint stays in {out}"
+                )
             if not asked and (not learner.last_eval or learner.last_eval.get("moves") != learner.moves):
                 _on_eval(learner)
             if asked:
@@ -435,8 +525,10 @@ def _run(learner, out: Path, on_progress, on_eval, save_replay, time_limit, keep
     except (MemoryError, RuntimeError) as e:
         if isinstance(e, RuntimeError) and "allocat" not in str(e):  # torch's "can't allocate memory"
             raise
-        raise RunError(f"out of memory at {learner.moves:,} moves (lower --num-envs, --batch-size, --simulations "
-                       f"or --replay-capacity); the last good checkpoint stays in {out}") from None
+        raise RunError(
+            f"out of memory at {learner.moves:,} moves (lower --num-envs, --batch-size, --simulations "
+            f"or --replay-capacity); the last good checkpoint stays in {out}"
+        ) from None
     finally:
         learner.pool = None
         if board is not None:

@@ -20,6 +20,7 @@ A source holds its own state (buffers beyond the replay memory, counters) and sa
 is saved: ``buffers()`` travel in ``--save-replay`` checkpoints and in the chunks Ray actors
 send, ``counters()`` in every checkpoint.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -102,8 +103,17 @@ def td_loss(lr) -> torch.Tensor:
     if lr.symmetries is not None:
         b = lr.replay.augment(b, *lr.symmetries, lr.rng)
     batch = {k: torch.from_numpy(v).to(lr.device) for k, v in b.items()}
-    y = td_targets(lr.online, lr.frozen, batch["reward"], batch["next_obs"], batch["done"], batch["next_mask"],
-                   cfg.gamma, cfg.double, cfg.n_step)
+    y = td_targets(
+        lr.online,
+        lr.frozen,
+        batch["reward"],
+        batch["next_obs"],
+        batch["done"],
+        batch["next_mask"],
+        cfg.gamma,
+        cfg.double,
+        cfg.n_step,
+    )
     lr.online.train()
     q = lr.online(batch["obs"]).gather(1, batch["action"][:, None]).squeeze(1)
     return F.smooth_l1_loss(q, y) if cfg.loss == "huber" else F.mse_loss(q, y)
@@ -171,7 +181,9 @@ class Search(TargetSource):
         self.targets = SearchTargets(cfg.replay_capacity // 4, game.obs_shape, game.num_actions)
         self.episodes_at_iteration = 0
         #: with outcome_mix, the targets of games in play wait for their outcomes here
-        self.pending = PendingTargets(cfg.num_envs, game.obs_shape, game.num_actions) if cfg.search.outcome_mix else None
+        self.pending = (
+            PendingTargets(cfg.num_envs, game.obs_shape, game.num_actions) if cfg.search.outcome_mix else None
+        )
 
     @staticmethod
     def describe(cfg) -> str:
@@ -196,9 +208,7 @@ class Search(TargetSource):
         (``opponent_search``). Each search stores the root's targets; every move is a plain
         transition too. (Searching only a share of the learner's moves, KataGo's playout-cap
         randomisation, was measured and did not pay: docs/experiments.md.)"""
-        from selfplay import mcts
-
-        from selfplay import Stopped
+        from selfplay import Stopped, mcts
 
         lr = self.lr
         rng_state = lr.rng.bit_generator.state
@@ -219,7 +229,7 @@ class Search(TargetSource):
         if not st.opponent_search:
             epsilon_greedy(lr, lr.frozen, np.flatnonzero(~learner_moves), actions)
         seats = ((lr.online, learner_moves, st.dirichlet_alpha), (lr.frozen, ~learner_moves, 0.0))
-        for net, sel, noise in seats[:2 if st.opponent_search else 1]:
+        for net, sel, noise in seats[: 2 if st.opponent_search else 1]:
             idx = np.flatnonzero(sel)
             if not len(idx):
                 continue
@@ -228,9 +238,14 @@ class Search(TargetSource):
                 evaluator = mcts.RolloutEvaluator(lr.game, st.rollouts, lr.rng)
             else:
                 evaluator = mcts.NetworkEvaluator(lr.game, net)  # puts net in eval mode
-            res = mcts.search(lr.game, sub, evaluator, mcts.SearchConfig(
-                simulations=st.simulations, dirichlet_alpha=noise, root_all=st.root_all), lr.rng,
-                stop=lr.stop_requested)
+            res = mcts.search(
+                lr.game,
+                sub,
+                evaluator,
+                mcts.SearchConfig(simulations=st.simulations, dirichlet_alpha=noise, root_all=st.root_all),
+                lr.rng,
+                stop=lr.stop_requested,
+            )
             q, weight = target.targets(res, sub.legal_action_mask)
             early = sub.num_moves < st.temperature_moves
             probs = res.visits / np.maximum(res.visits.sum(axis=1, keepdims=True), 1)
@@ -277,7 +292,9 @@ class Search(TargetSource):
     def restore(self, counters: dict, buffers_restored: bool) -> None:
         # without saved search targets (no --save-replay) a fresh iteration starts
         episodes = self.lr.episodes
-        self.episodes_at_iteration = int(counters.get("episodes_at_iteration", episodes)) if buffers_restored else episodes
+        self.episodes_at_iteration = (
+            int(counters.get("episodes_at_iteration", episodes)) if buffers_restored else episodes
+        )
 
     def acting_state(self) -> dict:
         return {} if self.pending is None else {"pending_targets": self.pending.state_dict()}

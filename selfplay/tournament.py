@@ -15,6 +15,7 @@ The store refuses, with one line and before writing anything, a file that is not
 SQLite database, fails SQLite's integrity check (corrupt, truncated), or holds tables of
 another schema. A full disk stops the run with one line; the games already stored stay.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -38,8 +39,11 @@ _SCHEMA = """
         PRIMARY KEY (game, a, b, opening, a_first, round));
 """
 #: the columns of each table, as this version writes them (and version 1's)
-_TABLES = {"meta": ["key", "value"], "players": ["ident", "label", "spec"],
-           "games": ["game", "a", "b", "opening", "a_first", "round", "moves", "score_a", "created"]}
+_TABLES = {
+    "meta": ["key", "value"],
+    "players": ["ident", "label", "spec"],
+    "games": ["game", "a", "b", "opening", "a_first", "round", "moves", "score_a", "created"],
+}
 _V1_GAMES = ["game", "a", "b", "opening", "a_first", "moves", "score_a", "created"]
 
 
@@ -91,8 +95,9 @@ class Store:
                 if not fresh and "meta" not in _tables(self.db):
                     self._migrate_v1()
                 self.db.executescript(_SCHEMA)
-                self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                                    [("format", FORMAT), ("version", str(SCHEMA_VERSION))])
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO meta VALUES (?, ?)", [("format", FORMAT), ("version", str(SCHEMA_VERSION))]
+                )
         except sqlite3.Error as e:
             if created and p.exists():  # leave nothing behind (a full disk at the start)
                 p.unlink()
@@ -111,13 +116,17 @@ class Store:
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: not a readable SQLite file ({e}); nothing was written") from None
         if check != [("ok",)]:
-            raise StoreError(f"{self.path}: fails SQLite's integrity check (corrupt or truncated: "
-                             f"{str(check[0][0])[:80]}); nothing was written")
+            raise StoreError(
+                f"{self.path}: fails SQLite's integrity check (corrupt or truncated: "
+                f"{str(check[0][0])[:80]}); nothing was written"
+            )
         v1 = tables == {"players": _TABLES["players"], "games": _V1_GAMES}
         ours = set(tables) <= set(_TABLES) and all(tables[t] == _TABLES[t] for t in tables)
         if not (v1 or (ours and meta.get("format") == FORMAT)):
-            raise StoreError(f"{self.path}: holds tables of another kind ({', '.join(sorted(tables)) or 'none'}): "
-                             "not a selfplay tournament file; nothing was written")
+            raise StoreError(
+                f"{self.path}: holds tables of another kind ({', '.join(sorted(tables)) or 'none'}): "
+                "not a selfplay tournament file; nothing was written"
+            )
         if meta and int(meta.get("version", 0)) > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: written by a newer selfplay (schema {meta['version']})")
 
@@ -125,14 +134,17 @@ class Store:
         """A version-1 file (no round column): its games become round 0."""
         self.db.execute("ALTER TABLE games RENAME TO games_v1")
         self.db.executescript(_SCHEMA)
-        self.db.execute("INSERT OR IGNORE INTO games SELECT game, a, b, opening, a_first, 0, moves, score_a, created "
-                        "FROM games_v1")
+        self.db.execute(
+            "INSERT OR IGNORE INTO games SELECT game, a, b, opening, a_first, 0, moves, score_a, created FROM games_v1"
+        )
         self.db.execute("DROP TABLE games_v1")
 
     def add_players(self, players: list[Player]) -> None:
         with self._writing():
-            self.db.executemany("INSERT OR REPLACE INTO players VALUES (?, ?, ?)",
-                                [(p.ident, p.label, json.dumps(dataclasses.asdict(p))) for p in players])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO players VALUES (?, ?, ?)",
+                [(p.ident, p.label, json.dumps(dataclasses.asdict(p))) for p in players],
+            )
 
     def done_keys(self, game_name: str) -> set[tuple]:
         rows = self.db.execute("SELECT a, b, opening, a_first, round FROM games WHERE game = ?", (game_name,))
@@ -141,9 +153,10 @@ class Store:
     def add_games(self, game_name: str, rows: list[tuple]) -> None:
         """rows: (ident_a, ident_b, opening json, a_first, round, moves json, score_a)."""
         with self._writing():
-            self.db.executemany("INSERT OR IGNORE INTO games VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                [(game_name, a, b, op, int(f), r, mv, sc, time.time())
-                                 for a, b, op, f, r, mv, sc in rows])
+            self.db.executemany(
+                "INSERT OR IGNORE INTO games VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(game_name, a, b, op, int(f), r, mv, sc, time.time()) for a, b, op, f, r, mv, sc in rows],
+            )
 
     @contextlib.contextmanager
     def _writing(self):
@@ -156,14 +169,21 @@ class Store:
 
     def results(self, game_name: str, idents: list[str]) -> list[tuple]:
         marks = ",".join("?" * len(idents))
-        q = (f"SELECT a, b, opening, a_first, moves, score_a FROM games WHERE game = ? AND a IN ({marks}) "
-             f"AND b IN ({marks})")
+        q = (
+            f"SELECT a, b, opening, a_first, moves, score_a FROM games WHERE game = ? AND a IN ({marks}) "
+            f"AND b IN ({marks})"
+        )
         return list(self.db.execute(q, (game_name, *idents, *idents)))
 
 
 def _key(players, p: Pairing) -> tuple:
-    return (players[p.a].ident, players[p.b].ident, json.dumps(list(p.planned.opening)), p.planned.a_first,
-            p.planned.round)
+    return (
+        players[p.a].ident,
+        players[p.b].ident,
+        json.dumps(list(p.planned.opening)),
+        p.planned.a_first,
+        p.planned.round,
+    )
 
 
 def play_chunk(args) -> list[tuple]:
@@ -171,12 +191,28 @@ def play_chunk(args) -> list[tuple]:
     the rows the store keeps."""
     game_name, pa, pb, chunk, seed = args
     result = arena.play_players(game_name, pa, pb, [p.planned for p in chunk], seed)
-    return [(pa.ident, pb.ident, json.dumps(list(p.planned.opening)), p.planned.a_first, p.planned.round,
-             json.dumps(m), float(s)) for p, m, s in zip(chunk, result.moves, result.scores)]
+    return [
+        (
+            pa.ident,
+            pb.ident,
+            json.dumps(list(p.planned.opening)),
+            p.planned.a_first,
+            p.planned.round,
+            json.dumps(m),
+            float(s),
+        )
+        for p, m, s in zip(chunk, result.moves, result.scores)
+    ]
 
 
-def pending(game_name: str, players: list[Player], games_per_pair: int, store: Store, seed: int = 0,
-            opening_plies: int | None = None) -> tuple[list[Pairing], int]:
+def pending(
+    game_name: str,
+    players: list[Player],
+    games_per_pair: int,
+    store: Store,
+    seed: int = 0,
+    opening_plies: int | None = None,
+) -> tuple[list[Pairing], int]:
     """The planned games not yet in the store, and how many are planned in all."""
     planned, done = _planned_and_done(game_name, players, games_per_pair, store, seed, opening_plies)
     return [p for p in planned if _key(players, p) not in done], len(planned)
@@ -200,13 +236,24 @@ def chunks(players: list[Player], planned: list[Pairing], chunk_size: int, seed:
     for (a, b), items in by_pair.items():
         key = f"{players[a].ident}|{players[b].ident}"
         for k in range(0, len(items), chunk_size):
-            tasks.append((players[a], players[b], items[k:k + chunk_size], arena.chunk_seed(seed, k // chunk_size, key)))
+            tasks.append(
+                (players[a], players[b], items[k : k + chunk_size], arena.chunk_seed(seed, k // chunk_size, key))
+            )
     return tasks
 
 
-def run(game_name: str, players: list[Player], games_per_pair: int, store: Store, workers: int = 0,
-        seed: int = 0, opening_plies: int | None = None, chunk_size: int = 8, on_progress=None,
-        ray_address: str | None = None) -> int:
+def run(
+    game_name: str,
+    players: list[Player],
+    games_per_pair: int,
+    store: Store,
+    workers: int = 0,
+    seed: int = 0,
+    opening_plies: int | None = None,
+    chunk_size: int = 8,
+    on_progress=None,
+    ray_address: str | None = None,
+) -> int:
     """Play every planned game not yet in the store; returns how many were played.
 
     ``workers > 0``: chunks of games are Ray tasks (local Ray, or the cluster at
@@ -251,8 +298,9 @@ class Standings:
     rows: list[tuple]
 
 
-def standings(game_name: str, players: list[Player], store: Store, anchor: str = "random",
-              anchor_elo: float = 0.0) -> Standings:
+def standings(
+    game_name: str, players: list[Player], store: Store, anchor: str = "random", anchor_elo: float = 0.0
+) -> Standings:
     idx = {p.ident: k for k, p in enumerate(players)}
     rows = store.results(game_name, list(idx))
     n = len(players)

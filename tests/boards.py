@@ -1,5 +1,6 @@
 """Positions written as text boards, the way a person draws them (rows from the top;
 ``X`` the first player, ``O`` the second, ``.`` empty; spaces ignored)."""
+
 import numpy as np
 
 import games

@@ -3,10 +3,10 @@ import os
 import pytest
 import torch
 
+import games
+
 torch.set_num_threads(1)
 os.environ.setdefault("NO_COLOR", "1")
-
-import games
 
 # the games the conformance suite runs: every registered native engine (a new one joins
 # by registering), and adapters on small, quick instances

@@ -1,4 +1,5 @@
 """The one schedule and match loop that match, eval, tournament and compare share."""
+
 import numpy as np
 import pytest
 
@@ -23,8 +24,15 @@ def test_the_match_loop_plays_the_plan_in_order_and_an_sprt_stop_ends_it_early()
     g = games.make("tic_tac_toe")
     plan = arena.schedule("tic_tac_toe", 60, seed=0)
     seen = []
-    scores = arena.match(g, MinimaxAgent(), RandomAgent(), plan, np.random.default_rng(0), batch=8,
-                         on_batch=lambda s: seen.append(len(s)))
+    scores = arena.match(
+        g,
+        MinimaxAgent(),
+        RandomAgent(),
+        plan,
+        np.random.default_rng(0),
+        batch=8,
+        on_batch=lambda s: seen.append(len(s)),
+    )
     assert len(scores) == 60 and seen[-1] == 60 and min(scores) >= 0.5  # perfect play never loses
     stop = lambda s: ratings.sprt_decision(s, 0, 100, 0.05, 0.05) is not None  # noqa: E731
     early = arena.match(g, MinimaxAgent(), RandomAgent(), plan, np.random.default_rng(0), batch=8, stop=stop)

@@ -1,4 +1,5 @@
 """The exact connect four solver against brute force on late positions, and known answers."""
+
 import numpy as np
 
 import games

@@ -1,4 +1,5 @@
 """Checkpoints: exact round trips, exact resume, and refusal of bad files."""
+
 import os
 import pickle
 
@@ -8,14 +9,23 @@ import torch
 
 import games
 from selfplay import checkpoint, dqn, load_agent
-from selfplay.checkpoint import CheckpointError
 from selfplay.agents import QAgent
+from selfplay.checkpoint import CheckpointError
 from selfplay.network import NetConfig
 
 
 def _cfg(**kw):
-    base = dict(num_envs=8, batch_size=32, learning_starts=64, steps=800, eval_every=0,
-                checkpoint_every=0, seed=5, net=NetConfig(kind="mlp", hidden=32, layers=1), target_update=7)
+    base = dict(
+        num_envs=8,
+        batch_size=32,
+        learning_starts=64,
+        steps=800,
+        eval_every=0,
+        checkpoint_every=0,
+        seed=5,
+        net=NetConfig(kind="mlp", hidden=32, layers=1),
+        target_update=7,
+    )
     base.update(kw)
     return dqn.default_config("tic_tac_toe", **base)
 
@@ -38,13 +48,28 @@ def test_saved_and_reloaded_checkpoint_predicts_exactly_the_same(tmp_path):
     np.testing.assert_array_equal(agent.q_values(s), QAgent(lr.game, lr.online).q_values(s))
 
 
-@pytest.mark.parametrize("game_name,net,n_step", [("tic_tac_toe", NetConfig(kind="mlp", hidden=32, layers=1), 1),
-                                                  ("tic_tac_toe", NetConfig(kind="mlp", hidden=32, layers=1), 3),
-                                                  ("connect_four", NetConfig(kind="resnet", channels=8, blocks=1,
-                                                                             hidden=16), 1)])
+@pytest.mark.parametrize(
+    "game_name,net,n_step",
+    [
+        ("tic_tac_toe", NetConfig(kind="mlp", hidden=32, layers=1), 1),
+        ("tic_tac_toe", NetConfig(kind="mlp", hidden=32, layers=1), 3),
+        ("connect_four", NetConfig(kind="resnet", channels=8, blocks=1, hidden=16), 1),
+    ],
+)
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, game_name, net, n_step):
-    cfg = dqn.default_config(game_name, num_envs=8, batch_size=32, learning_starts=64, steps=800,
-                             eval_every=0, checkpoint_every=0, seed=5, net=net, target_update=7, n_step=n_step)
+    cfg = dqn.default_config(
+        game_name,
+        num_envs=8,
+        batch_size=32,
+        learning_starts=64,
+        steps=800,
+        eval_every=0,
+        checkpoint_every=0,
+        seed=5,
+        net=net,
+        target_update=7,
+        n_step=n_step,
+    )
     straight = dqn.Learner(cfg)
     _run(straight, 800)
     first = dqn.Learner(cfg)
@@ -81,8 +106,14 @@ def test_a_checkpoint_written_with_the_per_tensor_adam_resumes_exactly_on_the_fu
         assert torch.equal(a, b)
 
 
-@pytest.mark.parametrize("extra,split", [(dict(opponent_search=True, search_target="visits", root_all=False), 150),
-                                         (dict(), 170), (dict(outcome_mix=0.5), 170)])
+@pytest.mark.parametrize(
+    "extra,split",
+    [
+        (dict(opponent_search=True, search_target="visits", root_all=False), 150),
+        (dict(), 170),
+        (dict(outcome_mix=0.5), 170),
+    ],
+)
 def test_mcts_mode_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, extra, split):
     # the search targets and the iteration's progress travel in the checkpoint
     cfg = _cfg(mcts=True, simulations=8, iteration_episodes=4, iteration_updates=3, steps=300, td_weight=0.5, **extra)
@@ -117,8 +148,14 @@ def test_refuses_corrupt_truncated_foreign_and_newer_files(tmp_path):
     d = torch.load(good, weights_only=True)
     d["format_version"] = checkpoint.FORMAT_VERSION + 1
     torch.save(d, newer)
-    cases = [(junk, "not a readable"), (trunc, "not a readable"), (foreign, "not a selfplay checkpoint"),
-             (newer, "newer"), (tmp_path / "missing.pt", "no such file"), (tmp_path, "folder")]
+    cases = [
+        (junk, "not a readable"),
+        (trunc, "not a readable"),
+        (foreign, "not a selfplay checkpoint"),
+        (newer, "newer"),
+        (tmp_path / "missing.pt", "no such file"),
+        (tmp_path, "folder"),
+    ]
     for path, msg in cases:
         with pytest.raises(CheckpointError, match=msg) as e:
             load_agent(path)
@@ -176,8 +213,23 @@ def _full_checkpoint_dict():
     return checkpoint.learner_to_dict(lr)
 
 
-_JUNK = [None, 7, -1, 3.5, float("nan"), "text", "{not json", "[]", b"bytes", [1, 2], {"a": 1}, {},
-         torch.zeros(3), torch.zeros(2, 2, dtype=torch.int8), True]
+_JUNK = [
+    None,
+    7,
+    -1,
+    3.5,
+    float("nan"),
+    "text",
+    "{not json",
+    "[]",
+    b"bytes",
+    [1, 2],
+    {"a": 1},
+    {},
+    torch.zeros(3),
+    torch.zeros(2, 2, dtype=torch.int8),
+    True,
+]
 
 
 def test_every_field_replaced_by_junk_or_removed_is_refused_with_one_line_naming_the_file(tmp_path):

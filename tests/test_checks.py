@@ -1,6 +1,7 @@
 """Every number is checked once, the same way on the command line and in Python: NaN,
 infinities, out-of-range and wrong-type values are refused with one line naming the
 option (``--batch-size``) or the argument (``batch_size``), before any work."""
+
 import dataclasses
 import math
 import os
@@ -22,9 +23,14 @@ ROOT = os.getcwd()
 TTT = f"{ROOT}/checkpoints/tic_tac_toe.pt"
 C4 = f"{ROOT}/checkpoints/connect_four.pt"
 #: arguments that make each command runnable, so only the option under test can fail
-ARGS = {"train": [], "play": ["--game", "tic_tac_toe", "--checkpoint", TTT], "tournament": ["random", "minimax"],
-        "match": ["random", "minimax"], "eval": [TTT],
-        "gtp": ["--checkpoint", f"{ROOT}/checkpoints/openspiel_hex_board_size_5.pt"]}
+ARGS = {
+    "train": [],
+    "play": ["--game", "tic_tac_toe", "--checkpoint", TTT],
+    "tournament": ["random", "minimax"],
+    "match": ["random", "minimax"],
+    "eval": [TTT],
+    "gtp": ["--checkpoint", f"{ROOT}/checkpoints/openspiel_hex_board_size_5.pt"],
+}
 
 
 def _numeric_options():
@@ -54,16 +60,22 @@ def _bad_values(t) -> list[str]:
 def test_every_command_checks_its_numbers_with_the_shared_types():
     """No option of any command takes a bare int or float (which would let NaN, inf or
     a negative count through unchecked)."""
-    loose = [(name, p.opts[0]) for name, cmd in cli.commands.items() for p in cmd.params
-             if isinstance(p, click.Option) and p.type in (click.INT, click.FLOAT)
-             or isinstance(p.type, (click.IntRange, click.FloatRange))]
+    loose = [
+        (name, p.opts[0])
+        for name, cmd in cli.commands.items()
+        for p in cmd.params
+        if isinstance(p, click.Option)
+        and p.type in (click.INT, click.FLOAT)
+        or isinstance(p.type, (click.IntRange, click.FloatRange))
+    ]
     assert not loose, loose
     assert len(OPTIONS) >= 50
 
 
 @pytest.mark.parametrize("command,option", OPTIONS, ids=[f"{c}{p.opts[0]}" for c, p in OPTIONS])
-def test_an_out_of_range_or_mistyped_number_is_one_line_naming_the_option_before_any_work(command, option, tmp_path,
-                                                                                          monkeypatch):
+def test_an_out_of_range_or_mistyped_number_is_one_line_naming_the_option_before_any_work(
+    command, option, tmp_path, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
     flag = option.opts[0]
     for value in _bad_values(option.type):
@@ -84,8 +96,9 @@ def _config_fields():
 
 FIELDS = list(_config_fields())
 
-junk = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**40, 10**40), st.text(max_size=4),
-                 st.booleans())
+junk = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.integers(-(10**40), 10**40), st.text(max_size=4), st.booleans()
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -95,8 +108,12 @@ def test_a_config_field_takes_only_numbers_in_its_declared_range(field, value):
     meta = f.metadata
     is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
     fits_type = is_number and (f.type == "float" or isinstance(value, int))
-    in_range = fits_type and math.isfinite(value) and meta["lo"] <= value <= meta["hi"] \
+    in_range = (
+        fits_type
+        and math.isfinite(value)
+        and meta["lo"] <= value <= meta["hi"]
         and not (meta.get("lo_open") and value == meta["lo"])
+    )
     if in_range:
         checks.check_field(f, value)  # accepted
         return
@@ -107,8 +124,14 @@ def test_a_config_field_takes_only_numbers_in_its_declared_range(field, value):
             dqn.default_config("tic_tac_toe", **{f.name: value})
 
 
-@given(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**30, 10**30), st.booleans(),
-                 st.text(max_size=3)))
+@given(
+    st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.integers(-(10**30), 10**30),
+        st.booleans(),
+        st.text(max_size=3),
+    )
+)
 def test_whole_and_real_accept_exactly_the_finite_numbers_in_range(x):
     ok_int = isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= 100
     if ok_int:
@@ -127,9 +150,15 @@ def test_whole_and_real_accept_exactly_the_finite_numbers_in_range(x):
 def test_the_python_api_refuses_wrong_types_and_ranges_at_its_boundary():
     with pytest.raises(TypeError, match="checkpoint path"):
         load_agent(123)
-    for kw, err in [({"search": "10"}, TypeError), ({"search": 0}, ValueError), ({"search": 2.5}, TypeError),
-                    ({"move_time": -1}, ValueError), ({"move_time": float("nan")}, ValueError),
-                    ({"move_time": "1"}, TypeError), ({"game": 3}, TypeError)]:
+    for kw, err in [
+        ({"search": "10"}, TypeError),
+        ({"search": 0}, ValueError),
+        ({"search": 2.5}, TypeError),
+        ({"move_time": -1}, ValueError),
+        ({"move_time": float("nan")}, ValueError),
+        ({"move_time": "1"}, TypeError),
+        ({"game": 3}, TypeError),
+    ]:
         with pytest.raises(err, match=next(iter(kw))):
             load_agent(C4, **kw)
     agent = load_agent(C4)

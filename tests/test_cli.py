@@ -1,4 +1,5 @@
 """The command line through click's CliRunner: train, resume, refusals, games list."""
+
 import json
 import signal
 
@@ -8,8 +9,24 @@ from click.testing import CliRunner
 
 from selfplay.cli import cli
 
-SMALL = ["--steps", "3000", "--num-envs", "16", "--learning-starts", "256", "--eval-every", "1500",
-         "--eval-games", "10", "--checkpoint-every", "1500", "--hidden", "32", "--layers", "1"]
+SMALL = [
+    "--steps",
+    "3000",
+    "--num-envs",
+    "16",
+    "--learning-starts",
+    "256",
+    "--eval-every",
+    "1500",
+    "--eval-games",
+    "10",
+    "--checkpoint-every",
+    "1500",
+    "--hidden",
+    "32",
+    "--layers",
+    "1",
+]
 
 
 def test_games_lists_registered_games_with_action_counts():
@@ -54,15 +71,18 @@ def test_short_train_run_writes_metrics_checkpoints_and_curve_then_resumes(tmp_p
     assert r.exit_code == 2 and "only --steps and --lr may change" in r.output
 
 
-@pytest.mark.parametrize("args,msg", [
-    (["train", "--game", "chess"], "unknown game"),
-    (["train", "--game", "openspiel:kuhn_poker"], "chance"),
-    (["train", "--gamma", "3"], "gamma"),
-    (["train", "--net-kind", "transformer"], "transformer"),
-    (["play", "--game", "tic_tac_toe", "--checkpoint", "missing.pt"], "no such file"),
-    (["play", "--game", "connect_four", "--checkpoint", "checkpoints/tic_tac_toe.pt"], "not connect_four"),
-    (["tournament", "--game", "connect_four", "checkpoints/tic_tac_toe.pt", "random"], "not connect_four"),
-])
+@pytest.mark.parametrize(
+    "args,msg",
+    [
+        (["train", "--game", "chess"], "unknown game"),
+        (["train", "--game", "openspiel:kuhn_poker"], "chance"),
+        (["train", "--gamma", "3"], "gamma"),
+        (["train", "--net-kind", "transformer"], "transformer"),
+        (["play", "--game", "tic_tac_toe", "--checkpoint", "missing.pt"], "no such file"),
+        (["play", "--game", "connect_four", "--checkpoint", "checkpoints/tic_tac_toe.pt"], "not connect_four"),
+        (["tournament", "--game", "connect_four", "checkpoints/tic_tac_toe.pt", "random"], "not connect_four"),
+    ],
+)
 def test_bad_options_get_a_one_line_error(args, msg, tmp_path, monkeypatch):
     import os
 
@@ -76,8 +96,9 @@ def test_bad_options_get_a_one_line_error(args, msg, tmp_path, monkeypatch):
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.parametrize("signals,code", [((signal.SIGINT,), 130), ((signal.SIGTERM,), 143),
-                                          ((signal.SIGINT, signal.SIGINT), 130)])
+@pytest.mark.parametrize(
+    "signals,code", [((signal.SIGINT,), 130), ((signal.SIGTERM,), 143), ((signal.SIGINT, signal.SIGINT), 130)]
+)
 def test_a_signal_during_training_saves_one_checkpoint_and_exits_cleanly(tmp_path, signals, code):
     import os
     import subprocess
@@ -86,9 +107,28 @@ def test_a_signal_during_training_saves_one_checkpoint_and_exits_cleanly(tmp_pat
 
     out = tmp_path / "run"
     env = dict(os.environ, PYTHONPATH=os.getcwd())
-    proc = subprocess.Popen([sys.executable, "-m", "selfplay.cli", "train", "--game", "tic_tac_toe", "--out", str(out),
-                             "--steps", "10000000", "--eval-every", "0", "--checkpoint-every", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "selfplay.cli",
+            "train",
+            "--game",
+            "tic_tac_toe",
+            "--out",
+            str(out),
+            "--steps",
+            "10000000",
+            "--eval-every",
+            "0",
+            "--checkpoint-every",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     deadline = time.time() + 180
     while time.time() < deadline and not (out / "metrics.jsonl").exists():
         time.sleep(0.2)  # the first training row: it has played and learned a while, however loaded the machine
@@ -112,9 +152,24 @@ def test_ctrl_c_during_start_up_exits_cleanly_without_a_traceback(tmp_path, dela
     import time
 
     env = dict(os.environ, PYTHONPATH=os.getcwd())
-    proc = subprocess.Popen([sys.executable, "-m", "selfplay", "train", "--game", "connect_four", "--out",
-                             str(tmp_path / "run"), "--steps", "10000000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "selfplay",
+            "train",
+            "--game",
+            "connect_four",
+            "--out",
+            str(tmp_path / "run"),
+            "--steps",
+            "10000000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     t0 = time.time()
     # the interpreter's own bootstrap comes first: a SIGINT before Python has installed its
     # handler kills any program by the OS default (seen once under load at 0.8 s); the

@@ -1,4 +1,5 @@
 """Self-play on a real Ray runtime: actors feed one learner, on one node and on two."""
+
 import contextlib
 import os
 import re
@@ -25,8 +26,17 @@ def local_ray():
 
 
 def _cfg(**kw):
-    base = dict(num_envs=16, batch_size=64, learning_starts=256, steps=4096, eval_every=0, checkpoint_every=0,
-                seed=3, target_update=20, net=NetConfig(kind="mlp", hidden=32, layers=1))
+    base = dict(
+        num_envs=16,
+        batch_size=64,
+        learning_starts=256,
+        steps=4096,
+        eval_every=0,
+        checkpoint_every=0,
+        seed=3,
+        target_update=20,
+        net=NetConfig(kind="mlp", hidden=32, layers=1),
+    )
     base.update(kw)
     return dqn.default_config("tic_tac_toe", **base)
 
@@ -42,11 +52,11 @@ def test_actors_feed_both_seats_with_recorded_versions_and_the_learner_keeps_its
     # chunk that fills the memory to learning_starts (the second chunk of 8 x 16 moves) on
     assert lr.updates == lr.cfg.updates_per_step * (4096 - 128) // 16
     # both seats' moves are stored: X moves (even stone counts) and O moves (odd)
-    stones = lr.replay._unpack(lr.replay.obs[:lr.replay.size]).sum(axis=(1, 2, 3))
+    stones = lr.replay._unpack(lr.replay.obs[: lr.replay.size]).sum(axis=(1, 2, 3))
     assert set(np.unique(stones.astype(int) % 2)) == {0, 1}
     # a terminal move's target is its reward; a winning move is stored with reward +1
-    assert (lr.replay.reward[:lr.replay.size][lr.replay.done[:lr.replay.size]] >= 0).all()
-    assert lr.replay.reward[:lr.replay.size].max() == 1
+    assert (lr.replay.reward[: lr.replay.size][lr.replay.done[: lr.replay.size]] >= 0).all()
+    assert lr.replay.reward[: lr.replay.size].max() == 1
     # every chunk names the weight version it was played with, within the allowed lag
     assert len(st.versions) == st.chunks == 4096 // (8 * 16)
     assert st.mean_lag <= 3 and max(st.versions) <= pool.version
@@ -64,8 +74,10 @@ def test_mcts_mode_actors_send_search_targets(local_ray):
 def test_actors_run_on_both_nodes_of_a_two_node_cluster():
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": 100 * 2**20,
-                                                            "include_dashboard": False})
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "object_store_memory": 100 * 2**20, "include_dashboard": False},
+    )
     cluster.add_node(num_cpus=1, object_store_memory=100 * 2**20)
     try:
         cluster.wait_for_nodes()
@@ -93,14 +105,33 @@ def test_train_joins_a_running_two_node_cluster_uses_both_nodes_and_leaves_it_ru
 
     from selfplay.cli import cli
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": 100 * 2**20,
-                                                            "include_dashboard": False})
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "object_store_memory": 100 * 2**20, "include_dashboard": False},
+    )
     cluster.add_node(num_cpus=1, object_store_memory=100 * 2**20)
     try:
         cluster.wait_for_nodes()
-        r = CliRunner().invoke(cli, ["train", "--game", "tic_tac_toe", "--workers", "2", "--ray-address",
-                                     cluster.address, "--steps", "6000", "--eval-every", "0", "--hidden", "32",
-                                     "--out", str(tmp_path / "run")])
+        r = CliRunner().invoke(
+            cli,
+            [
+                "train",
+                "--game",
+                "tic_tac_toe",
+                "--workers",
+                "2",
+                "--ray-address",
+                cluster.address,
+                "--steps",
+                "6000",
+                "--eval-every",
+                "0",
+                "--hidden",
+                "32",
+                "--out",
+                str(tmp_path / "run"),
+            ],
+        )
         assert r.exit_code == 0, r.output
         assert "2 Ray workers (" + cluster.address + ")" in r.output
         assert not ray.is_initialized()
@@ -120,8 +151,8 @@ def test_tic_tac_toe_with_two_workers_from_the_defaults_never_loses_to_minimax(t
     lose to perfect play and keep the best outcome in all but a few of the 4,520 positions
     (measured: 4,519; one process keeps all of them from 40k moves, test_dqn). The chunks
     are taken in a fixed order, so the run is the same whatever the machine's load."""
-    from selfplay.evaluate import exact_tic_tac_toe
     from selfplay.agents import QAgent
+    from selfplay.evaluate import exact_tic_tac_toe
 
     cfg = dqn.default_config("tic_tac_toe", eval_every=0, checkpoint_every=0)  # the defaults: 100k moves
     lr = dqn.Learner(cfg)
@@ -149,8 +180,28 @@ def _actor_pids(root: int) -> list[int]:
 def test_a_worker_killed_mid_run_is_replaced_then_resume_with_another_worker_count(tmp_path):
     out = tmp_path / "run"
     env = dict(os.environ, PYTHONPATH=os.getcwd())
-    cmd = [sys.executable, "-m", "selfplay", "train", "--game", "tic_tac_toe", "--out", str(out), "--workers", "2",
-           "--steps", "40000", "--eval-every", "0", "--checkpoint-every", "0", "--hidden", "32", "--layers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "selfplay",
+        "train",
+        "--game",
+        "tic_tac_toe",
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--steps",
+        "40000",
+        "--eval-every",
+        "0",
+        "--checkpoint-every",
+        "0",
+        "--hidden",
+        "32",
+        "--layers",
+        "1",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     deadline = time.time() + 120
     while time.time() < deadline and len(_actor_pids(proc.pid)) < 2:
@@ -195,7 +246,7 @@ def test_without_ray_workers_are_refused_with_one_line_naming_the_extra(tmp_path
 
     monkeypatch.setattr(builtins, "__import__", no_ray)
     r = CliRunner().invoke(cli, ["train", "--workers", "2", "--out", str(tmp_path / "run")])
-    assert r.exit_code == 2 and '.[distributed]' in r.output and not (tmp_path / "run").exists(), r.output
+    assert r.exit_code == 2 and ".[distributed]" in r.output and not (tmp_path / "run").exists(), r.output
     for workers in ([], ["--workers", "auto"], ["--workers", "0"]):
         r = CliRunner().invoke(cli, ["train", "--ray-address", "auto", *workers, "--out", str(tmp_path / "run")])
         assert r.exit_code == 2 and "--workers" in r.output and not (tmp_path / "run").exists()
@@ -206,8 +257,20 @@ def test_device_cuda_without_a_gpu_is_one_line_and_cpu_trains(tmp_path):
 
     from selfplay.cli import cli
 
-    small = ["--steps", "600", "--num-envs", "16", "--learning-starts", "128", "--eval-every", "0",
-             "--hidden", "16", "--layers", "1"]
+    small = [
+        "--steps",
+        "600",
+        "--num-envs",
+        "16",
+        "--learning-starts",
+        "128",
+        "--eval-every",
+        "0",
+        "--hidden",
+        "16",
+        "--layers",
+        "1",
+    ]
     if not torch.cuda.is_available():
         r = CliRunner().invoke(cli, ["train", "--device", "cuda", "--out", str(tmp_path / "a"), *small])
         assert r.exit_code == 2 and "no CUDA GPU" in r.output and not (tmp_path / "a").exists()
@@ -248,8 +311,25 @@ def test_mcts_mode_by_default_trains_on_the_workers_auto_picks_and_stops_its_ray
     from selfplay.cli import cli
     from selfplay.sources import SOURCES
 
-    small = ["--mcts", "--steps", "3000", "--num-envs", "16", "--simulations", "4", "--iteration-episodes", "8",
-             "--learning-starts", "128", "--eval-every", "0", "--hidden", "16", "--layers", "1"]
+    small = [
+        "--mcts",
+        "--steps",
+        "3000",
+        "--num-envs",
+        "16",
+        "--simulations",
+        "4",
+        "--iteration-episodes",
+        "8",
+        "--learning-starts",
+        "128",
+        "--eval-every",
+        "0",
+        "--hidden",
+        "16",
+        "--layers",
+        "1",
+    ]
     want = distributed.auto_scale(SOURCES["search"])[0]
     r = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / "a"), *small])
     assert r.exit_code == 0, r.output
@@ -270,17 +350,26 @@ def test_mcts_mode_by_default_trains_on_the_workers_auto_picks_and_stops_its_ray
 def test_plain_mode_by_default_is_the_single_process_loop_without_importing_ray(tmp_path):
     # --workers auto in plain mode is 0 workers (workers do not pay there: docs/benchmarks.md, "Scaling"),
     # and --threads auto gives the learner the measured thread count instead
-    code = ("import sys, torch; from click.testing import CliRunner; from selfplay.cli import cli; "
-            f"r = CliRunner().invoke(cli, ['train', '--out', {str(tmp_path / 'run')!r}, '--steps', '600', "
-            "'--num-envs', '16', '--learning-starts', '128', '--eval-every', '0', '--hidden', '16', '--layers', '1']); "
-            "assert r.exit_code == 0, r.output; print(r.output.splitlines()[1]); "
-            "print('ray' in sys.modules, torch.get_num_threads())")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                       env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    code = (
+        "import sys, torch; from click.testing import CliRunner; from selfplay.cli import cli; "
+        f"r = CliRunner().invoke(cli, ['train', '--out', {str(tmp_path / 'run')!r}, '--steps', '600', "
+        "'--num-envs', '16', '--learning-starts', '128', '--eval-every', '0', '--hidden', '16', '--layers', '1']); "
+        "assert r.exit_code == 0, r.output; print(r.output.splitlines()[1]); "
+        "print('ray' in sys.modules, torch.get_num_threads())"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONPATH=os.getcwd()),
+    )
     assert r.returncode == 0, r.stderr
     threads = min(os.cpu_count() or 1, distributed.AUTO_THREADS)
     said, last = r.stdout.strip().splitlines()[-2:]
-    assert last == f"False {threads}" and f"learner on cpu, {threads} torch thread{'s' * (threads != 1)}" in said, r.stdout
+    assert last == f"False {threads}" and f"learner on cpu, {threads} torch thread{'s' * (threads != 1)}" in said, (
+        r.stdout
+    )
 
 
 def _games(db):
@@ -362,8 +451,10 @@ def test_eval_on_ray_workers_plays_the_same_games_as_in_process_and_stops_its_ra
     local, on_ray = json.loads(r0.output)["matches"], json.loads(r2.output)["matches"]
     assert [m["games"] for m in local] == [48, 48] and local == on_ray
     assert 0 < local[0]["score"] < 1  # games that vary: the same report is no accident
-    for extra, says in ((["--ray-address", "auto"], "--ray-address needs --workers"),
-                        (["--workers", "2", "--move-time", "0.01"], "--move-time plays in this process only")):
+    for extra, says in (
+        (["--ray-address", "auto"], "--ray-address needs --workers"),
+        (["--workers", "2", "--move-time", "0.01"], "--move-time plays in this process only"),
+    ):
         r = CliRunner().invoke(cli, args + extra)
         assert r.exit_code == 2 and says in r.output and not ray.is_initialized(), r.output
 
@@ -372,16 +463,42 @@ def _tree(root: int) -> dict[int, int]:
     return distributed._descendants(root)
 
 
-@pytest.mark.parametrize("victim", ["raylet", pytest.param("gcs_server", marks=pytest.mark.slow),
-                                    pytest.param("DashboardAgent", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "victim",
+    [
+        "raylet",
+        pytest.param("gcs_server", marks=pytest.mark.slow),
+        pytest.param("DashboardAgent", marks=pytest.mark.slow),
+    ],
+)
 def test_a_run_outlives_the_death_of_rays_own_processes_saves_and_leaves_none_behind(tmp_path, victim):
     """kill -9 of a Ray system process mid-run: the run saves what the learner holds, says
     in one line what happened and how to resume, exits 1, and no process of its Ray stays."""
     out = tmp_path / "run"
     # Ray gives a lost GCS this long to come back before its driver exits (60 s by default)
     env = dict(os.environ, PYTHONPATH=os.getcwd(), RAY_gcs_rpc_server_reconnect_timeout_s="10")
-    cmd = [sys.executable, "-m", "selfplay", "train", "--game", "tic_tac_toe", "--out", str(out), "--workers", "2",
-           "--steps", "100000000", "--eval-every", "0", "--checkpoint-every", "0", "--hidden", "32", "--layers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "selfplay",
+        "train",
+        "--game",
+        "tic_tac_toe",
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--steps",
+        "100000000",
+        "--eval-every",
+        "0",
+        "--checkpoint-every",
+        "0",
+        "--hidden",
+        "32",
+        "--layers",
+        "1",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         deadline = time.time() + 180

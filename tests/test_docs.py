@@ -1,16 +1,16 @@
 """The docs' code is true: the worked example of docs/new_game.md is a working engine."""
+
 import importlib.util
 import inspect
 import re
 from pathlib import Path
 
 import pytest
+import test_games_conformance as conformance
+import test_games_lockstep as lockstep
 
 import games
 from games import core
-
-import test_games_conformance as conformance
-import test_games_lockstep as lockstep
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

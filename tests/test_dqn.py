@@ -1,12 +1,13 @@
 """The self-play DQN target, the learner's mechanics and its learning, by known answers."""
+
 import dataclasses
 
 import numpy as np
 import pytest
 import torch
+from boards import board
 
 import games
-from boards import board
 from selfplay import dqn
 from selfplay.agents import QAgent
 from selfplay.network import NetConfig, build, masked
@@ -23,8 +24,16 @@ def test_terminal_target_equals_reward():
     online, frozen = _nets()
     next_obs = torch.rand(3, 2, 3, 3)
     reward = torch.tensor([1.0, 0.0, -1.0])
-    y = dqn.td_targets(online, frozen, reward, next_obs, torch.tensor([True] * 3),
-                       torch.zeros(3, 9, dtype=torch.bool), gamma=0.9, double=False)
+    y = dqn.td_targets(
+        online,
+        frozen,
+        reward,
+        next_obs,
+        torch.tensor([True] * 3),
+        torch.zeros(3, 9, dtype=torch.bool),
+        gamma=0.9,
+        double=False,
+    )
     torch.testing.assert_close(y, reward)
 
 
@@ -60,9 +69,18 @@ def test_illegal_actions_never_win_argmax():
 
 
 def _learner(**kw):
-    cfg = dqn.default_config("tic_tac_toe", num_envs=8, batch_size=32, learning_starts=32,
-                             steps=2_000, eval_every=0, checkpoint_every=0, seed=3,
-                             net=NetConfig(kind="mlp", hidden=32, layers=1), **kw)
+    cfg = dqn.default_config(
+        "tic_tac_toe",
+        num_envs=8,
+        batch_size=32,
+        learning_starts=32,
+        steps=2_000,
+        eval_every=0,
+        checkpoint_every=0,
+        seed=3,
+        net=NetConfig(kind="mlp", hidden=32, layers=1),
+        **kw,
+    )
     return dqn.Learner(cfg)
 
 
@@ -109,7 +127,7 @@ def test_epsilon_schedules():
     assert dqn.epsilon_at(cfg, 0) == 1.0 and abs(dqn.epsilon_at(cfg, 50) - 0.55) < 1e-9
     assert dqn.epsilon_at(cfg, 10_000) == pytest.approx(0.1)
     exp = dataclasses.replace(cfg, eps_schedule="exp")
-    assert dqn.epsilon_at(exp, 50) == pytest.approx(1.0 * 0.1 ** 0.5)
+    assert dqn.epsilon_at(exp, 50) == pytest.approx(1.0 * 0.1**0.5)
 
 
 def test_config_validation():
@@ -123,23 +141,36 @@ def test_config_validation():
 
 def test_learns_win_in_one_and_must_block_in_tic_tac_toe():
     """A short run learns the two tactical basics (known answers)."""
-    cfg = dqn.default_config("tic_tac_toe", steps=60_000, updates_per_step=4, eval_every=0,
-                             checkpoint_every=0, seed=1, replay_capacity=1_000_000)
+    cfg = dqn.default_config(
+        "tic_tac_toe",
+        steps=60_000,
+        updates_per_step=4,
+        eval_every=0,
+        checkpoint_every=0,
+        seed=1,
+        replay_capacity=1_000_000,
+    )
     lr = dqn.Learner(cfg)
     dqn.train(lr)
     agent = QAgent(lr.game, lr.online)
     rng = np.random.default_rng(0)
-    win = board("tic_tac_toe", """
+    win = board(
+        "tic_tac_toe",
+        """
         X X .
         O O .
         . . .
-    """)
+    """,
+    )
     assert win.current_player[0] == 0 and agent.act(win, rng)[0] == 2  # X completes the top row
-    block = board("tic_tac_toe", """
+    block = board(
+        "tic_tac_toe",
+        """
         X X .
         . O .
         . . .
-    """)
+    """,
+    )
     assert block.current_player[0] == 1 and agent.act(block, rng)[0] == 2  # O must block the top row
 
 
@@ -175,8 +206,9 @@ def test_n_step_target_bootstraps_with_the_sign_of_the_mover_n_plies_on():
     with torch.no_grad():
         best = frozen(next_obs).max(dim=1).values
     for n in (1, 2, 3):
-        y = dqn.td_targets(online, frozen, torch.full((4,), 0.25), next_obs, torch.zeros(4, dtype=torch.bool), mask,
-                           0.9, False, n)
+        y = dqn.td_targets(
+            online, frozen, torch.full((4,), 0.25), next_obs, torch.zeros(4, dtype=torch.bool), mask, 0.9, False, n
+        )
         torch.testing.assert_close(y, 0.25 + (-0.9) ** n * best)  # same player to move at s_t+n when n is even
 
 

@@ -1,5 +1,6 @@
 """Faults of the kinds a user meets: two runs in one folder, files that are not regular
 files, odd names, signals during long loops, strict JSON, and resumed tournaments."""
+
 import contextlib
 import json
 import os
@@ -20,14 +21,27 @@ from selfplay.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 TTT = ROOT / "checkpoints" / "tic_tac_toe.pt"
-SMALL = ["--game", "tic_tac_toe", "--num-envs", "16", "--learning-starts", "128", "--hidden", "16", "--layers", "1",
-         "--eval-games", "4"]
+SMALL = [
+    "--game",
+    "tic_tac_toe",
+    "--num-envs",
+    "16",
+    "--learning-starts",
+    "128",
+    "--hidden",
+    "16",
+    "--layers",
+    "1",
+    "--eval-games",
+    "4",
+]
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))
 
 
 @contextlib.contextmanager
 def deadline(seconds: int):
     """Fail the test instead of hanging it (a read that waits on a pipe forever)."""
+
     def expired(signum, frame):
         raise TimeoutError(f"still running after {seconds} s")
 
@@ -45,8 +59,24 @@ def _errors(output: str) -> list[str]:
 
 
 def _start_training(out: Path, *extra: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "selfplay", "train", "--out", str(out), *SMALL, "--steps", "100000000",
-           "--eval-every", "0", "--checkpoint-every", "2000", "--workers", "0", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "selfplay",
+        "train",
+        "--out",
+        str(out),
+        *SMALL,
+        "--steps",
+        "100000000",
+        "--eval-every",
+        "0",
+        "--checkpoint-every",
+        "2000",
+        "--workers",
+        "0",
+        *extra,
+    ]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
 
 
@@ -65,8 +95,11 @@ def test_a_run_folder_takes_one_run_at_a_time_and_a_killed_run_does_not_block_th
     try:
         _wait_for(lambda: any(out.glob("step_*.pt")), 180, "the first run's first checkpoint")
         metrics_before = (out / "metrics.jsonl").read_bytes() if (out / "metrics.jsonl").exists() else b""
-        for args in (["--out", str(out), *SMALL, "--steps", "2000"], ["--out", str(out), "--force", *SMALL],
-                     ["--resume", str(out)]):
+        for args in (
+            ["--out", str(out), *SMALL, "--steps", "2000"],
+            ["--out", str(out), "--force", *SMALL],
+            ["--resume", str(out)],
+        ):
             r = CliRunner().invoke(cli, ["train", *args])
             assert r.exit_code == 2, r.output
             err = _errors(r.output)
@@ -92,12 +125,13 @@ def test_claims_of_one_folder_nest_in_a_process_and_a_failed_start_leaves_no_fol
         assert (out / runner.LOCK).exists()
     assert not (tmp_path / "a").exists(), "the folders this claim made, empty, are gone"
     with pytest.raises(ZeroDivisionError), runner.claim(out):
-        1 / 0
+        raise ZeroDivisionError
     assert not (tmp_path / "a").exists()
 
 
-@pytest.mark.parametrize("address,says", [("127.0.0.1:1", "no Ray cluster answers there"),
-                                          ("no-port", "expected auto, HOST:PORT")])
+@pytest.mark.parametrize(
+    "address,says", [("127.0.0.1:1", "no Ray cluster answers there"), ("no-port", "expected auto, HOST:PORT")]
+)
 def test_a_ray_address_where_no_ray_is_gets_one_line_at_once_and_leaves_nothing(tmp_path, address, says):
     pytest.importorskip("ray")
     t0 = time.time()
@@ -122,8 +156,21 @@ def test_a_port_that_listens_but_is_no_ray_fails_within_the_start_wait_and_leave
         srv.listen(8)
         port = srv.getsockname()[1]
         t0 = time.time()
-        r = CliRunner().invoke(cli, ["train", *SMALL, "--steps", "2000", "--workers", "1", "--ray-address",
-                                     f"127.0.0.1:{port}", "--out", str(tmp_path / "run")])
+        r = CliRunner().invoke(
+            cli,
+            [
+                "train",
+                *SMALL,
+                "--steps",
+                "2000",
+                "--workers",
+                "1",
+                "--ray-address",
+                f"127.0.0.1:{port}",
+                "--out",
+                str(tmp_path / "run"),
+            ],
+        )
     assert r.exit_code == 1, r.output
     err = _errors(r.output)
     assert len(err) == 1 and ("Ray" in err[0]), r.output
@@ -146,10 +193,12 @@ def odd_files(tmp_path):
 
 def test_a_checkpoint_that_is_not_a_regular_file_is_refused_at_once_everywhere(odd_files, tmp_path):
     for kind, path in odd_files.items():
-        for args in (["play", "--game", "tic_tac_toe", "--checkpoint", str(path)],
-                     ["eval", str(path), "--games", "1"],
-                     ["tournament", "--game", "tic_tac_toe", str(path), "random", "--db", str(tmp_path / "t.db")],
-                     ["match", "--game", "tic_tac_toe", str(path), "random", "--games", "2"]):
+        for args in (
+            ["play", "--game", "tic_tac_toe", "--checkpoint", str(path)],
+            ["eval", str(path), "--games", "1"],
+            ["tournament", "--game", "tic_tac_toe", str(path), "random", "--db", str(tmp_path / "t.db")],
+            ["match", "--game", "tic_tac_toe", str(path), "random", "--games", "2"],
+        ):
             with deadline(60):
                 r = CliRunner().invoke(cli, args, input="")
             assert r.exit_code == 2, (kind, args, r.output)
@@ -183,17 +232,39 @@ def test_a_checkpoint_whose_name_holds_an_at_sign_is_a_checkpoint(tmp_path):
         shutil.copy(TTT, tmp_path / name)
         r = CliRunner().invoke(cli, ["match", "--game", "tic_tac_toe", str(tmp_path / name), "random", "--games", "2"])
         assert r.exit_code == 0, r.output
-    r = CliRunner().invoke(cli, ["match", "--game", "tic_tac_toe", f"{tmp_path / 'a@b.pt'}@search=2", "random",
-                                 "--games", "2"])
+    r = CliRunner().invoke(
+        cli, ["match", "--game", "tic_tac_toe", f"{tmp_path / 'a@b.pt'}@search=2", "random", "--games", "2"]
+    )
     assert r.exit_code == 0 and "a@b@search=2" in r.output, r.output
 
 
 # ------------------------------------------------------------------ stop means stop
 def test_sigterm_during_a_long_end_of_run_evaluation_saves_and_stops_within_seconds(tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "selfplay", "train", "--game", "openspiel:hex(board_size=11)", "--out", str(out),
-           "--steps", "64", "--num-envs", "32", "--learning-starts", "0", "--hidden", "16", "--layers", "1",
-           "--eval-every", "0", "--eval-games", "20000"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "selfplay",
+        "train",
+        "--game",
+        "openspiel:hex(board_size=11)",
+        "--out",
+        str(out),
+        "--steps",
+        "64",
+        "--num-envs",
+        "32",
+        "--learning-starts",
+        "0",
+        "--hidden",
+        "16",
+        "--layers",
+        "1",
+        "--eval-every",
+        "0",
+        "--eval-games",
+        "20000",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
     _wait_for(lambda: (out / runner.LOCK).exists(), 180, "the run to start")
     time.sleep(8)  # 64 moves take well under this: the run is deep in its 40,000-game evaluation
@@ -217,8 +288,9 @@ def test_training_from_python_gives_back_the_signal_handlers_it_found(tmp_path):
 
 def test_metrics_are_strict_json_with_null_for_a_loss_not_yet_computed(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "LOG_SECONDS", 0.0)  # a row after every move, from before the first step
-    r = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / "run"), *SMALL, "--steps", "400",
-                                 "--learning-starts", "200"])
+    r = CliRunner().invoke(
+        cli, ["train", "--out", str(tmp_path / "run"), *SMALL, "--steps", "400", "--learning-starts", "200"]
+    )
     assert r.exit_code == 0, r.output
 
     def refuse(name):
@@ -277,13 +349,15 @@ def test_version_games_and_an_empty_opponent_list():
 
 def test_opening_plies_that_end_every_game_are_refused_before_the_results_file_is_made(tmp_path):
     db = tmp_path / "t.db"
-    r = CliRunner().invoke(cli, ["tournament", "--game", "tic_tac_toe", "random", "minimax", "--opening-plies", "20",
-                                 "--db", str(db)])
+    r = CliRunner().invoke(
+        cli, ["tournament", "--game", "tic_tac_toe", "random", "minimax", "--opening-plies", "20", "--db", str(db)]
+    )
     assert r.exit_code == 2 and "--opening-plies" in r.output and not db.exists(), r.output
 
 
-def test_a_signal_during_a_long_search_gives_up_that_move_and_the_resume_is_the_uninterrupted_run(tmp_path,
-                                                                                                  monkeypatch):
+def test_a_signal_during_a_long_search_gives_up_that_move_and_the_resume_is_the_uninterrupted_run(
+    tmp_path, monkeypatch
+):
     """A search of hundreds of simulations a move is cut at the next wave when a signal
     comes; the move is given up whole (nothing stored, the random state wound back), so
     the resumed run is bit for bit the run that was not stopped."""
@@ -292,9 +366,20 @@ def test_a_signal_during_a_long_search_gives_up_that_move_and_the_resume_is_the_
     from selfplay import dqn, mcts
     from selfplay.network import NetConfig
 
-    cfg = dqn.default_config("connect_four", mcts=True, num_envs=4, simulations=400, steps=24, iteration_episodes=1,
-                             iteration_updates=2, learning_starts=0, eval_every=0, checkpoint_every=0, seed=2,
-                             net=NetConfig(kind="mlp", hidden=16, layers=1))
+    cfg = dqn.default_config(
+        "connect_four",
+        mcts=True,
+        num_envs=4,
+        simulations=400,
+        steps=24,
+        iteration_episodes=1,
+        iteration_updates=2,
+        learning_starts=0,
+        eval_every=0,
+        checkpoint_every=0,
+        seed=2,
+        net=NetConfig(kind="mlp", hidden=16, layers=1),
+    )
     straight = dqn.Learner(cfg)
     runner.run(straight, tmp_path / "a")
     real, cut, calls = mcts.search, [], []

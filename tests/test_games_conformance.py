@@ -1,4 +1,5 @@
 """The conformance suite every registered game passes."""
+
 import dataclasses
 
 import numpy as np
@@ -21,7 +22,11 @@ def _play_random(game, batch, seed, max_moves=400):
 
 
 def _snapshot(state):
-    return {f.name: np.copy(getattr(state, f.name)) for f in dataclasses.fields(state) if getattr(state, f.name).dtype != object}
+    return {
+        f.name: np.copy(getattr(state, f.name))
+        for f in dataclasses.fields(state)
+        if getattr(state, f.name).dtype != object
+    }
 
 
 def test_shapes_and_dtypes(game_name):
@@ -55,7 +60,7 @@ def test_history_stacks_previous_positions(game_name):
     from games.native import NativeGame
 
     for k in (1, 2):
-        past = obs[:, k * c:(k + 1) * c]
+        past = obs[:, k * c : (k + 1) * c]
         expected = frames[-1 - k]
         if isinstance(g2, NativeGame) and k % 2 == 1:
             expected = expected[:, ::-1]

@@ -1,4 +1,5 @@
 """Native engines against the reference implementations, move by move."""
+
 import numpy as np
 import pyspiel
 import pytest

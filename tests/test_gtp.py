@@ -1,5 +1,6 @@
 """``selfplay gtp``: every command through a real subprocess, random command lines, and a
 client no one here wrote (OpenSpiel's ``GTPBot``) playing full games through it."""
+
 import os
 import re
 import subprocess
@@ -24,8 +25,15 @@ class Client:
     """A line-by-line GTP client over the engine's pipes."""
 
     def __init__(self, *extra):
-        self.proc = subprocess.Popen(ENGINE + list(extra), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=ENV, bufsize=1)
+        self.proc = subprocess.Popen(
+            ENGINE + list(extra),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+            bufsize=1,
+        )
 
     def send(self, line: str) -> str:
         """The whole response (up to its empty line) to one command line."""
@@ -61,34 +69,37 @@ def engine():
     c.proc.wait()
 
 
-@pytest.mark.parametrize("line,answer", [
-    ("protocol_version", "= 2"),
-    ("name", "= selfplay"),
-    ("7 name", "=7 selfplay"),
-    ("known_command genmove", "= true"),
-    ("known_command komi", "= false"),  # komi is Go's
-    ("known_command", "? syntax error"),
-    ("boardsize 5", "="),
-    ("boardsize 9", "? unacceptable size"),
-    ("boardsize five", "? syntax error"),
-    ("clear_board", "="),
-    ("clear_board now", "? syntax error"),
-    ("play b c3", "="),
-    ("play b c4", "? illegal move"),   # not black's turn
-    ("play w c3", "? illegal move"),   # taken
-    ("play w z9", "? illegal move"),   # off the board
-    ("play w", "? syntax error"),
-    ("play green c4", "? syntax error"),
-    ("play w c 4", "? syntax error"),
-    ("undo", "="),
-    ("undo", "? cannot undo"),
-    ("genmove", "? syntax error"),
-    ("genmove w", "? illegal move"),   # black to move
-    ("komi 6.5", "? unknown command"),
-    ("frobnicate", "? unknown command"),
-    ("12 frobnicate", "?12 unknown command"),
-    ("   # only a comment", None),
-])
+@pytest.mark.parametrize(
+    "line,answer",
+    [
+        ("protocol_version", "= 2"),
+        ("name", "= selfplay"),
+        ("7 name", "=7 selfplay"),
+        ("known_command genmove", "= true"),
+        ("known_command komi", "= false"),  # komi is Go's
+        ("known_command", "? syntax error"),
+        ("boardsize 5", "="),
+        ("boardsize 9", "? unacceptable size"),
+        ("boardsize five", "? syntax error"),
+        ("clear_board", "="),
+        ("clear_board now", "? syntax error"),
+        ("play b c3", "="),
+        ("play b c4", "? illegal move"),  # not black's turn
+        ("play w c3", "? illegal move"),  # taken
+        ("play w z9", "? illegal move"),  # off the board
+        ("play w", "? syntax error"),
+        ("play green c4", "? syntax error"),
+        ("play w c 4", "? syntax error"),
+        ("undo", "="),
+        ("undo", "? cannot undo"),
+        ("genmove", "? syntax error"),
+        ("genmove w", "? illegal move"),  # black to move
+        ("komi 6.5", "? unknown command"),
+        ("frobnicate", "? unknown command"),
+        ("12 frobnicate", "?12 unknown command"),
+        ("   # only a comment", None),
+    ],
+)
 def test_each_command_with_good_and_bad_arguments(engine, line, answer):
     if answer is None:  # no command on the line: no response; the next command is answered
         engine.proc.stdin.write(line + "\n")
@@ -127,21 +138,58 @@ def test_quit_and_end_of_input_end_the_engine_cleanly_with_logs_on_stderr_only()
 
 
 def test_a_game_without_gtp_vertices_or_a_bad_checkpoint_is_one_line_before_any_protocol():
-    for ckpt, says in ((ROOT / "checkpoints" / "connect_four.pt", "not GTP vertices"), (ROOT / "nowhere.pt", "no such")):
-        r = subprocess.run([sys.executable, "-m", "selfplay", "gtp", "--checkpoint", str(ckpt)], input="name\n",
-                           capture_output=True, text=True, env=ENV, timeout=120)
+    for ckpt, says in (
+        (ROOT / "checkpoints" / "connect_four.pt", "not GTP vertices"),
+        (ROOT / "nowhere.pt", "no such"),
+    ):
+        r = subprocess.run(
+            [sys.executable, "-m", "selfplay", "gtp", "--checkpoint", str(ckpt)],
+            input="name\n",
+            capture_output=True,
+            text=True,
+            env=ENV,
+            timeout=120,
+        )
         assert r.returncode == 2 and r.stdout == "" and says in r.stderr, r.stderr
         assert len([line for line in r.stderr.splitlines() if line.startswith("Error")]) == 1
 
 
 command_names = st.sampled_from(list(gtp.COMMANDS) + ["foo", "PLAY", "Genmove", "", "99"])
-words = st.one_of(st.sampled_from(["b", "w", "black", "white", "c3", "a1", "e5", "z9", "pass", "5", "-1", "1e9",
-                                   "nan", "#", "\t", "\x00", "\x1b[A", "é"]), st.text(max_size=6))
+words = st.one_of(
+    st.sampled_from(
+        [
+            "b",
+            "w",
+            "black",
+            "white",
+            "c3",
+            "a1",
+            "e5",
+            "z9",
+            "pass",
+            "5",
+            "-1",
+            "1e9",
+            "nan",
+            "#",
+            "\t",
+            "\x00",
+            "\x1b[A",
+            "é",
+        ]
+    ),
+    st.text(max_size=6),
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 10**6)), command_names, st.lists(words, max_size=3)),
-                min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.tuples(st.one_of(st.none(), st.integers(0, 10**6)), command_names, st.lists(words, max_size=3)),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_random_command_lines_each_get_one_well_formed_response(engine, commands):
     for ident, name, args in commands:
         if name == "quit":
@@ -211,7 +259,9 @@ def _untrained(tmp_path, game: str) -> str:
     from selfplay import checkpoint, dqn
     from selfplay.network import NetConfig
 
-    cfg = dqn.default_config(game, replay_capacity=1000, learning_starts=0, net=NetConfig(kind="mlp", hidden=8, layers=1))
+    cfg = dqn.default_config(
+        game, replay_capacity=1000, learning_starts=0, net=NetConfig(kind="mlp", hidden=8, layers=1)
+    )
     path = tmp_path / f"{games.slug(game)}.pt"
     checkpoint.save_learner(dqn.Learner(cfg), path)
     return str(path)
@@ -220,11 +270,26 @@ def _untrained(tmp_path, game: str) -> str:
 def test_othello_and_go_through_the_adapter_pass_and_komi(tmp_path):
     for game, size, first in (("openspiel:othello", 8, "d3"), ("openspiel:go(board_size=5)", 5, "c3")):
         path = _untrained(tmp_path, game)
-        proc = subprocess.Popen([sys.executable, "-m", "selfplay", "gtp", "--checkpoint", path], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "selfplay", "gtp", "--checkpoint", path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
         is_go = game.startswith("openspiel:go")
-        script = [f"boardsize {size}", f"play b {first}", "genmove w", "known_command komi",
-                  "komi 7.5" if is_go else "name", "komi 6.5" if is_go else "name", "play b pass", "showboard", "quit"]
+        script = [
+            f"boardsize {size}",
+            f"play b {first}",
+            "genmove w",
+            "known_command komi",
+            "komi 7.5" if is_go else "name",
+            "komi 6.5" if is_go else "name",
+            "play b pass",
+            "showboard",
+            "quit",
+        ]
         out, err = proc.communicate("\n".join(script) + "\n", timeout=120)
         answers = [a for a in out.split("\n\n") if a]
         assert proc.returncode == 0 and len(answers) == len(script), (game, out, err)
@@ -247,6 +312,13 @@ def test_the_readmes_engine_command_line_runs_as_written():
     # the command the GTPBot test runs: the same options, the same shipped checkpoint
     assert argv[:3] == ["selfplay", "gtp", "--checkpoint"] and (ROOT / argv[3]).resolve() == Path(HEX).resolve()
     assert argv[4:] == ["--search", "50"]
-    r = subprocess.run([sys.executable, "-m", "selfplay", *argv[1:]], input="boardsize 5\ngenmove b\nquit\n",
-                       capture_output=True, text=True, env=ENV, timeout=120, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "selfplay", *argv[1:]],
+        input="boardsize 5\ngenmove b\nquit\n",
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert r.returncode == 0 and re.fullmatch(r"=\n\n= [a-e][1-5]\n\n=\n\n", r.stdout), r.stdout

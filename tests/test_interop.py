@@ -1,4 +1,5 @@
 """Our agents as an OpenSpiel bot and a PettingZoo policy play full legal games."""
+
 import numpy as np
 import pyspiel
 from open_spiel.python.algorithms import evaluate_bots

@@ -1,4 +1,5 @@
 """Batched MCTS by known answers."""
+
 import dataclasses
 
 import numpy as np
@@ -43,7 +44,11 @@ CASES = {
 def test_finds_win_in_one_and_forced_block(case, evaluator, lanes):
     make, expected = CASES[case]
     g, s = make()
-    ev = mcts.RolloutEvaluator(g, rollouts=2, rng=np.random.default_rng(0)) if evaluator == "rollout" else mcts.UniformEvaluator()
+    ev = (
+        mcts.RolloutEvaluator(g, rollouts=2, rng=np.random.default_rng(0))
+        if evaluator == "rollout"
+        else mcts.UniformEvaluator()
+    )
     r = mcts.search(g, s, ev, mcts.SearchConfig(simulations=400, lanes=lanes), np.random.default_rng(0))
     assert r.simulations == 400 and r.visits[0].sum() == 400
     assert r.action[0] == expected
@@ -59,8 +64,13 @@ def test_root_values_match_minimax_on_tic_tac_toe(lanes):
     count = np.array([bin(int(x | o)).count("1") for x, o in stones])
     sel = np.flatnonzero(count >= 4)[::7]
     g = games.make("tic_tac_toe")
-    r = mcts.search(g, g.from_stones(stones[sel]), mcts.UniformEvaluator(), mcts.SearchConfig(simulations=3000, lanes=lanes),
-                    np.random.default_rng(0))
+    r = mcts.search(
+        g,
+        g.from_stones(stones[sel]),
+        mcts.UniformEvaluator(),
+        mcts.SearchConfig(simulations=3000, lanes=lanes),
+        np.random.default_rng(0),
+    )
     v = values[sel]
     best = v.max(axis=1)
     rows = np.arange(len(sel))
@@ -94,7 +104,9 @@ def test_virtual_losses_are_all_taken_back():
     # simulations only, and Q stays inside [-1, 1]
     g = games.make("connect_four")
     s = g.step(g.init(3), np.array([3, 3, 0]))
-    r = mcts.search(g, s, mcts.UniformEvaluator(), mcts.SearchConfig(simulations=100, lanes=16), np.random.default_rng(0))
+    r = mcts.search(
+        g, s, mcts.UniformEvaluator(), mcts.SearchConfig(simulations=100, lanes=16), np.random.default_rng(0)
+    )
     np.testing.assert_array_equal(r.visits.sum(axis=1), [100, 100, 100])
     q = r.q[np.isfinite(r.q)]
     assert (np.abs(q) <= 1.0 + 1e-6).all()
@@ -131,8 +143,13 @@ def test_search_works_on_an_openspiel_adapter_game():
 
 def test_time_limit_stops_early():
     g = games.make("connect_four")
-    r = mcts.search(g, g.init(1), mcts.RolloutEvaluator(g), mcts.SearchConfig(simulations=10**6, time_limit=0.05),
-                    np.random.default_rng(0))
+    r = mcts.search(
+        g,
+        g.init(1),
+        mcts.RolloutEvaluator(g),
+        mcts.SearchConfig(simulations=10**6, time_limit=0.05),
+        np.random.default_rng(0),
+    )
     assert 1 <= r.simulations < 10**6
 
 

@@ -1,7 +1,8 @@
 """`selfplay play` driven through a pseudo-terminal, as a person would."""
+
 import os
-import signal
 import re
+import signal
 import sys
 
 import pexpect
@@ -16,9 +17,15 @@ def spawn(*args, timeout=60):
     env = dict(os.environ, NO_COLOR="1", PYTHONPATH=os.getcwd(), COLUMNS="100")
     # Ctrl-C as on a terminal, however this test run was started (a background job
     # inherits SIGINT ignored, and so would the child)
-    child = pexpect.spawn(sys.executable, ["-m", "selfplay", "play", *args], env=env, encoding="utf-8",
-                          timeout=timeout, dimensions=(50, 120),
-                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "selfplay", "play", *args],
+        env=env,
+        encoding="utf-8",
+        timeout=timeout,
+        dimensions=(50, 120),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     return child
 
 
@@ -52,8 +59,14 @@ def test_full_tic_tac_toe_game_against_exact_agent_from_both_sides(side):
 def test_bad_input_gets_one_line_and_the_same_prompt():
     child = spawn("--game", "tic_tac_toe", "--checkpoint", TTT, "--first", "--seed", "0")
     child.expect(PROMPT)
-    for typed, message in [("", "empty move"), ("hello", "is not a move"), ("0", "is not a move"),
-                           ("d4", "is not a move"), ("x" * 5000, "too long"), ("99999999999", "is not a move")]:
+    for typed, message in [
+        ("", "empty move"),
+        ("hello", "is not a move"),
+        ("0", "is not a move"),
+        ("d4", "is not a move"),
+        ("x" * 5000, "too long"),
+        ("99999999999", "is not a move"),
+    ]:
         child.sendline(typed)
         child.expect(message)
         child.expect(PROMPT)
@@ -182,8 +195,10 @@ def test_full_connect_four_game_and_a_full_column(tmp_path):
 def test_wrong_or_corrupt_checkpoint_is_one_line_before_the_board(tmp_path):
     bad = tmp_path / "x.pt"
     bad.write_bytes(b"\x00" * 100)
-    for args, msg in [(["--checkpoint", str(bad)], "not a readable checkpoint"),
-                      (["--checkpoint", TTT, "--game", "connect_four"], "not connect_four")]:
+    for args, msg in [
+        (["--checkpoint", str(bad)], "not a readable checkpoint"),
+        (["--checkpoint", TTT, "--game", "connect_four"], "not connect_four"),
+    ]:
         child = spawn(*args)
         child.expect(pexpect.EOF)
         out = child.before
@@ -229,7 +244,13 @@ def test_a_closed_stdout_ends_quietly_without_a_traceback():
     import subprocess
 
     env = dict(os.environ, NO_COLOR="1", PYTHONPATH=os.getcwd())
-    r = subprocess.run(["bash", "-c", f"{sys.executable} -m selfplay play --game tic_tac_toe --checkpoint {TTT} >&-"],
-                       input="5\n", capture_output=True, text=True, env=env, timeout=60)
+    r = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m selfplay play --game tic_tac_toe --checkpoint {TTT} >&-"],
+        input="5\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert "Traceback" not in r.stderr and "AttributeError" not in r.stderr, r.stderr
     assert r.returncode == 1 and r.stderr.strip() == "Error: play needs an open standard input and output (a terminal)"

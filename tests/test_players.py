@@ -1,4 +1,5 @@
 """The player registry: every string is a player list or one clear PlayerError."""
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,14 +10,17 @@ from selfplay.profiles import PROFILES, profile
 TTT = "checkpoints/tic_tac_toe.pt"
 
 
-@pytest.mark.parametrize("spec,kind,extra", [
-    ("random", "random", {}),
-    (" minimax ", "minimax", {}),
-    ("perfect", "perfect", {}),
-    ("mcts:250", "mcts", {"simulations": 250}),
-    (TTT, "checkpoint", {"game": "tic_tac_toe", "search": None}),
-    (TTT + "@search=40", "checkpoint", {"game": "tic_tac_toe", "search": 40}),
-])
+@pytest.mark.parametrize(
+    "spec,kind,extra",
+    [
+        ("random", "random", {}),
+        (" minimax ", "minimax", {}),
+        ("perfect", "perfect", {}),
+        ("mcts:250", "mcts", {"simulations": 250}),
+        (TTT, "checkpoint", {"game": "tic_tac_toe", "search": None}),
+        (TTT + "@search=40", "checkpoint", {"game": "tic_tac_toe", "search": 40}),
+    ],
+)
 def test_each_kind_parses_to_its_record(spec, kind, extra):
     (p,) = P.parse(spec)
     assert p.kind == kind and P.KINDS[kind].name == kind
@@ -30,18 +34,21 @@ def test_a_folder_names_each_checkpoint_once_and_infers_its_game():
     assert P.infer_game(["random", TTT]) == "tic_tac_toe" and P.infer_game(["random", "mcts:5"]) is None
 
 
-@pytest.mark.parametrize("specs,game,msg", [
-    (["minimax", "random"], "connect_four", "plays only tic_tac_toe"),
-    (["perfect", "random"], "tic_tac_toe", "plays only connect_four"),
-    (["mcts:0", "random"], "connect_four", "mcts:N"),
-    (["mcts:-3", "random"], "connect_four", "mcts:N"),
-    (["mcts:99999999999", "random"], "connect_four", "mcts:N"),
-    (["mcts:5", "random"], "pettingzoo:go_v5(board_size=5)", "no OpenSpiel twin"),
-    ([TTT + "@search=0", "random"], "tic_tac_toe", "PATH@search=N"),
-    ([TTT + "@depth=3", "random"], "tic_tac_toe", "PATH@search=N"),
-    ([TTT, "random"], "connect_four", "not connect_four"),
-    (["random", "random"], "tic_tac_toe", "at least two"),
-])
+@pytest.mark.parametrize(
+    "specs,game,msg",
+    [
+        (["minimax", "random"], "connect_four", "plays only tic_tac_toe"),
+        (["perfect", "random"], "tic_tac_toe", "plays only connect_four"),
+        (["mcts:0", "random"], "connect_four", "mcts:N"),
+        (["mcts:-3", "random"], "connect_four", "mcts:N"),
+        (["mcts:99999999999", "random"], "connect_four", "mcts:N"),
+        (["mcts:5", "random"], "pettingzoo:go_v5(board_size=5)", "no OpenSpiel twin"),
+        ([TTT + "@search=0", "random"], "tic_tac_toe", "PATH@search=N"),
+        ([TTT + "@depth=3", "random"], "tic_tac_toe", "PATH@search=N"),
+        ([TTT, "random"], "connect_four", "not connect_four"),
+        (["random", "random"], "tic_tac_toe", "at least two"),
+    ],
+)
 def test_unfit_players_are_refused_by_the_registry(specs, game, msg):
     with pytest.raises(P.PlayerError, match=msg) as e:
         P.resolve(specs, game)

@@ -1,4 +1,5 @@
 """Rating math and SPRT by known answers."""
+
 import math
 
 import numpy as np

@@ -8,8 +8,14 @@ def _batch(n, start, obs_shape=(2, 6, 7), num_actions=7):
     rng = np.random.default_rng(start)
     obs = (rng.random((n, *obs_shape)) < 0.3).astype(np.float32)
     nxt = (rng.random((n, *obs_shape)) < 0.3).astype(np.float32)
-    return obs, np.arange(start, start + n) % num_actions, np.full(n, start, np.float32) / 100, nxt, \
-        np.arange(n) % 2 == 0, rng.random((n, num_actions)) < 0.5
+    return (
+        obs,
+        np.arange(start, start + n) % num_actions,
+        np.full(n, start, np.float32) / 100,
+        nxt,
+        np.arange(n) % 2 == 0,
+        rng.random((n, num_actions)) < 0.5,
+    )
 
 
 def test_connect_four_transition_fits_in_64_bytes():
@@ -79,8 +85,14 @@ def test_symmetry_augmentation_gives_true_transitions(name):
     nxt = g.step(s, a)
     r = Replay(64, g.obs_shape, g.num_actions, binary=True)
     r.add(g.observe(s), a, np.zeros(64), g.observe(nxt), nxt.terminated, nxt.legal_action_mask)
-    batch = {"obs": g.observe(s), "action": a, "reward": np.zeros(64, np.float32), "next_obs": g.observe(nxt),
-             "done": nxt.terminated, "next_mask": nxt.legal_action_mask}
+    batch = {
+        "obs": g.observe(s),
+        "action": a,
+        "reward": np.zeros(64, np.float32),
+        "next_obs": g.observe(nxt),
+        "done": nxt.terminated,
+        "next_mask": nxt.legal_action_mask,
+    }
     aug = r.augment(batch, cells, actions, rng)
     for i in range(64):
         own_next_opp = aug["next_obs"][i, 1].ravel()

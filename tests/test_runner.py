@@ -1,5 +1,6 @@
 """Run folders never lose or overwrite a run: faults injected at every write, kills
 between writes, signals at random moves, bad options and paths swept as classes."""
+
 import errno
 import json
 import os
@@ -14,8 +15,24 @@ from selfplay import checkpoint, dqn, runner
 from selfplay.cli import cli
 from selfplay.network import NetConfig
 
-SMALL = ["--steps", "2000", "--num-envs", "16", "--learning-starts", "256", "--eval-every", "1000",
-         "--eval-games", "5", "--checkpoint-every", "500", "--hidden", "16", "--layers", "1"]
+SMALL = [
+    "--steps",
+    "2000",
+    "--num-envs",
+    "16",
+    "--learning-starts",
+    "256",
+    "--eval-every",
+    "1000",
+    "--eval-games",
+    "5",
+    "--checkpoint-every",
+    "500",
+    "--hidden",
+    "16",
+    "--layers",
+    "1",
+]
 
 
 def _train(*args):
@@ -92,7 +109,8 @@ def test_an_unwritable_folder_is_refused_before_any_training(tmp_path, monkeypat
 
 @pytest.mark.parametrize("fail_at", [1, 2, 3, 5])
 def test_a_full_disk_at_any_checkpoint_write_is_one_line_and_the_last_good_checkpoint_stays(
-        tmp_path, monkeypatch, fail_at):
+    tmp_path, monkeypatch, fail_at
+):
     """The fail_at-th checkpoint write goes to a device that is always full (/dev/full):
     torch's own writer fails there as on a full disk, with a RuntimeError that names no
     errno."""
@@ -143,9 +161,19 @@ def test_a_loss_that_turns_non_finite_stops_the_run_and_keeps_the_finite_checkpo
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_signal_at_a_random_move_then_resume_is_bit_identical(tmp_path, seed):
-    cfg = dqn.default_config("tic_tac_toe", num_envs=8, batch_size=32, learning_starts=64, steps=1600,
-                             eval_every=400, eval_games=4, checkpoint_every=0, seed=5, target_update=7,
-                             net=NetConfig(kind="mlp", hidden=16, layers=1))
+    cfg = dqn.default_config(
+        "tic_tac_toe",
+        num_envs=8,
+        batch_size=32,
+        learning_starts=64,
+        steps=1600,
+        eval_every=400,
+        eval_games=4,
+        checkpoint_every=0,
+        seed=5,
+        target_update=7,
+        net=NetConfig(kind="mlp", hidden=16, layers=1),
+    )
     straight = dqn.Learner(cfg)
     (tmp_path / "a").mkdir()
     runner.run(straight, tmp_path / "a")
@@ -170,36 +198,39 @@ def test_a_signal_at_a_random_move_then_resume_is_bit_identical(tmp_path, seed):
         assert torch.equal(a, b)
 
 
-@pytest.mark.parametrize("args,msg", [
-    (["--lr", "inf"], "--lr must be a finite"),
-    (["--lr", "nan"], "--lr must be a finite"),
-    (["--gamma", "-inf"], "--gamma"),
-    (["--checkpoint-every", "-1"], "--checkpoint-every"),
-    (["--eval-every", "-5"], "--eval-every"),
-    (["--learning-starts", "-1"], "--learning-starts"),
-    (["--learning-starts", "1e12"], "--learning-starts"),
-    (["--learning-starts", "300000", "--steps", "200000"], "--learning-starts (300,000) must be below --steps"),
-    (["--learning-starts", "20000", "--replay-capacity", "10000"], "must be <= --replay-capacity"),
-    (["--num-envs", "100000", "--steps", "64"], "--steps (64) must be at least --num-envs"),
-    (["--eps-start", "0.1", "--eps-end", "0.5"], "--eps-end (0.5) must be <= --eps-start"),
-    (["--replay-capacity", str(10**12)], "--replay-capacity"),
-    (["--replay-capacity", str(900_000_000), "--game", "connect_four"], "memory"),
-    (["--mcts", "--num-envs", "100000", "--simulations", "100000", "--game", "connect_four"], "search trees"),
-    (["--hidden", str(10**6)], "--hidden"),
-    (["--minutes", "nan"], "--minutes"),
-    (["--seed", "-1"], "--seed"),
-    (["--seed", str(2**70)], "--seed"),
-    (["--out", ""], "non-empty path"),
-    (["--out", "FILE/child"], "is a file"),
-    (["--out", "/proc/selfplay-x"], "cannot write"),
-    (["--game", "pettingzoo:texas_holdem_v4"], "hidden information"),
-    (["--game", "pettingzoo:leduc_holdem_v4"], "hidden information"),
-    (["--game", "openspiel:hex(board_size=0)"], "actions"),
-    (["--game", "openspiel:hex(board_size=100000)"], "actions"),
-    (["--resume", "RUN", "--game", "connect_four"], "does not match"),
-    (["--resume", "RUN", "--out", "elsewhere"], "leave out --out"),
-    (["--resume", "EMPTY"], "no checkpoint to resume from"),
-])
+@pytest.mark.parametrize(
+    "args,msg",
+    [
+        (["--lr", "inf"], "--lr must be a finite"),
+        (["--lr", "nan"], "--lr must be a finite"),
+        (["--gamma", "-inf"], "--gamma"),
+        (["--checkpoint-every", "-1"], "--checkpoint-every"),
+        (["--eval-every", "-5"], "--eval-every"),
+        (["--learning-starts", "-1"], "--learning-starts"),
+        (["--learning-starts", "1e12"], "--learning-starts"),
+        (["--learning-starts", "300000", "--steps", "200000"], "--learning-starts (300,000) must be below --steps"),
+        (["--learning-starts", "20000", "--replay-capacity", "10000"], "must be <= --replay-capacity"),
+        (["--num-envs", "100000", "--steps", "64"], "--steps (64) must be at least --num-envs"),
+        (["--eps-start", "0.1", "--eps-end", "0.5"], "--eps-end (0.5) must be <= --eps-start"),
+        (["--replay-capacity", str(10**12)], "--replay-capacity"),
+        (["--replay-capacity", str(900_000_000), "--game", "connect_four"], "memory"),
+        (["--mcts", "--num-envs", "100000", "--simulations", "100000", "--game", "connect_four"], "search trees"),
+        (["--hidden", str(10**6)], "--hidden"),
+        (["--minutes", "nan"], "--minutes"),
+        (["--seed", "-1"], "--seed"),
+        (["--seed", str(2**70)], "--seed"),
+        (["--out", ""], "non-empty path"),
+        (["--out", "FILE/child"], "is a file"),
+        (["--out", "/proc/selfplay-x"], "cannot write"),
+        (["--game", "pettingzoo:texas_holdem_v4"], "hidden information"),
+        (["--game", "pettingzoo:leduc_holdem_v4"], "hidden information"),
+        (["--game", "openspiel:hex(board_size=0)"], "actions"),
+        (["--game", "openspiel:hex(board_size=100000)"], "actions"),
+        (["--resume", "RUN", "--game", "connect_four"], "does not match"),
+        (["--resume", "RUN", "--out", "elsewhere"], "leave out --out"),
+        (["--resume", "EMPTY"], "no checkpoint to resume from"),
+    ],
+)
 def test_bad_training_options_are_one_line_before_any_work(tmp_path, monkeypatch, args, msg):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "FILE").write_text("x")

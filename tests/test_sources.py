@@ -1,4 +1,5 @@
 """Target sources (selfplay/sources.py): TD and search, each one named piece."""
+
 from __future__ import annotations
 
 import copy
@@ -9,12 +10,13 @@ import torch
 
 from selfplay import dqn
 from selfplay.network import legal_q
-from selfplay.sources import SOURCES, Search, TD, source_for
+from selfplay.sources import SOURCES, TD, Search, source_for
 
 
 def _learner(**kw):
-    cfg = dqn.default_config("connect_four", eval_every=0, checkpoint_every=0, learning_starts=0,
-                             replay_capacity=20_000, **kw)
+    cfg = dqn.default_config(
+        "connect_four", eval_every=0, checkpoint_every=0, learning_starts=0, replay_capacity=20_000, **kw
+    )
     return dqn.Learner(cfg)
 
 
@@ -30,8 +32,9 @@ def test_the_config_picks_the_source_and_the_learner_uses_it():
 
 
 def test_a_frozen_opponent_that_does_not_search_plays_its_greedy_move_and_leaves_no_target():
-    lr = _learner(mcts=True, num_envs=32, simulations=4, opponent_search=False, eps_start=0.0, eps_end=0.0,
-                  outcome_mix=0.0)
+    lr = _learner(
+        mcts=True, num_envs=32, simulations=4, opponent_search=False, eps_start=0.0, eps_end=0.0, outcome_mix=0.0
+    )
     n = lr.cfg.num_envs
     with torch.no_grad():  # the frozen copy differs from the online network
         for p in lr.frozen.parameters():
@@ -97,13 +100,22 @@ def test_outcome_mix_puts_each_games_discounted_result_into_the_target_of_the_mo
     # the same seed with and without outcome_mix plays the same games (no gradient steps);
     # the expected targets are rebuilt here from the plain run's rows and its replay
     mix, gamma, n = 0.5, 0.9, 8
-    kw = dict(mcts=True, num_envs=n, simulations=4, opponent_search=False, iteration_updates=0, gamma=gamma,
-              temperature_moves=0)
-    cfg = dqn.default_config("tic_tac_toe", eval_every=0, checkpoint_every=0, learning_starts=0,
-                             replay_capacity=20_000, **kw)
+    kw = dict(
+        mcts=True,
+        num_envs=n,
+        simulations=4,
+        opponent_search=False,
+        iteration_updates=0,
+        gamma=gamma,
+        temperature_moves=0,
+    )
+    cfg = dqn.default_config(
+        "tic_tac_toe", eval_every=0, checkpoint_every=0, learning_starts=0, replay_capacity=20_000, **kw
+    )
     plain = dqn.Learner(cfg)
-    mixed = dqn.Learner(dqn.TrainConfig.from_dict({**cfg.to_dict(), "search": {**cfg.to_dict()["search"],
-                                                                                "outcome_mix": mix}}))
+    mixed = dqn.Learner(
+        dqn.TrainConfig.from_dict({**cfg.to_dict(), "search": {**cfg.to_dict()["search"], "outcome_mix": mix}})
+    )
     assert mixed.source.pending is not None and plain.source.pending is None
     games = [[] for _ in range(n)]  # per game: (q, weight, action, mover, ply)
     plies = np.zeros(n, int)
@@ -119,8 +131,15 @@ def test_outcome_mix_puts_each_games_discounted_result_into_the_target_of_the_mo
         at = (plain.replay.pos - n + np.arange(n)) % plain.replay.capacity
         action, reward, done = plain.replay.action[at], plain.replay.reward[at], plain.replay.done[at]
         for j, e in enumerate(idx):
-            games[e].append((plain.source.targets.q[rows[j]].astype(np.float64), plain.source.targets.weight[rows[j]],
-                             action[e], movers[e], plies[e]))
+            games[e].append(
+                (
+                    plain.source.targets.q[rows[j]].astype(np.float64),
+                    plain.source.targets.weight[rows[j]],
+                    action[e],
+                    movers[e],
+                    plies[e],
+                )
+            )
         plies += 1
         for e in np.flatnonzero(done):
             for q, w, a, mover, ply in games[e]:
@@ -130,10 +149,10 @@ def test_outcome_mix_puts_each_games_discounted_result_into_the_target_of_the_mo
                 expected.append((q, w))
             games[e], plies[e] = [], 0
     assert plain.episodes == mixed.episodes > 2 * n and len(expected) == mixed.source.targets.size
-    got_q = mixed.source.targets.q[:len(expected)].astype(np.float64)
+    got_q = mixed.source.targets.q[: len(expected)].astype(np.float64)
     np.testing.assert_allclose(got_q, np.array([q for q, _ in expected]), atol=2e-3)
-    np.testing.assert_array_equal(mixed.source.targets.weight[:len(expected)], np.array([w for _, w in expected]))
-    assert np.abs(got_q - plain.source.targets.q[:len(expected)]).max() > 0.1  # the outcome did change targets
+    np.testing.assert_array_equal(mixed.source.targets.weight[: len(expected)], np.array([w for _, w in expected]))
+    assert np.abs(got_q - plain.source.targets.q[: len(expected)]).max() > 0.1  # the outcome did change targets
 
 
 def test_pending_targets_grow_past_their_length_and_come_back_game_by_game():
@@ -142,12 +161,19 @@ def test_pending_targets_grow_past_their_length_and_come_back_game_by_game():
     p = PendingTargets(3, (1, 1, 1), 2, length=2)
     for ply in range(5):  # game 1 plays 5 searched moves (past length 2), game 0 two, game 2 none
         envs = np.array([0, 1]) if ply < 2 else np.array([1])
-        p.add(envs, np.full((len(envs), 1, 1, 1), ply), np.zeros((len(envs), 2)), np.full((len(envs), 2), 0.5),
-              np.ones(len(envs), int), np.array([0, 1])[:len(envs)] if ply < 2 else np.array([1]), np.full(len(envs), ply))
+        p.add(
+            envs,
+            np.full((len(envs), 1, 1, 1), ply),
+            np.zeros((len(envs), 2)),
+            np.full((len(envs), 2), 0.5),
+            np.ones(len(envs), int),
+            np.array([0, 1])[: len(envs)] if ply < 2 else np.array([1]),
+            np.full(len(envs), ply),
+        )
     saved = p.state_dict()
     obs, q, w = p.finish(np.array([1, 0]), np.array([[1.0, -1.0], [-1.0, 1.0]]), np.array([5, 2]), 0.5, 1.0)
     # game 1 first (envs order): mover 1 lost (-1) in all 5 rows, then game 0: mover 0 lost (-1)
-    np.testing.assert_allclose(q[:, 1], [-(0.5 ** 4), -(0.5 ** 3), -(0.5 ** 2), -0.5, -1.0, -0.5, -1.0])
+    np.testing.assert_allclose(q[:, 1], [-(0.5**4), -(0.5**3), -(0.5**2), -0.5, -1.0, -0.5, -1.0])
     assert obs[:, 0, 0, 0].tolist() == [0, 1, 2, 3, 4, 0, 1] and (q[:, 0] == 0).all() and (w == 0.5).all()
     assert p.count.tolist() == [0, 0, 0]
     p2 = PendingTargets(3, (1, 1, 1), 2)

@@ -1,4 +1,5 @@
 """Tournaments: refusals before play, exact resume after a real kill, stored results."""
+
 import json
 import os
 import signal
@@ -55,8 +56,9 @@ def test_round_robin_plays_each_planned_game_once_and_a_rerun_adds_only_missing(
 
 
 def test_openings_are_seeded_distinct_and_balanced_for_tic_tac_toe():
-    import games
     import numpy as np
+
+    import games
     from selfplay.minimax import position_values
     from selfplay.profiles import openings
 
@@ -73,8 +75,21 @@ def test_openings_are_seeded_distinct_and_balanced_for_tic_tac_toe():
 
 def test_a_killed_tournament_resumes_with_exactly_the_planned_games(tmp_path):
     db = tmp_path / "kill.db"
-    cmd = [sys.executable, "-m", "selfplay", "tournament", "--game", "connect_four", "random", "mcts:300",
-           "mcts:600", "--games", "40", "--db", str(db)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "selfplay",
+        "tournament",
+        "--game",
+        "connect_four",
+        "random",
+        "mcts:300",
+        "mcts:600",
+        "--games",
+        "40",
+        "--db",
+        str(db),
+    ]
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 120
@@ -138,9 +153,13 @@ def test_a_pair_is_unordered_and_a_rerun_says_everything_is_stored(tmp_path):
     from selfplay.cli import cli
 
     db = str(tmp_path / "t.db")
-    r = CliRunner().invoke(cli, ["tournament", "--game", "tic_tac_toe", "random", "minimax", "--games", "10", "--db", db])
+    r = CliRunner().invoke(
+        cli, ["tournament", "--game", "tic_tac_toe", "random", "minimax", "--games", "10", "--db", db]
+    )
     assert r.exit_code == 0, r.output
-    r = CliRunner().invoke(cli, ["tournament", "--game", "tic_tac_toe", "minimax", "random", "--games", "10", "--db", db])
+    r = CliRunner().invoke(
+        cli, ["tournament", "--game", "tic_tac_toe", "minimax", "random", "--games", "10", "--db", db]
+    )
     assert r.exit_code == 0 and "all 10 games already stored" in r.output, r.output
     assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM games").fetchone()[0] == 10
 
@@ -174,7 +193,7 @@ def _broken_files(tmp_path):
     for k in range(4):  # a page overwritten with noise
         b = bytearray(good)
         start = 4096 * (1 + k % max(1, len(good) // 4096 - 1))
-        b[start:start + 512] = rng.bytes(512)
+        b[start : start + 512] = rng.bytes(512)
         cases[f"noise{k}"] = bytes(b)
     foreign = tmp_path / "foreign.db"
     db = sqlite3.connect(foreign)
@@ -194,8 +213,9 @@ def test_corrupt_truncated_and_foreign_files_are_refused_with_one_line_and_left_
     for name, data in _broken_files(tmp_path).items():
         path = tmp_path / f"{name}.db"
         path.write_bytes(data)
-        r = CliRunner().invoke(cli, ["tournament", "--game", "tic_tac_toe", "random", "minimax", "--games", "4",
-                                     "--db", str(path)])
+        r = CliRunner().invoke(
+            cli, ["tournament", "--game", "tic_tac_toe", "random", "minimax", "--games", "4", "--db", str(path)]
+        )
         errors = [line for line in r.output.splitlines() if line.startswith("Error")]
         if r.exit_code == 0:  # noise that happened to land in free space: the file is still intact
             assert name.startswith("noise"), (name, r.output)
@@ -258,6 +278,18 @@ def test_a_full_disk_at_the_start_leaves_no_file_and_export_is_checked_first(tmp
     r = CliRunner().invoke(cli, ["tournament", "--game", "tic_tac_toe", "random", "minimax", "--db", str(db)])
     assert r.exit_code == 2 and "disk is full" in r.output and not db.exists(), r.output
     monkeypatch.setattr(T.sqlite3, "connect", real)
-    r = CliRunner().invoke(cli, ["tournament", "--game", "tic_tac_toe", "random", "minimax", "--db", str(db),
-                                 "--export", str(tmp_path / "missing" / "out.csv")])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "tournament",
+            "--game",
+            "tic_tac_toe",
+            "random",
+            "minimax",
+            "--db",
+            str(db),
+            "--export",
+            str(tmp_path / "missing" / "out.csv"),
+        ],
+    )
     assert r.exit_code == 2 and "does not exist" in r.output and not db.exists(), r.output
