@@ -108,7 +108,7 @@ def main() -> None:
         c = load(args.out / n / "latest.pt")["counters"]
         info[n] = {"moves": int(c["moves"]), "updates": int(c["updates"]), "seconds": float(c["wall_time"])}
     game = games.make(args.game)
-    planned = arena.schedule(args.game, args.games, args.seed)
+    planned = profiles.schedule(args.game, args.games, args.seed)
     results = []
     for i in range(len(names)):
         for j in range(i + 1, len(names)):

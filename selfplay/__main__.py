@@ -6,7 +6,7 @@ def main() -> None:
     try:
         from selfplay.cli import main as cli_main
     except KeyboardInterrupt:
-        from selfplay import exit_interrupted
+        from selfplay.errors import exit_interrupted
 
         exit_interrupted("\ninterrupted: nothing was saved")
     cli_main()

@@ -13,7 +13,7 @@ import numpy as np
 
 import games
 from games.core import State
-from selfplay import Stopped
+from selfplay.errors import Stopped
 
 
 @dataclasses.dataclass
@@ -123,18 +123,6 @@ class Planned:
     round: int = 0
 
 
-def schedule(game_name: str, num_games: int, seed: int = 0, plies: int | None = None) -> list[Planned]:
-    """The games of a match, a tournament pairing or an eval: game k plays opening k // 2
-    of the game profile's seeded set, ``a`` first when k is even, so each opening is
-    played from both seats. A game with fewer distinct openings than asked for goes
-    round again (a stochastic player then plays distinct games), so exactly
-    ``num_games`` are planned."""
-    from selfplay.profiles import openings
-
-    ops = openings(game_name, max(1, (num_games + 1) // 2), seed, plies)
-    return [Planned(tuple(ops[(k // 2) % len(ops)]), k % 2 == 0, (k // 2) // len(ops)) for k in range(num_games)]
-
-
 def play_planned(game, agent_a, agent_b, planned: list[Planned], rng: np.random.Generator, stop=None) -> MatchResult:
     """Play the planned games in one batch (``stop`` as in :func:`play`)."""
     seats = np.array([0 if p.a_first else 1 for p in planned], np.int8)
@@ -149,21 +137,6 @@ def chunk_seed(seed: int, k: int, key: str = "") -> int:
 
     offset = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) if key else 0
     return (seed + offset + 7919 * k) % 2**31
-
-
-def play_players(game_name: str, pa, pb, planned: list[Planned], seed: int) -> MatchResult:
-    """Planned games between two players of the registry (:mod:`selfplay.players`), built
-    here with ``seed`` and ``seed + 1`` (``pa`` may be an agent already built instead),
-    the moves drawn from ``seed``: the one way a chunk of tournament or eval games is
-    played, in this process or as a Ray task, so both give the same games."""
-    import torch
-
-    from selfplay.players import Player, make_agent
-
-    torch.set_num_threads(1)
-    agent_a = make_agent(pa, game_name, seed) if isinstance(pa, Player) else pa
-    agent_b = make_agent(pb, game_name, seed + 1) if isinstance(pb, Player) else pb
-    return play_planned(games.make(game_name), agent_a, agent_b, planned, np.random.default_rng(seed))
 
 
 def match(

@@ -310,7 +310,7 @@ def train(
             device,
         )
     except KeyboardInterrupt:  # before the run's own signal handling is in place
-        from selfplay import exit_interrupted
+        from selfplay.errors import exit_interrupted
 
         exit_interrupted("\ninterrupted before training started: nothing was trained or saved", err=False)
 
@@ -390,7 +390,7 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from selfplay import dqn, runner
+    from selfplay import runner, sources
     from selfplay.distributed import DistributedError, auto_scale
 
     learner.to(device)
@@ -445,7 +445,7 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
                 return
             last["t"] = now
             rate = (lr.moves - m0) / max(1e-9, now - t0)
-            eps = "" if not lr.source.shows_epsilon else f" eps {dqn.epsilon_at(lr.cfg, lr.moves):.2f}"
+            eps = "" if not lr.source.shows_epsilon else f" eps {sources.epsilon_at(lr.cfg, lr.moves):.2f}"
             pool = getattr(lr, "pool", None)
             lag = f" lag {pool.stats.mean_lag:.1f}" if pool is not None else ""
             # the run ends at --steps or at --minutes, whichever comes first
@@ -833,7 +833,7 @@ def tournament(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from selfplay import arena
+    from selfplay import profiles
     from selfplay import tournament as T
 
     plist, game_name = _players_or_fail(players, game_name)
@@ -844,7 +844,7 @@ def tournament(
     try:
         if anchor != "random" and not any(anchor in (p.label, p.ident, p.path) for p in plist):
             raise T.PlayerError(f"anchor {anchor!r} is not one of the players")
-        arena.schedule(game_name, games_per_pair, seed, opening_plies)  # refuses openings no game survives
+        profiles.schedule(game_name, games_per_pair, seed, opening_plies)  # refuses openings no game survives
         store = T.Store(db)
         missing, total = T.pending(game_name, plist, games_per_pair, store, seed, opening_plies)
     except ValueError as e:  # a player, the results file, or --opening-plies that no game survives
@@ -925,7 +925,7 @@ def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, bet
     """Play A against B (seats alternating, varied openings); optionally gate by SPRT."""
     import numpy as np
 
-    from selfplay import arena, players, ratings
+    from selfplay import arena, players, profiles, ratings
 
     if sprt and elo1 <= elo0:
         raise click.UsageError("--elo1 must be larger than --elo0")
@@ -943,7 +943,13 @@ def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, bet
 
     stop = (lambda scores: ratings.sprt_decision(scores, elo0, elo1, alpha, beta) is not None) if sprt else None
     scores = arena.match(
-        game, a, b, arena.schedule(game_name, num_games, seed), np.random.default_rng(seed), stop=stop, on_batch=report
+        game,
+        a,
+        b,
+        profiles.schedule(game_name, num_games, seed),
+        np.random.default_rng(seed),
+        stop=stop,
+        on_batch=report,
     )
     r = ratings.fit(["B", "A"], [(1, 0, s) for s in scores], anchor=0)[1]
     w, d, l_ = scores.count(1.0), scores.count(0.5), scores.count(0.0)
@@ -1093,7 +1099,7 @@ def main() -> None:
     try:
         rc = cli.main(standalone_mode=False)
     except (KeyboardInterrupt, click.exceptions.Abort):  # Ctrl-C outside a command's own handling
-        from selfplay import exit_interrupted
+        from selfplay.errors import exit_interrupted
 
         exit_interrupted("\ninterrupted: nothing was saved")
     except click.ClickException as e:

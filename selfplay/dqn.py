@@ -30,8 +30,8 @@ import torch
 
 import games
 from selfplay.checks import SEED_MAX, check_fields, opt
-from selfplay.network import NetConfig, build, legal_q, masked
-from selfplay.profiles import feature, profile
+from selfplay.network import NetConfig, build, legal_q
+from selfplay.profiles import profile
 from selfplay.replay import Replay
 from selfplay.sources import source_for
 
@@ -278,32 +278,6 @@ def check_memory(cfg: TrainConfig, game) -> None:
         )
 
 
-def epsilon_at(cfg: TrainConfig, moves: int) -> float:
-    frac = min(1.0, moves / max(1, cfg.eps_steps))
-    if cfg.eps_schedule == "linear":
-        return cfg.eps_start + frac * (cfg.eps_end - cfg.eps_start)
-    if cfg.eps_start == 0:
-        return 0.0
-    return cfg.eps_start * (max(cfg.eps_end, 1e-6) / cfg.eps_start) ** frac
-
-
-def td_targets(
-    online, frozen, reward, next_obs, done, next_mask, gamma: float, double: bool, n: int = 1
-) -> torch.Tensor:
-    """y = r where done, else r + (-gamma)^n * max_{a' legal} Q(s', a'; frozen): with n = 1
-    the design's r - gamma * max Q; with n plies the mover at s' is the same player (n
-    even) or the opponent (n odd), and r is the n-step return. No gradient."""
-    with torch.no_grad():
-        q_next = masked(frozen(next_obs), next_mask)
-        if double:
-            a_star = masked(online(next_obs), next_mask).argmax(dim=1, keepdim=True)
-            best = q_next.gather(1, a_star).squeeze(1)
-        else:
-            best = q_next.max(dim=1).values
-        best = torch.where(done, torch.zeros_like(best), best)
-        return reward + ((-gamma) ** n) * best
-
-
 class Learner:
     """Online network, frozen copy, optimizer, replay memory and the self-play batch."""
 
@@ -321,7 +295,7 @@ class Learner:
         self.frozen.eval()
         self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, fused=True)
         self.replay = Replay(cfg.replay_capacity, self.game.obs_shape, self.game.num_actions, self.game.binary_obs)
-        symmetries = feature(self.game, "symmetries")
+        symmetries = getattr(self.game, "symmetries", None)
         self.symmetries = symmetries() if cfg.augment and symmetries else None
         self.moves = 0
         self.updates = 0

@@ -14,7 +14,6 @@ import numpy as np
 
 import games
 from games.text import MAX_INPUT
-from selfplay.profiles import feature
 
 #: the shipped checkpoints travel inside the package (checkpoints/ at the top of a source
 #: checkout is a link to this folder)
@@ -120,7 +119,7 @@ class Session:
             )
 
     def _moves(self, state) -> str:
-        listed = feature(self.game, "legal_moves_text")
+        listed = getattr(self.game, "legal_moves_text", None)
         if listed:
             return " ".join(listed(state, 0))
         return " ".join(self.game.action_to_string(state, int(a)) for a in np.flatnonzero(state.legal_action_mask[0]))

@@ -12,12 +12,11 @@ import numpy as np
 import pyspiel
 
 import games
-from selfplay.profiles import feature
 
 
 def state_from_history(game, history: list[int]):
     """Our batch-of-one state reached by playing ``history`` (OpenSpiel action ids)."""
-    twin = feature(game, "pyspiel_game")  # an OpenSpiel adapter replays in pyspiel itself
+    twin = getattr(game, "pyspiel_game", None)  # an OpenSpiel adapter replays in pyspiel itself
     if twin is not None:
         s = twin.new_initial_state()
         for a in history:
@@ -72,7 +71,7 @@ class PettingZooPolicy:
 
     def __init__(self, agent, seed: int = 0):
         name = agent.game.name
-        env = feature(agent.game, "pettingzoo_name")
+        env = getattr(agent.game, "pettingzoo_name", None)
         if name.startswith("pettingzoo:"):
             env = name.split(":", 1)[1]
         if env is None:

@@ -36,7 +36,7 @@ from numba import njit
 
 import games
 from games.core import assign
-from selfplay import Stopped
+from selfplay.errors import Stopped
 from selfplay.network import legal_q
 
 

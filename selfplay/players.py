@@ -22,7 +22,10 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 import games
+from selfplay import arena
 from selfplay.checkpoint import CheckpointError, load, load_agent
 
 
@@ -90,8 +93,21 @@ def _build_perfect(player, game_name, seed):
     return PerfectAgent(budget=2_000_000)
 
 
-def _only(game: str, hint: str = ""):
-    return lambda game_name: None if game_name == game else f"plays only {game}{hint}, not {game_name}"
+def _perfect_in(kind: str):
+    """A perfect player fits the games whose profile names it (``GameProfile.perfect_player``)."""
+
+    def refuses(game_name: str) -> str | None:
+        from selfplay.profiles import PROFILES, profile
+
+        if profile(game_name).perfect_player == kind:
+            return None
+        fits = ", ".join(g for g, p in PROFILES.items() if p.perfect_player == kind)
+        others = "; ".join(
+            f"{p.perfect_player} for {g}" for g, p in PROFILES.items() if p.perfect_player not in (None, kind)
+        )
+        return f"plays only {fits}, not {game_name}" + (f" (use {others})" if others else "")
+
+    return refuses
 
 
 def _parse_mcts(spec: str):
@@ -168,13 +184,13 @@ KINDS: dict[str, PlayerKind] = {
     k.name: k
     for k in (
         PlayerKind("random", "uniform random legal moves", _parse_fixed("random"), _build_random),
-        PlayerKind("minimax", "perfect tic-tac-toe", _parse_fixed("minimax"), _build_minimax, _only("tic_tac_toe")),
+        PlayerKind("minimax", "perfect tic-tac-toe", _parse_fixed("minimax"), _build_minimax, _perfect_in("minimax")),
         PlayerKind(
             "perfect",
             "exact connect four by the solver",
             _parse_fixed("perfect"),
             _build_perfect,
-            _only("connect_four", " (use minimax for tic_tac_toe)"),
+            _perfect_in("perfect"),
         ),
         PlayerKind(
             "mcts", "mcts:N, OpenSpiel's C++ MCTS with random rollouts", _parse_mcts, _build_mcts, _mcts_refuses
@@ -240,3 +256,16 @@ def resolve(specs: list[str], game_name: str, at_least: int = 2) -> list[Player]
 def make_agent(player: Player, game_name: str, seed: int = 0):
     """The agent that plays as ``player``."""
     return KINDS[player.kind].build(player, game_name, seed)
+
+
+def play_players(game_name: str, pa, pb, planned: list[arena.Planned], seed: int) -> arena.MatchResult:
+    """Planned games between two players of the registry (:mod:`selfplay.players`), built
+    here with ``seed`` and ``seed + 1`` (``pa`` may be an agent already built instead),
+    the moves drawn from ``seed``: the one way a chunk of tournament or eval games is
+    played, in this process or as a Ray task, so both give the same games."""
+    import torch
+
+    torch.set_num_threads(1)
+    agent_a = make_agent(pa, game_name, seed) if isinstance(pa, Player) else pa
+    agent_b = make_agent(pb, game_name, seed + 1) if isinstance(pb, Player) else pb
+    return arena.play_planned(games.make(game_name), agent_a, agent_b, planned, np.random.default_rng(seed))

@@ -10,7 +10,7 @@ exact knowledge is one new entry in :data:`PROFILES` (plus its tests); any other
 
 Optional game features are declared on the game object (``symmetries``, ``from_stones``,
 ``pyspiel_game``/``pyspiel_name``, ``pettingzoo_name``, ``from_cells``,
-``legal_moves_text``) and read through :func:`feature`.
+``legal_moves_text``); whoever needs one asks the game (``getattr(game, name, None)``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 import games
+from selfplay import arena
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +106,7 @@ def _ttt_balanced(state) -> np.ndarray:
 
 
 def _ttt_exact(agent, rng, games_per_seat):
-    from selfplay.evaluate import exact_tic_tac_toe
+    from selfplay.exact import exact_tic_tac_toe
 
     return exact_tic_tac_toe(agent, rng, num_games=games_per_seat)
 
@@ -117,7 +118,7 @@ def _ttt_hints():
 
 
 def _c4_exact(agent, rng, games_per_seat):
-    from selfplay.evaluate import exact_connect_four
+    from selfplay.exact import exact_connect_four
 
     return exact_connect_four(agent, rng)
 
@@ -193,12 +194,6 @@ def profile(game_name: str) -> GameProfile:
     return PROFILES.get(games.canonical_name(game_name), DEFAULT)
 
 
-def feature(game, name: str):
-    """An optional feature a game declares (``symmetries``, ``from_stones``,
-    ``pyspiel_game``, ``legal_moves_text``), or None."""
-    return getattr(game, name, None)
-
-
 def openings(game_name: str, count: int, seed: int, plies: int | None = None) -> list[list[int]]:
     """Up to ``count`` distinct seeded random openings of the profile's plies (or
     ``plies``) that do not end the game and that the profile counts as balanced;
@@ -229,3 +224,13 @@ def openings(game_name: str, count: int, seed: int, plies: int | None = None) ->
             f"use fewer opening plies (the game's own: {prof.opening_plies})"
         )
     return found or [[]]
+
+
+def schedule(game_name: str, num_games: int, seed: int = 0, plies: int | None = None) -> list[arena.Planned]:
+    """The games of a match, a tournament pairing or an eval: game k plays opening k // 2
+    of the game profile's seeded set, ``a`` first when k is even, so each opening is
+    played from both seats. A game with fewer distinct openings than asked for goes
+    round again (a stochastic player then plays distinct games), so exactly
+    ``num_games`` are planned."""
+    ops = openings(game_name, max(1, (num_games + 1) // 2), seed, plies)
+    return [arena.Planned(tuple(ops[(k // 2) % len(ops)]), k % 2 == 0, (k // 2) // len(ops)) for k in range(num_games)]

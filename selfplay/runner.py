@@ -28,7 +28,8 @@ from pathlib import Path
 
 import torch
 
-from selfplay import Stopped, checkpoint, dqn, evaluate
+from selfplay import checkpoint, dqn, evaluate, sources
+from selfplay.errors import Stopped
 
 #: the files a run folder holds (all written by this module)
 RUN_FILES = ("latest.pt", "metrics.jsonl", "learning_curve.png")
@@ -438,7 +439,7 @@ def _run(
             "kind": "eval",
             "time": round(lr.wall_time, 2),
             "loss": lr.last_loss,
-            "epsilon": dqn.epsilon_at(lr.cfg, lr.moves),
+            "epsilon": sources.epsilon_at(lr.cfg, lr.moves),
             **_pool_fields(lr),
             **ev,
         }
@@ -456,7 +457,7 @@ def _run(
                 "updates": lr.updates,
                 "time": round(now - t_start, 2),
                 "loss": lr.last_loss,
-                "epsilon": dqn.epsilon_at(lr.cfg, lr.moves),
+                "epsilon": sources.epsilon_at(lr.cfg, lr.moves),
                 "moves_per_s": round(rate, 1),
             }
             _append({**row, **_pool_fields(lr)})

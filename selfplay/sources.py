@@ -30,6 +30,34 @@ import torch
 import torch.nn.functional as F
 
 import games
+from selfplay.network import masked
+
+
+def epsilon_at(cfg, moves: int) -> float:
+    """The exploration rate after ``moves``: ``eps_start`` to ``eps_end`` over ``eps_steps``."""
+    frac = min(1.0, moves / max(1, cfg.eps_steps))
+    if cfg.eps_schedule == "linear":
+        return cfg.eps_start + frac * (cfg.eps_end - cfg.eps_start)
+    if cfg.eps_start == 0:
+        return 0.0
+    return cfg.eps_start * (max(cfg.eps_end, 1e-6) / cfg.eps_start) ** frac
+
+
+def td_targets(
+    online, frozen, reward, next_obs, done, next_mask, gamma: float, double: bool, n: int = 1
+) -> torch.Tensor:
+    """y = r where done, else r + (-gamma)^n * max_{a' legal} Q(s', a'; frozen): with n = 1
+    the design's r - gamma * max Q; with n plies the mover at s' is the same player (n
+    even) or the opponent (n odd), and r is the n-step return. No gradient."""
+    with torch.no_grad():
+        q_next = masked(frozen(next_obs), next_mask)
+        if double:
+            a_star = masked(online(next_obs), next_mask).argmax(dim=1, keepdim=True)
+            best = q_next.gather(1, a_star).squeeze(1)
+        else:
+            best = q_next.max(dim=1).values
+        best = torch.where(done, torch.zeros_like(best), best)
+        return reward + ((-gamma) ** n) * best
 
 
 class TargetSource:
@@ -95,8 +123,7 @@ class TargetSource:
 
 def td_loss(lr) -> torch.Tensor:
     """The TD loss on a replay minibatch: Q(s, a) of the move taken against the frozen,
-    negated target (:func:`selfplay.dqn.td_targets`)."""
-    from selfplay.dqn import td_targets
+    negated target (:func:`td_targets`)."""
 
     cfg = lr.cfg
     b = lr.replay.sample(cfg.batch_size, lr.rng)
@@ -122,8 +149,6 @@ def td_loss(lr) -> torch.Tensor:
 def epsilon_greedy(lr, net, idx: np.ndarray, actions: np.ndarray) -> None:
     """Fill ``actions[idx]`` with ``net``'s greedy moves in those games, each replaced by
     a random legal move with probability epsilon (the schedule at the learner's moves)."""
-    from selfplay.dqn import epsilon_at
-
     if not len(idx):
         return
     s = lr.state
@@ -140,8 +165,6 @@ class TD(TargetSource):
         return "DQN"
 
     def play(self) -> None:
-        from selfplay.dqn import epsilon_at
-
         lr, cfg = self.lr, self.lr.cfg
         s = lr.state
         learner_moves = s.current_player == lr.learner_seat
@@ -208,7 +231,8 @@ class Search(TargetSource):
         (``opponent_search``). Each search stores the root's targets; every move is a plain
         transition too. (Searching only a share of the learner's moves, KataGo's playout-cap
         randomisation, was measured and did not pay: docs/experiments.md.)"""
-        from selfplay import Stopped, mcts
+        from selfplay import mcts
+        from selfplay.errors import Stopped
 
         lr = self.lr
         rng_state = lr.rng.bit_generator.state

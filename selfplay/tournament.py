@@ -25,7 +25,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from selfplay import arena, ratings
+from selfplay import arena, players, profiles, ratings
 from selfplay.players import Player, PlayerError
 
 FORMAT = "selfplay-tournament"
@@ -190,7 +190,7 @@ def play_chunk(args) -> list[tuple]:
     """Play a list of planned games between one pair (in this process or as a Ray task);
     the rows the store keeps."""
     game_name, pa, pb, chunk, seed = args
-    result = arena.play_players(game_name, pa, pb, [p.planned for p in chunk], seed)
+    result = players.play_players(game_name, pa, pb, [p.planned for p in chunk], seed)
     return [
         (
             pa.ident,
@@ -220,7 +220,7 @@ def pending(
 
 def _planned_and_done(game_name, players, games_per_pair, store, seed, opening_plies):
     """Every planned game, and the keys of those already stored."""
-    return plan(players, arena.schedule(game_name, games_per_pair, seed, opening_plies)), store.done_keys(game_name)
+    return plan(players, profiles.schedule(game_name, games_per_pair, seed, opening_plies)), store.done_keys(game_name)
 
 
 def chunks(players: list[Player], planned: list[Pairing], chunk_size: int, seed: int) -> list[tuple]:

@@ -4,25 +4,25 @@ import numpy as np
 import pytest
 
 import games
-from selfplay import arena, ratings
+from selfplay import arena, profiles, ratings
 from selfplay.agents import MinimaxAgent, RandomAgent
 
 
 @pytest.mark.parametrize("game_name,n", [("tic_tac_toe", 40), ("tic_tac_toe", 7), ("connect_four", 30)])
 def test_schedule_plans_exactly_n_games_each_opening_from_both_seats(game_name, n):
-    plan = arena.schedule(game_name, n, seed=4)
+    plan = profiles.schedule(game_name, n, seed=4)
     assert len(plan) == n and len(set(plan)) == n  # (opening, seat, round) never repeats
     assert sum(p.a_first for p in plan) == (n + 1) // 2
     for k in range(0, n - 1, 2):  # consecutive games share the opening with seats swapped
         assert plan[k].opening == plan[k + 1].opening and plan[k].a_first and not plan[k + 1].a_first
-    assert plan == arena.schedule(game_name, n, seed=4)
+    assert plan == profiles.schedule(game_name, n, seed=4)
     plies = {len(p.opening) for p in plan}
     assert plies == {1 if game_name == "tic_tac_toe" else 2}
 
 
 def test_the_match_loop_plays_the_plan_in_order_and_an_sprt_stop_ends_it_early():
     g = games.make("tic_tac_toe")
-    plan = arena.schedule("tic_tac_toe", 60, seed=0)
+    plan = profiles.schedule("tic_tac_toe", 60, seed=0)
     seen = []
     scores = arena.match(
         g,

@@ -152,7 +152,7 @@ def test_tic_tac_toe_with_two_workers_from_the_defaults_never_loses_to_minimax(t
     (measured: 4,519; one process keeps all of them from 40k moves, test_dqn). The chunks
     are taken in a fixed order, so the run is the same whatever the machine's load."""
     from selfplay.agents import QAgent
-    from selfplay.evaluate import exact_tic_tac_toe
+    from selfplay.exact import exact_tic_tac_toe
 
     cfg = dqn.default_config("tic_tac_toe", eval_every=0, checkpoint_every=0)  # the defaults: 100k moves
     lr = dqn.Learner(cfg)

@@ -8,7 +8,7 @@ import torch
 from boards import board
 
 import games
-from selfplay import dqn
+from selfplay import dqn, sources
 from selfplay.agents import QAgent
 from selfplay.network import NetConfig, build, masked
 
@@ -24,7 +24,7 @@ def test_terminal_target_equals_reward():
     online, frozen = _nets()
     next_obs = torch.rand(3, 2, 3, 3)
     reward = torch.tensor([1.0, 0.0, -1.0])
-    y = dqn.td_targets(
+    y = sources.td_targets(
         online,
         frozen,
         reward,
@@ -45,13 +45,13 @@ def test_nonterminal_target_is_minus_gamma_times_frozen_best_legal_value():
     with torch.no_grad():
         q = frozen(next_obs)
     expected = 0.0 - 0.9 * q[:, [2, 5, 7]].max(dim=1).values
-    y = dqn.td_targets(online, frozen, torch.zeros(4), next_obs, torch.zeros(4, dtype=torch.bool), mask, 0.9, False)
+    y = sources.td_targets(online, frozen, torch.zeros(4), next_obs, torch.zeros(4, dtype=torch.bool), mask, 0.9, False)
     torch.testing.assert_close(y, expected)
     # the illegal actions' values do not count even when they are the largest
     assert not torch.allclose(y, -0.9 * q.max(dim=1).values)
     # double DQN: the online net picks a', the frozen net values it
     a_star = masked(online(next_obs), mask).argmax(dim=1)
-    y2 = dqn.td_targets(online, frozen, torch.zeros(4), next_obs, torch.zeros(4, dtype=torch.bool), mask, 0.9, True)
+    y2 = sources.td_targets(online, frozen, torch.zeros(4), next_obs, torch.zeros(4, dtype=torch.bool), mask, 0.9, True)
     torch.testing.assert_close(y2, -0.9 * q[torch.arange(4), a_star])
 
 
@@ -124,10 +124,10 @@ def test_self_play_stores_both_seats_with_mover_rewards():
 
 def test_epsilon_schedules():
     cfg = dqn.default_config("tic_tac_toe", eps_start=1.0, eps_end=0.1, eps_steps=100)
-    assert dqn.epsilon_at(cfg, 0) == 1.0 and abs(dqn.epsilon_at(cfg, 50) - 0.55) < 1e-9
-    assert dqn.epsilon_at(cfg, 10_000) == pytest.approx(0.1)
+    assert sources.epsilon_at(cfg, 0) == 1.0 and abs(sources.epsilon_at(cfg, 50) - 0.55) < 1e-9
+    assert sources.epsilon_at(cfg, 10_000) == pytest.approx(0.1)
     exp = dataclasses.replace(cfg, eps_schedule="exp")
-    assert dqn.epsilon_at(exp, 50) == pytest.approx(1.0 * 0.1**0.5)
+    assert sources.epsilon_at(exp, 50) == pytest.approx(1.0 * 0.1**0.5)
 
 
 def test_config_validation():
@@ -177,10 +177,10 @@ def test_learns_win_in_one_and_must_block_in_tic_tac_toe():
 def test_labelled_connect_four_positions_rebuild_and_score_a_perfect_player():
     """The shipped labels are consistent: the solver-perfect player keeps 100%, a uniformly
     random player about what the labels predict for it."""
-    from selfplay import evaluate
+    from selfplay import exact
     from selfplay.c4solver import PerfectAgent
 
-    data = evaluate.load_c4_positions()
+    data = exact.load_c4_positions()
     assert len(data["moves"]) >= 1000 and set(data["phase"]) == {"early", "middle", "late"}
 
     class LabelPerfect:
@@ -188,12 +188,12 @@ def test_labelled_connect_four_positions_rebuild_and_score_a_perfect_player():
             vals = data["values"].astype(int)
             return np.argmax(np.where(vals > -9, vals, -99), axis=1)
 
-    report = evaluate.exact_connect_four(LabelPerfect(), np.random.default_rng(0))
+    report = exact.exact_connect_four(LabelPerfect(), np.random.default_rng(0))
     assert report["kept"] == 1.0 and report["kept_nontrivial"] == 1.0
     # the positions are rebuilt correctly: the real solver agrees on a sample of late ones
     late = np.flatnonzero(data["phase"] == "late")[:20]
     g = games.make("connect_four")
-    states = evaluate._states_from_moves(g, data["moves"][late].astype(np.int64))
+    states = exact._states_from_moves(g, data["moves"][late].astype(np.int64))
     chosen = PerfectAgent().act(states, np.random.default_rng(0))
     vals = data["values"][late].astype(int)
     assert (vals[np.arange(len(late)), chosen] == np.where(vals > -9, vals, -99).max(axis=1)).all()
@@ -206,7 +206,7 @@ def test_n_step_target_bootstraps_with_the_sign_of_the_mover_n_plies_on():
     with torch.no_grad():
         best = frozen(next_obs).max(dim=1).values
     for n in (1, 2, 3):
-        y = dqn.td_targets(
+        y = sources.td_targets(
             online, frozen, torch.full((4,), 0.25), next_obs, torch.zeros(4, dtype=torch.bool), mask, 0.9, False, n
         )
         torch.testing.assert_close(y, 0.25 + (-0.9) ** n * best)  # same player to move at s_t+n when n is even
@@ -236,7 +236,7 @@ def test_n_step_returns_sum_each_movers_reward_with_alternating_sign_up_to_the_e
 @pytest.mark.parametrize("mcts", [None, pytest.param(True, marks=pytest.mark.slow)])  # MCTS mode: ~2 min quiet
 def test_tic_tac_toe_reaches_exact_play_from_the_defaults_in_plain_and_mcts_mode(mcts):
     """Every one of the 4,520 positions keeps its best outcome, and minimax never wins."""
-    from selfplay.evaluate import exact_tic_tac_toe
+    from selfplay.exact import exact_tic_tac_toe
 
     cfg = dqn.default_config("tic_tac_toe", mcts=mcts, eval_every=0, checkpoint_every=0)
     lr = dqn.Learner(cfg)

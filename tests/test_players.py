@@ -68,5 +68,9 @@ def test_any_string_is_players_or_one_line_refusal(spec):
 
 def test_profiles_are_looked_up_by_canonical_name_and_name_perfect_players_of_the_registry():
     assert profile(" tic_tac_toe") is PROFILES["tic_tac_toe"] and profile("openspiel:go").opening_plies == 2
-    for prof in PROFILES.values():
-        assert prof.perfect_player in P.KINDS
+    perfect = {prof.perfect_player for prof in PROFILES.values()} - {None}
+    assert perfect == {"minimax", "perfect"} and perfect <= set(P.KINDS)
+    # a perfect player fits exactly the games whose profile names it
+    for game, prof in PROFILES.items():
+        for kind in perfect:
+            assert (P.KINDS[kind].refuses(game) is None) == (prof.perfect_player == kind), (game, kind)
