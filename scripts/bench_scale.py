@@ -30,18 +30,18 @@ def measure(game: str, workers: int, seconds: float, threads: int = 1) -> tuple[
     from profile_learner import parse  # scripts/ is on the path when run as a script
 
     cfg = parse(game)
-    lr = dqn.Learner(cfg)
-    pool = distributed.Pool(lr, workers) if workers else None
-    step = pool.step if pool else lr.train_step
+    learner = dqn.Learner(cfg)
+    pool = distributed.Pool(learner, workers) if workers else None
+    step = pool.step if pool else learner.train_step
     try:
         warm = time.perf_counter()
-        while lr.replay.size < max(cfg.learning_starts, 2 * cfg.num_envs) or time.perf_counter() - warm < 3:
+        while learner.replay.size < max(cfg.learning_starts, 2 * cfg.num_envs) or time.perf_counter() - warm < 3:
             step()
-        m0, u0, t0 = lr.moves, lr.updates, time.perf_counter()
+        m0, u0, t0 = learner.moves, learner.updates, time.perf_counter()
         while time.perf_counter() - t0 < seconds:
             step()
         dt = time.perf_counter() - t0
-        return (lr.moves - m0) / dt, (lr.updates - u0) / dt
+        return (learner.moves - m0) / dt, (learner.updates - u0) / dt
     finally:
         if pool:
             pool.close()

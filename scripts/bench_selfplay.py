@@ -19,12 +19,12 @@ import torch
 def ours(seconds: float, **overrides) -> tuple[float, float]:
     from selfplay.dqn import Learner, default_config
 
-    lr = Learner(default_config("tic_tac_toe", eval_every=0, checkpoint_every=0, **overrides))
+    learner = Learner(default_config("tic_tac_toe", eval_every=0, checkpoint_every=0, **overrides))
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < seconds:
-        lr.train_step()
+        learner.train_step()
     dt = time.perf_counter() - t0
-    return lr.moves / dt, lr.updates * lr.cfg.batch_size / dt
+    return learner.moves / dt, learner.updates * learner.cfg.batch_size / dt
 
 
 def openspiel(seconds: float) -> tuple[float, float]:

@@ -47,30 +47,30 @@ def profile(run: str, seconds: float, threads: int = 1) -> dict:
     from selfplay import dqn
 
     torch.set_num_threads(threads)
-    lr = dqn.Learner(parse(run))
-    while lr.updates == 0:
-        lr.train_step()
+    learner = dqn.Learner(parse(run))
+    while learner.updates == 0:
+        learner.train_step()
     acting = learning = 0.0
-    m0, u0, t0 = lr.moves, lr.updates, time.perf_counter()
+    m0, u0, t0 = learner.moves, learner.updates, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         a = time.perf_counter()
-        lr.play()
+        learner.play()
         b = time.perf_counter()
-        lr.learn(1)
+        learner.learn(1)
         acting += b - a
         learning += time.perf_counter() - b
     total = acting + learning
-    batched = (lr.moves - m0) / lr.cfg.num_envs
+    batched = (learner.moves - m0) / learner.cfg.num_envs
     return {
         "run": run,
         "threads": threads,
-        "moves_per_s": (lr.moves - m0) / total,
-        "updates_per_s": (lr.updates - u0) / total,
+        "moves_per_s": (learner.moves - m0) / total,
+        "updates_per_s": (learner.updates - u0) / total,
         "ms_per_batched_move": 1e3 * total / batched,
         "ms_learning_per_batched_move": 1e3 * learning / batched,
         "acting": acting / total,
         "learning": learning / total,
-        "ms_per_update": 1e3 * learning / max(1, lr.updates - u0),
+        "ms_per_update": 1e3 * learning / max(1, learner.updates - u0),
     }
 
 

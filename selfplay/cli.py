@@ -439,24 +439,27 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
         task = progress.add_task("moves", total=cfg.steps, completed=learner.moves, info="", eta="-:--:--")
         last = {"t": 0.0}
 
-        def on_progress(lr):
+        def on_progress(learner):
             now = time.perf_counter()
             if now - last["t"] < 0.5:
                 return
             last["t"] = now
-            rate = (lr.moves - m0) / max(1e-9, now - t0)
-            eps = "" if not lr.source.shows_epsilon else f" eps {sources.epsilon_at(lr.cfg, lr.moves):.2f}"
-            pool = getattr(lr, "pool", None)
+            rate = (learner.moves - m0) / max(1e-9, now - t0)
+            eps = ""
+            if learner.source.shows_epsilon:
+                eps = f" eps {sources.epsilon_at(learner.cfg, learner.moves):.2f}"
+            pool = getattr(learner, "pool", None)
             lag = f" lag {pool.stats.mean_lag:.1f}" if pool is not None else ""
             # the run ends at --steps or at --minutes, whichever comes first
-            left = (cfg.steps - lr.moves) / rate if rate > 0 else float("inf")
+            left = (cfg.steps - learner.moves) / rate if rate > 0 else float("inf")
             if deadline is not None:
                 left = min(left, max(0.0, deadline - now))
             eta = time.strftime("%H:%M:%S", time.gmtime(left)) if left < 360_000 else "-:--:--"
-            progress.update(task, completed=lr.moves, eta=eta, info=f"{rate:,.0f}/s loss {lr.last_loss:.4f}{eps}{lag}")
+            info = f"{rate:,.0f}/s loss {learner.last_loss:.4f}{eps}{lag}"
+            progress.update(task, completed=learner.moves, eta=eta, info=info)
 
-        def on_eval(lr, row):
-            progress.console.print(f"[{lr.moves:,} moves, {row['time']:.0f}s] {_eval_text(row)}", soft_wrap=True)
+        def on_eval(learner, row):
+            progress.console.print(f"[{learner.moves:,} moves, {row['time']:.0f}s] {_eval_text(row)}", soft_wrap=True)
 
         try:
             final = runner.run(

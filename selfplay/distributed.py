@@ -144,7 +144,7 @@ class _Actor:
         # the replay memory (and search targets) is only an outbox for one chunk
         outbox = 4 * chunk * cfg.num_envs
         cfg = dataclasses.replace(cfg, seed=seed, replay_capacity=outbox, learning_starts=0)
-        self.lr = Learner(cfg)
+        self.learner = Learner(cfg)
         self.chunk = chunk
         self.version = -1
         self.frozen_version = -1
@@ -159,23 +159,23 @@ class _Actor:
         (each box holds its object, fetched only when this actor does not hold that version)."""
         import ray
 
-        lr = self.lr
+        learner = self.learner
         if version != self.version:
-            _load(lr.online, ray.get(online_box[0]))
+            _load(learner.online, ray.get(online_box[0]))
             self.version = version
         if frozen_version != self.frozen_version:
-            _load(lr.frozen, ray.get(frozen_box[0]))
+            _load(learner.frozen, ray.get(frozen_box[0]))
             self.frozen_version = frozen_version
-        lr.moves = moves  # the schedules (epsilon) follow the learner's move count
-        for buf in lr.buffers().values():
+        learner.moves = moves  # the schedules (epsilon) follow the learner's move count
+        for buf in learner.buffers().values():
             buf.clear()
-        episodes, t0 = lr.episodes, time.perf_counter()
+        episodes, t0 = learner.episodes, time.perf_counter()
         for _ in range(self.chunk):
-            lr.play()
+            learner.play()
         out = {
-            "buffers": {name: buf.state_dict() for name, buf in lr.buffers().items()},
-            "moves": self.chunk * lr.cfg.num_envs,
-            "episodes": lr.episodes - episodes,
+            "buffers": {name: buf.state_dict() for name, buf in learner.buffers().items()},
+            "moves": self.chunk * learner.cfg.num_envs,
+            "episodes": learner.episodes - episodes,
             "version": version,
             "pid": os.getpid(),
             "seconds": time.perf_counter() - t0,
@@ -291,11 +291,11 @@ class Pool:
 
     # ------------------------------------------------------------------ the learner's side
     def _weights(self) -> tuple:
-        lr = self.learner
+        learner = self.learner
         frozen = None
-        if lr.frozen_changes != self.frozen_version:
-            frozen, self.frozen_version = _arrays(lr.frozen), lr.frozen_changes
-        return self.version, _arrays(lr.online), self.frozen_version, frozen
+        if learner.frozen_changes != self.frozen_version:
+            frozen, self.frozen_version = _arrays(learner.frozen), learner.frozen_changes
+        return self.version, _arrays(learner.online), self.frozen_version, frozen
 
     def _send(self, *msg) -> None:
         try:
@@ -348,7 +348,7 @@ class Pool:
             self.tree.setdefault(pid, start)
 
     def step(self) -> None:
-        lr = self.learner
+        learner = self.learner
         self._send("next")
         got = self._recv("chunk", CHUNK_TIMEOUT)
         if got is None:  # asked to stop while waiting: the chunk stays with the bridge
@@ -360,15 +360,15 @@ class Pool:
         st.last_lag = info["lag"]
         st.versions.append(int(out["version"]))
         st.dropped, st.replaced, st.nodes = info["dropped"], info["replaced"], info["nodes"]
-        for name, buf in lr.buffers().items():
+        for name, buf in learner.buffers().items():
             buf.extend(out["buffers"][name])
-        lr.moves += int(out["moves"])
-        lr.episodes += int(out["episodes"])
+        learner.moves += int(out["moves"])
+        learner.episodes += int(out["episodes"])
         if info["watch"]:  # an actor was (re)started: note its process
             self._watch()
-        updates = lr.updates
-        lr.learn(self.chunk)
-        if lr.updates != updates:  # a new version only when the weights changed
+        updates = learner.updates
+        learner.learn(self.chunk)
+        if learner.updates != updates:  # a new version only when the weights changed
             self.version += 1
             self._send("publish", *self._weights())
 

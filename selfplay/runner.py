@@ -306,10 +306,10 @@ def _strict(value):
     return value
 
 
-def _pool_fields(lr) -> dict:
+def _pool_fields(learner) -> dict:
     """With workers: how many, the Ray nodes they run on, the mean policy lag, chunks
     dropped, workers replaced."""
-    pool = getattr(lr, "pool", None)
+    pool = getattr(learner, "pool", None)
     if pool is None:
         return {}
     return {
@@ -428,45 +428,45 @@ def _run(
             for old in step_files(out)[:-keep]:
                 old.unlink()
 
-    def _on_eval(lr):
+    def _on_eval(learner):
         try:
-            ev = evaluate.training_report(lr, stop=lambda: bool(asked))
+            ev = evaluate.training_report(learner, stop=lambda: bool(asked))
         except Stopped:  # a signal during the evaluation: the run saves and stops without it
             return
-        lr.last_eval = ev
-        lr.wall_time = time.perf_counter() - t_start
+        learner.last_eval = ev
+        learner.wall_time = time.perf_counter() - t_start
         row = {
             "kind": "eval",
-            "time": round(lr.wall_time, 2),
-            "loss": lr.last_loss,
-            "epsilon": sources.epsilon_at(lr.cfg, lr.moves),
-            **_pool_fields(lr),
+            "time": round(learner.wall_time, 2),
+            "loss": learner.last_loss,
+            "epsilon": sources.epsilon_at(learner.cfg, learner.moves),
+            **_pool_fields(learner),
             **ev,
         }
         _append(row)
         if on_eval:
-            on_eval(lr, row)
+            on_eval(learner, row)
 
-    def _on_progress(lr):
+    def _on_progress(learner):
         now = time.perf_counter()
         if now - log["t"] >= LOG_SECONDS:
-            rate = (lr.moves - log["moves"]) / (now - log["t"])
+            rate = (learner.moves - log["moves"]) / (now - log["t"])
             row = {
                 "kind": "train",
-                "moves": lr.moves,
-                "updates": lr.updates,
+                "moves": learner.moves,
+                "updates": learner.updates,
                 "time": round(now - t_start, 2),
-                "loss": lr.last_loss,
-                "epsilon": sources.epsilon_at(lr.cfg, lr.moves),
+                "loss": learner.last_loss,
+                "epsilon": sources.epsilon_at(learner.cfg, learner.moves),
                 "moves_per_s": round(rate, 1),
             }
-            _append({**row, **_pool_fields(lr)})
-            log.update(t=now, moves=lr.moves)
+            _append({**row, **_pool_fields(learner)})
+            log.update(t=now, moves=learner.moves)
         if on_progress:
-            on_progress(lr)
+            on_progress(learner)
 
-    def _should_stop(lr) -> bool:
-        if lr.updates > updates0 and not math.isfinite(lr.last_loss):
+    def _should_stop(learner) -> bool:
+        if learner.updates > updates0 and not math.isfinite(learner.last_loss):
             return True
         return bool(asked) or (deadline is not None and time.perf_counter() >= deadline)
 

@@ -78,7 +78,7 @@ class TargetSource:
     auto_workers = 0
 
     def __init__(self, learner):
-        self.lr = learner
+        self.learner = learner
 
     @staticmethod
     def describe(cfg) -> str:
@@ -121,18 +121,18 @@ class TargetSource:
         """Take back ``acting_state()``."""
 
 
-def td_loss(lr) -> torch.Tensor:
+def td_loss(learner) -> torch.Tensor:
     """The TD loss on a replay minibatch: Q(s, a) of the move taken against the frozen,
     negated target (:func:`td_targets`)."""
 
-    cfg = lr.cfg
-    b = lr.replay.sample(cfg.batch_size, lr.rng)
-    if lr.symmetries is not None:
-        b = lr.replay.augment(b, *lr.symmetries, lr.rng)
-    batch = {k: torch.from_numpy(v).to(lr.device) for k, v in b.items()}
+    cfg = learner.cfg
+    b = learner.replay.sample(cfg.batch_size, learner.rng)
+    if learner.symmetries is not None:
+        b = learner.replay.augment(b, *learner.symmetries, learner.rng)
+    batch = {k: torch.from_numpy(v).to(learner.device) for k, v in b.items()}
     y = td_targets(
-        lr.online,
-        lr.frozen,
+        learner.online,
+        learner.frozen,
         batch["reward"],
         batch["next_obs"],
         batch["done"],
@@ -141,20 +141,20 @@ def td_loss(lr) -> torch.Tensor:
         cfg.double,
         cfg.n_step,
     )
-    lr.online.train()
-    q = lr.online(batch["obs"]).gather(1, batch["action"][:, None]).squeeze(1)
+    learner.online.train()
+    q = learner.online(batch["obs"]).gather(1, batch["action"][:, None]).squeeze(1)
     return F.smooth_l1_loss(q, y) if cfg.loss == "huber" else F.mse_loss(q, y)
 
 
-def epsilon_greedy(lr, net, idx: np.ndarray, actions: np.ndarray) -> None:
+def epsilon_greedy(learner, net, idx: np.ndarray, actions: np.ndarray) -> None:
     """Fill ``actions[idx]`` with ``net``'s greedy moves in those games, each replaced by
     a random legal move with probability epsilon (the schedule at the learner's moves)."""
     if not len(idx):
         return
-    s = lr.state
-    greedy = lr.greedy(net, lr.obs[idx], s.legal_action_mask[idx])
-    explore = lr.rng.random(len(idx)) < epsilon_at(lr.cfg, lr.moves)
-    actions[idx] = np.where(explore, games.random_actions(games.take(s, idx), lr.rng), greedy)
+    s = learner.state
+    greedy = learner.greedy(net, learner.obs[idx], s.legal_action_mask[idx])
+    explore = learner.rng.random(len(idx)) < epsilon_at(learner.cfg, learner.moves)
+    actions[idx] = np.where(explore, games.random_actions(games.take(s, idx), learner.rng), greedy)
 
 
 class TD(TargetSource):
@@ -165,24 +165,24 @@ class TD(TargetSource):
         return "DQN"
 
     def play(self) -> None:
-        lr, cfg = self.lr, self.lr.cfg
-        s = lr.state
-        learner_moves = s.current_player == lr.learner_seat
+        learner, cfg = self.learner, self.learner.cfg
+        s = learner.state
+        learner_moves = s.current_player == learner.learner_seat
         actions = np.empty(cfg.num_envs, np.int64)
-        for net, sel in ((lr.online, learner_moves), (lr.frozen, ~learner_moves)):
+        for net, sel in ((learner.online, learner_moves), (learner.frozen, ~learner_moves)):
             idx = np.flatnonzero(sel)
             if len(idx):
-                actions[idx] = lr.greedy(net, lr.obs[idx], s.legal_action_mask[idx])
-        explore = lr.rng.random(cfg.num_envs) < epsilon_at(cfg, lr.moves)
-        actions = np.where(explore, games.random_actions(s, lr.rng), actions)
-        lr.advance(actions)
+                actions[idx] = learner.greedy(net, learner.obs[idx], s.legal_action_mask[idx])
+        explore = learner.rng.random(cfg.num_envs) < epsilon_at(cfg, learner.moves)
+        actions = np.where(explore, games.random_actions(s, learner.rng), actions)
+        learner.advance(actions)
 
     def loss(self) -> torch.Tensor:
-        return td_loss(self.lr)
+        return td_loss(self.learner)
 
     def updates_due(self, batched_moves: int) -> int:
-        lr = self.lr
-        return lr.cfg.updates_per_step * batched_moves if lr.replay.size >= lr.cfg.learning_starts else 0
+        learner = self.learner
+        return learner.cfg.updates_per_step * batched_moves if learner.replay.size >= learner.cfg.learning_starts else 0
 
 
 class Search(TargetSource):
@@ -234,46 +234,46 @@ class Search(TargetSource):
         from selfplay import mcts
         from selfplay.errors import Stopped
 
-        lr = self.lr
-        rng_state = lr.rng.bit_generator.state
+        learner = self.learner
+        rng_state = learner.rng.bit_generator.state
         try:
             self._play(mcts)
         except Stopped:  # a stop came during a search: nothing was stored, the move replays on resume
-            lr.rng.bit_generator.state = rng_state
+            learner.rng.bit_generator.state = rng_state
             raise
 
     def _play(self, mcts) -> None:
-        lr, cfg = self.lr, self.lr.cfg
+        learner, cfg = self.learner, self.learner.cfg
         st = cfg.search
-        s, obs = lr.state, lr.obs
-        learner_moves = s.current_player == lr.learner_seat
+        s, obs = learner.state, learner.obs
+        learner_moves = s.current_player == learner.learner_seat
         actions = np.zeros(cfg.num_envs, np.int64)
         target = mcts.SEARCH_TARGETS[st.search_target]
         store = []  # the searches' targets, stored once every search of the move has finished
         if not st.opponent_search:
-            epsilon_greedy(lr, lr.frozen, np.flatnonzero(~learner_moves), actions)
-        seats = ((lr.online, learner_moves, st.dirichlet_alpha), (lr.frozen, ~learner_moves, 0.0))
+            epsilon_greedy(learner, learner.frozen, np.flatnonzero(~learner_moves), actions)
+        seats = ((learner.online, learner_moves, st.dirichlet_alpha), (learner.frozen, ~learner_moves, 0.0))
         for net, sel, noise in seats[: 2 if st.opponent_search else 1]:
             idx = np.flatnonzero(sel)
             if not len(idx):
                 continue
             sub = games.take(s, idx)
             if st.leaf == "rollout":
-                evaluator = mcts.RolloutEvaluator(lr.game, st.rollouts, lr.rng)
+                evaluator = mcts.RolloutEvaluator(learner.game, st.rollouts, learner.rng)
             else:
-                evaluator = mcts.NetworkEvaluator(lr.game, net)  # puts net in eval mode
+                evaluator = mcts.NetworkEvaluator(learner.game, net)  # puts net in eval mode
             res = mcts.search(
-                lr.game,
+                learner.game,
                 sub,
                 evaluator,
                 mcts.SearchConfig(simulations=st.simulations, dirichlet_alpha=noise, root_all=st.root_all),
-                lr.rng,
-                stop=lr.stop_requested,
+                learner.rng,
+                stop=learner.stop_requested,
             )
             q, weight = target.targets(res, sub.legal_action_mask)
             early = sub.num_moves < st.temperature_moves
             probs = res.visits / np.maximum(res.visits.sum(axis=1, keepdims=True), 1)
-            u = lr.rng.random(len(idx)) * probs.sum(axis=1)  # one draw per game, proportional to visits
+            u = learner.rng.random(len(idx)) * probs.sum(axis=1)  # one draw per game, proportional to visits
             sampled = np.minimum((np.cumsum(probs, axis=1) <= u[:, None]).sum(axis=1), probs.shape[1] - 1)
             actions[idx] = np.where(early, sampled, res.action)
             store.append((idx, q, weight, sub))
@@ -282,29 +282,29 @@ class Search(TargetSource):
                 self.targets.add(obs[idx], q, weight)
             else:
                 self.pending.add(idx, obs[idx], q, weight, actions[idx], sub.current_player, sub.num_moves)
-        done, rewards, plies = lr.advance(actions)
+        done, rewards, plies = learner.advance(actions)
         if self.pending is not None and done.any():
             envs = np.flatnonzero(done)
             self.targets.add(*self.pending.finish(envs, rewards[envs], plies[envs], cfg.gamma, st.outcome_mix))
 
     def loss(self) -> torch.Tensor:
-        lr, st = self.lr, self.lr.cfg.search
-        td = td_loss(lr) if st.td_weight > 0 else 0.0  # search targets only: no TD term to compute
-        t = self.targets.sample(lr.cfg.batch_size, lr.rng)
-        if lr.symmetries is not None:
-            t = self.targets.augment(t, *lr.symmetries, lr.rng)
-        t = {k: torch.from_numpy(v).to(lr.device) for k, v in t.items()}
-        lr.online.train()
-        q_all = lr.online(t["obs"])
+        learner, st = self.learner, self.learner.cfg.search
+        td = td_loss(learner) if st.td_weight > 0 else 0.0  # search targets only: no TD term to compute
+        t = self.targets.sample(learner.cfg.batch_size, learner.rng)
+        if learner.symmetries is not None:
+            t = self.targets.augment(t, *learner.symmetries, learner.rng)
+        t = {k: torch.from_numpy(v).to(learner.device) for k, v in t.items()}
+        learner.online.train()
+        q_all = learner.online(t["obs"])
         search_loss = (t["weight"] * (q_all - t["q"]) ** 2).sum(dim=1).mean()
         return search_loss + st.td_weight * td
 
     def updates_due(self, batched_moves: int) -> int:
-        lr, st = self.lr, self.lr.cfg.search
-        due = (lr.episodes - self.episodes_at_iteration) // st.iteration_episodes
+        learner, st = self.learner, self.learner.cfg.search
+        due = (learner.episodes - self.episodes_at_iteration) // st.iteration_episodes
         if not (due and self.targets.size):
             return 0
-        self.episodes_at_iteration = lr.episodes
+        self.episodes_at_iteration = learner.episodes
         return due * st.iteration_updates
 
     def buffers(self) -> dict:
@@ -315,7 +315,7 @@ class Search(TargetSource):
 
     def restore(self, counters: dict, buffers_restored: bool) -> None:
         # without saved search targets (no --save-replay) a fresh iteration starts
-        episodes = self.lr.episodes
+        episodes = self.learner.episodes
         self.episodes_at_iteration = (
             int(counters.get("episodes_at_iteration", episodes)) if buffers_restored else episodes
         )

@@ -30,22 +30,22 @@ def _cfg(**kw):
     return dqn.default_config("tic_tac_toe", **base)
 
 
-def _run(lr, until):
-    while lr.moves < until:
-        lr.train_step()
+def _run(learner, until):
+    while learner.moves < until:
+        learner.train_step()
 
 
 def test_saved_and_reloaded_checkpoint_predicts_exactly_the_same(tmp_path):
-    lr = dqn.Learner(_cfg())
-    _run(lr, 400)
-    checkpoint.save_learner(lr, tmp_path / "a.pt")
+    learner = dqn.Learner(_cfg())
+    _run(learner, 400)
+    checkpoint.save_learner(learner, tmp_path / "a.pt")
     agent = load_agent(tmp_path / "a.pt")
     rng = np.random.default_rng(0)
-    g = lr.game
+    g = learner.game
     s = g.init(16)
     for _ in range(4):
         s = g.step(s, games.random_actions(s, rng))
-    np.testing.assert_array_equal(agent.q_values(s), QAgent(lr.game, lr.online).q_values(s))
+    np.testing.assert_array_equal(agent.q_values(s), QAgent(learner.game, learner.online).q_values(s))
 
 
 @pytest.mark.parametrize(
@@ -134,9 +134,9 @@ def test_mcts_mode_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_pat
 
 
 def test_refuses_corrupt_truncated_foreign_and_newer_files(tmp_path):
-    lr = dqn.Learner(_cfg())
+    learner = dqn.Learner(_cfg())
     good = tmp_path / "good.pt"
-    checkpoint.save_learner(lr, good)
+    checkpoint.save_learner(learner, good)
 
     junk = tmp_path / "junk.pt"
     junk.write_bytes(np.random.default_rng(0).bytes(2000))
@@ -207,10 +207,10 @@ def test_atomic_save_leaves_the_old_file_when_a_write_fails(tmp_path):
 
 def _full_checkpoint_dict():
     cfg = _cfg(steps=64, learning_starts=16)
-    lr = dqn.Learner(cfg)
+    learner = dqn.Learner(cfg)
     for _ in range(8):
-        lr.train_step()
-    return checkpoint.learner_to_dict(lr)
+        learner.train_step()
+    return checkpoint.learner_to_dict(learner)
 
 
 _JUNK = [

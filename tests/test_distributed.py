@@ -42,21 +42,21 @@ def _cfg(**kw):
 
 
 def test_actors_feed_both_seats_with_recorded_versions_and_the_learner_keeps_its_updates(local_ray):
-    lr = dqn.Learner(_cfg())
-    with distributed.Pool(lr, workers=2, chunk=8, max_policy_lag=3) as pool:
-        while lr.moves < 4096:
+    learner = dqn.Learner(_cfg())
+    with distributed.Pool(learner, workers=2, chunk=8, max_policy_lag=3) as pool:
+        while learner.moves < 4096:
             pool.step()
         st = pool.stats
-    assert lr.moves == 4096 and lr.replay.size == 4096
+    assert learner.moves == 4096 and learner.replay.size == 4096
     # the replay ratio of the single process: updates_per_step per batched move, from the
     # chunk that fills the memory to learning_starts (the second chunk of 8 x 16 moves) on
-    assert lr.updates == lr.cfg.updates_per_step * (4096 - 128) // 16
+    assert learner.updates == learner.cfg.updates_per_step * (4096 - 128) // 16
     # both seats' moves are stored: X moves (even stone counts) and O moves (odd)
-    stones = lr.replay._unpack(lr.replay.obs[: lr.replay.size]).sum(axis=(1, 2, 3))
+    stones = learner.replay._unpack(learner.replay.obs[: learner.replay.size]).sum(axis=(1, 2, 3))
     assert set(np.unique(stones.astype(int) % 2)) == {0, 1}
     # a terminal move's target is its reward; a winning move is stored with reward +1
-    assert (lr.replay.reward[: lr.replay.size][lr.replay.done[: lr.replay.size]] >= 0).all()
-    assert lr.replay.reward[: lr.replay.size].max() == 1
+    assert (learner.replay.reward[: learner.replay.size][learner.replay.done[: learner.replay.size]] >= 0).all()
+    assert learner.replay.reward[: learner.replay.size].max() == 1
     # every chunk names the weight version it was played with, within the allowed lag
     assert len(st.versions) == st.chunks == 4096 // (8 * 16)
     assert st.mean_lag <= 3 and max(st.versions) <= pool.version
@@ -64,11 +64,11 @@ def test_actors_feed_both_seats_with_recorded_versions_and_the_learner_keeps_its
 
 
 def test_mcts_mode_actors_send_search_targets(local_ray):
-    lr = dqn.Learner(_cfg(mcts=True, simulations=8, iteration_episodes=8, iteration_updates=5, num_envs=8))
-    with distributed.Pool(lr, workers=2, chunk=4) as pool:
+    learner = dqn.Learner(_cfg(mcts=True, simulations=8, iteration_episodes=8, iteration_updates=5, num_envs=8))
+    with distributed.Pool(learner, workers=2, chunk=4) as pool:
         for _ in range(6):
             pool.step()
-    assert lr.source.targets.size > 0 and lr.updates > 0
+    assert learner.source.targets.size > 0 and learner.updates > 0
 
 
 def test_actors_run_on_both_nodes_of_a_two_node_cluster():
@@ -82,13 +82,13 @@ def test_actors_run_on_both_nodes_of_a_two_node_cluster():
     try:
         cluster.wait_for_nodes()
         ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)
-        lr = dqn.Learner(_cfg())
-        with distributed.Pool(lr, workers=2, chunk=4) as pool:
+        learner = dqn.Learner(_cfg())
+        with distributed.Pool(learner, workers=2, chunk=4) as pool:
             for _ in range(6):
                 pool.step()
             nodes = set(pool.stats.nodes.values())
         assert len(nodes) == 2, "one actor on each node"
-        assert lr.moves == 6 * 4 * 16 and lr.replay.size == lr.moves
+        assert learner.moves == 6 * 4 * 16 and learner.replay.size == learner.moves
     finally:
         ray.shutdown()
         cluster.shutdown()
@@ -155,11 +155,11 @@ def test_tic_tac_toe_with_two_workers_from_the_defaults_never_loses_to_minimax(t
     from selfplay.exact import exact_tic_tac_toe
 
     cfg = dqn.default_config("tic_tac_toe", eval_every=0, checkpoint_every=0)  # the defaults: 100k moves
-    lr = dqn.Learner(cfg)
+    learner = dqn.Learner(cfg)
     (tmp_path / "run").mkdir()
-    runner.run(lr, tmp_path / "run", workers=2)
+    runner.run(learner, tmp_path / "run", workers=2)
     assert not ray.is_initialized()  # the run stopped the Ray it started
-    ex = exact_tic_tac_toe(QAgent(lr.game, lr.online), np.random.default_rng(0), num_games=50)
+    ex = exact_tic_tac_toe(QAgent(learner.game, learner.online), np.random.default_rng(0), num_games=50)
     assert ex["losses_vs_minimax"] == 0 and ex["positions_missed"] <= 4, ex["positions_missed"]
 
 
@@ -440,8 +440,8 @@ def test_eval_on_ray_workers_plays_the_same_games_as_in_process_and_stops_its_ra
 
     from selfplay.cli import cli
 
-    lr = dqn.Learner(_cfg())
-    checkpoint.save_learner(lr, tmp_path / "weak.pt")
+    learner = dqn.Learner(_cfg())
+    checkpoint.save_learner(learner, tmp_path / "weak.pt")
     args = ["eval", str(tmp_path / "weak.pt"), "--opponents", "random,mcts:20", "--games", "24", "--json"]
     r0 = CliRunner().invoke(cli, args)
     assert r0.exit_code == 0, r0.output

@@ -85,39 +85,39 @@ def _learner(**kw):
 
 
 def test_no_gradient_reaches_the_frozen_copy_and_it_catches_up_on_schedule():
-    lr = _learner(target_update=5)
-    while lr.replay.size < 64:
-        lr.play()
-    before = [p.clone() for p in lr.frozen.parameters()]
+    learner = _learner(target_update=5)
+    while learner.replay.size < 64:
+        learner.play()
+    before = [p.clone() for p in learner.frozen.parameters()]
     for _ in range(4):
-        lr.update()
-    assert all(p.grad is None for p in lr.frozen.parameters())
-    assert all(torch.equal(a, b) for a, b in zip(before, lr.frozen.parameters()))
-    assert not all(torch.equal(a, b) for a, b in zip(lr.online.parameters(), lr.frozen.parameters()))
-    lr.update()  # the 5th update: hard copy
-    assert all(torch.equal(a, b) for a, b in zip(lr.online.parameters(), lr.frozen.parameters()))
+        learner.update()
+    assert all(p.grad is None for p in learner.frozen.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(before, learner.frozen.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(learner.online.parameters(), learner.frozen.parameters()))
+    learner.update()  # the 5th update: hard copy
+    assert all(torch.equal(a, b) for a, b in zip(learner.online.parameters(), learner.frozen.parameters()))
 
 
 def test_polyak_averaging_moves_frozen_partway():
-    lr = _learner(tau=0.5)
-    while lr.replay.size < 64:
-        lr.play()
-    f0 = [p.clone() for p in lr.frozen.parameters()]
-    lr.update()
-    for a, f, o in zip(f0, lr.frozen.parameters(), lr.online.parameters()):
+    learner = _learner(tau=0.5)
+    while learner.replay.size < 64:
+        learner.play()
+    f0 = [p.clone() for p in learner.frozen.parameters()]
+    learner.update()
+    for a, f, o in zip(f0, learner.frozen.parameters(), learner.online.parameters()):
         assert torch.allclose(f, 0.5 * a + 0.5 * o, atol=1e-6)
 
 
 def test_self_play_stores_both_seats_with_mover_rewards():
-    lr = _learner(eps_start=1.0, eps_end=1.0)
+    learner = _learner(eps_start=1.0, eps_end=1.0)
     for _ in range(30):
-        lr.play()
-    n = lr.replay.size
+        learner.play()
+    n = learner.replay.size
     assert n == 30 * 8
     # every game's learner alternates seats; both seats are played
-    assert set(np.unique(lr.learner_seat)) == {0, 1}
-    rewards = lr.replay.reward[:n].astype(np.float32)
-    done = lr.replay.done[:n]
+    assert set(np.unique(learner.learner_seat)) == {0, 1}
+    rewards = learner.replay.reward[:n].astype(np.float32)
+    done = learner.replay.done[:n]
     # a reward is only ever earned by the move that ends the game, and it is a win (+1)
     assert (rewards[~done] == 0).all() and (rewards[done] >= 0).all() and (rewards[done] == 1).any()
 
@@ -150,9 +150,9 @@ def test_learns_win_in_one_and_must_block_in_tic_tac_toe():
         seed=1,
         replay_capacity=1_000_000,
     )
-    lr = dqn.Learner(cfg)
-    dqn.train(lr)
-    agent = QAgent(lr.game, lr.online)
+    learner = dqn.Learner(cfg)
+    dqn.train(learner)
+    agent = QAgent(learner.game, learner.online)
     rng = np.random.default_rng(0)
     win = board(
         "tic_tac_toe",
@@ -217,13 +217,13 @@ def test_n_step_returns_sum_each_movers_reward_with_alternating_sign_up_to_the_e
     """X wins on its third move (ply 5): the stored returns of the plies before it carry
     the win with the sign and discount of each ply's mover; the window stops at the end."""
     cfg = dqn.default_config("tic_tac_toe", num_envs=1, n_step=n, gamma=0.9, augment=False, eval_every=0)
-    lr = dqn.Learner(cfg)
+    learner = dqn.Learner(cfg)
     for a in (0, 3, 1, 4, 2):  # X a1, O a2, X b1, O b2, X c1 wins
-        lr.advance(np.array([a]))
-    lr.advance(np.array([4]))  # the next game starts; it must not leak into the last window
-    size = lr.replay.size
-    rewards = lr.replay.reward[:size].astype(np.float32)
-    done = lr.replay.done[:size]
+        learner.advance(np.array([a]))
+    learner.advance(np.array([4]))  # the next game starts; it must not leak into the last window
+    size = learner.replay.size
+    rewards = learner.replay.reward[:size].astype(np.float32)
+    done = learner.replay.done[:size]
     # plies 0..5-n emitted so far (ply k's window reaches ply k + n - 1)
     assert size == 6 - n + 1
     for k in range(size):
@@ -239,7 +239,7 @@ def test_tic_tac_toe_reaches_exact_play_from_the_defaults_in_plain_and_mcts_mode
     from selfplay.exact import exact_tic_tac_toe
 
     cfg = dqn.default_config("tic_tac_toe", mcts=mcts, eval_every=0, checkpoint_every=0)
-    lr = dqn.Learner(cfg)
-    dqn.train(lr)
-    ex = exact_tic_tac_toe(QAgent(lr.game, lr.online), np.random.default_rng(0), num_games=50)
+    learner = dqn.Learner(cfg)
+    dqn.train(learner)
+    ex = exact_tic_tac_toe(QAgent(learner.game, learner.online), np.random.default_rng(0), num_games=50)
     assert ex["positions"] == 4520 and ex["best_outcome_kept"] == 1.0 and ex["losses_vs_minimax"] == 0

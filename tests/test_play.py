@@ -158,12 +158,12 @@ def _column_one_lover(path):
     from selfplay.network import NetConfig
 
     cfg = dqn.default_config("connect_four", net=NetConfig(kind="mlp", hidden=8, layers=1))
-    lr = dqn.Learner(cfg)
+    learner = dqn.Learner(cfg)
     with torch.no_grad():
-        for p in lr.online.parameters():
+        for p in learner.online.parameters():
             p.zero_()
-        lr.online.body[-2].bias.copy_(torch.tensor([0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0]))
-    checkpoint.atomic_save(checkpoint.slim(checkpoint.learner_to_dict(lr)), path)
+        learner.online.body[-2].bias.copy_(torch.tensor([0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0]))
+    checkpoint.atomic_save(checkpoint.slim(checkpoint.learner_to_dict(learner)), path)
 
 
 def test_full_connect_four_game_and_a_full_column(tmp_path):

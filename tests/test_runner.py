@@ -181,9 +181,9 @@ def test_a_signal_at_a_random_move_then_resume_is_bit_identical(tmp_path, seed):
     first = dqn.Learner(cfg)
     (tmp_path / "b").mkdir()
 
-    def poke(lr):
-        if lr.moves >= at and not getattr(lr, "poked", False):
-            lr.poked = True
+    def poke(learner):
+        if learner.moves >= at and not getattr(learner, "poked", False):
+            learner.poked = True
             os.kill(os.getpid(), signal.SIGINT)
             os.kill(os.getpid(), signal.SIGINT)  # a second Ctrl-C changes nothing
 

@@ -24,63 +24,63 @@ def test_the_config_picks_the_source_and_the_learner_uses_it():
     assert source_for(dqn.default_config("tic_tac_toe")) is TD
     assert source_for(dqn.default_config("tic_tac_toe", mcts=True)) is Search
     assert set(SOURCES) == {"td", "search"}
-    lr = _learner(mcts=True, num_envs=8, simulations=4, outcome_mix=0.0)  # targets stored at once
-    assert isinstance(lr.source, Search) and set(lr.buffers()) == {"replay", "search_targets"}
-    mine = int((lr.state.current_player == lr.learner_seat).sum())
-    lr.play()
-    assert mine == 4 and lr.source.targets.size == mine and lr.replay.size == 8
+    learner = _learner(mcts=True, num_envs=8, simulations=4, outcome_mix=0.0)  # targets stored at once
+    assert isinstance(learner.source, Search) and set(learner.buffers()) == {"replay", "search_targets"}
+    mine = int((learner.state.current_player == learner.learner_seat).sum())
+    learner.play()
+    assert mine == 4 and learner.source.targets.size == mine and learner.replay.size == 8
 
 
 def test_a_frozen_opponent_that_does_not_search_plays_its_greedy_move_and_leaves_no_target():
-    lr = _learner(
+    learner = _learner(
         mcts=True, num_envs=32, simulations=4, opponent_search=False, eps_start=0.0, eps_end=0.0, outcome_mix=0.0
     )
-    n = lr.cfg.num_envs
+    n = learner.cfg.num_envs
     with torch.no_grad():  # the frozen copy differs from the online network
-        for p in lr.frozen.parameters():
+        for p in learner.frozen.parameters():
             p.add_(0.3 * torch.randn_like(p))
     for _ in range(12):
-        s, obs = lr.state, lr.obs
-        theirs = s.current_player != lr.learner_seat
+        s, obs = learner.state, learner.obs
+        theirs = s.current_player != learner.learner_seat
         with torch.no_grad():
-            greedy = legal_q(lr.frozen, obs, s.legal_action_mask).argmax(dim=1).numpy()
-        before = lr.source.targets.size
-        lr.play()
-        played = lr.replay.action[(lr.replay.pos - n + np.arange(n)) % lr.replay.capacity]
-        assert lr.source.targets.size - before == int((~theirs).sum())
+            greedy = legal_q(learner.frozen, obs, s.legal_action_mask).argmax(dim=1).numpy()
+        before = learner.source.targets.size
+        learner.play()
+        played = learner.replay.action[(learner.replay.pos - n + np.arange(n)) % learner.replay.capacity]
+        assert learner.source.targets.size - before == int((~theirs).sum())
         assert (played[theirs] == greedy[theirs]).all()
 
 
 def test_search_targets_only_loss_is_the_weighted_squared_error_and_skips_the_replay():
-    lr = _learner(mcts=True, num_envs=16, simulations=4, td_weight=0.0)
+    learner = _learner(mcts=True, num_envs=16, simulations=4, td_weight=0.0)
     for _ in range(12):
-        lr.play()
-    rng = copy.deepcopy(lr.rng)
-    expected = _search_loss(lr, rng)
-    lr.replay.clear()  # a TD term would need to sample it
-    assert lr.update() == pytest.approx(expected, rel=1e-5)
+        learner.play()
+    rng = copy.deepcopy(learner.rng)
+    expected = _search_loss(learner, rng)
+    learner.replay.clear()  # a TD term would need to sample it
+    assert learner.update() == pytest.approx(expected, rel=1e-5)
 
 
 def test_search_loss_adds_td_weight_times_the_td_loss_on_the_same_minibatches():
     from selfplay.sources import td_loss
 
-    lr = _learner(mcts=True, num_envs=16, simulations=4, td_weight=0.5)
+    learner = _learner(mcts=True, num_envs=16, simulations=4, td_weight=0.5)
     for _ in range(12):
-        lr.play()
-    rng0 = copy.deepcopy(lr.rng)
-    total = lr.source.loss().item()
-    lr.rng = copy.deepcopy(rng0)
-    td = td_loss(lr).item()  # the TD minibatch is drawn first, then the search one
-    search = _search_loss(lr, lr.rng)
+        learner.play()
+    rng0 = copy.deepcopy(learner.rng)
+    total = learner.source.loss().item()
+    learner.rng = copy.deepcopy(rng0)
+    td = td_loss(learner).item()  # the TD minibatch is drawn first, then the search one
+    search = _search_loss(learner, learner.rng)
     assert td > 0 and search > 0
     assert total == pytest.approx(search + 0.5 * td, rel=1e-5)
 
 
-def _search_loss(lr, rng) -> float:
-    t = lr.source.targets.sample(lr.cfg.batch_size, rng)
-    t = lr.source.targets.augment(t, *lr.symmetries, rng)
+def _search_loss(learner, rng) -> float:
+    t = learner.source.targets.sample(learner.cfg.batch_size, rng)
+    t = learner.source.targets.augment(t, *learner.symmetries, rng)
     with torch.no_grad():
-        q = lr.online.train()(torch.from_numpy(t["obs"]))
+        q = learner.online.train()(torch.from_numpy(t["obs"]))
         w, target = torch.from_numpy(t["weight"]), torch.from_numpy(t["q"])
         return (w * (q - target) ** 2).sum(dim=1).mean().item()
 
