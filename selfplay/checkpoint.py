@@ -30,7 +30,6 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 
 FORMAT = "selfplay-checkpoint"
@@ -39,38 +38,6 @@ FORMAT_VERSION = 1
 
 class CheckpointError(Exception):
     """A checkpoint that cannot be used; the message is one line."""
-
-
-def _arrays(d: dict) -> dict:
-    """A saved buffer's ``state_dict`` with its tensors back as numpy arrays."""
-    return {k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in d.items()}
-
-
-def _to_tensor(a: np.ndarray) -> torch.Tensor:
-    if a.dtype == np.uint64:
-        a = a.view(np.int64)
-    return torch.from_numpy(np.ascontiguousarray(a).copy())
-
-
-def _state_to_dict(state) -> dict:
-    out = {}
-    for f in dataclasses.fields(state):
-        a = getattr(state, f.name)
-        if a.dtype == object:
-            return {}  # adapter games hold engine objects: their batch restarts on resume
-        out[f.name] = {"dtype": str(a.dtype), "data": _to_tensor(a)}
-    return out
-
-
-def _state_from_dict(template, d: dict):
-    fields = {}
-    for f in dataclasses.fields(template):
-        item = d[f.name]
-        a = item["data"].numpy()
-        if item["dtype"] == "uint64":
-            a = a.view(np.uint64)
-        fields[f.name] = a.astype(item["dtype"])
-    return dataclasses.replace(template, **fields)
 
 
 def atomic_save(obj, path: str | os.PathLike) -> None:
@@ -109,8 +76,10 @@ def _write_error(f, path: Path) -> OSError | None:
 
 
 def learner_to_dict(learner, with_replay: bool = False) -> dict:
+    """The checkpoint of ``learner``: what describes its game and network, then the
+    learner's own state (:meth:`selfplay.dqn.Learner.state_dict`)."""
     cfg = learner.cfg
-    d = {
+    return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "game": cfg.game,
@@ -119,32 +88,8 @@ def learner_to_dict(learner, with_replay: bool = False) -> dict:
         "num_actions": int(learner.game.num_actions),
         "net_config": dataclasses.asdict(cfg.net),
         "train_config": json.dumps(cfg.to_dict()),
-        "weights": learner.online.state_dict(),
-        "frozen_weights": learner.frozen.state_dict(),
-        "optimizer": learner.optimizer.state_dict(),
-        "counters": {
-            "moves": learner.moves,
-            "updates": learner.updates,
-            "episodes": learner.episodes,
-            "wall_time": float(learner.wall_time),
-        },
-        "rng": {"numpy": json.dumps(learner.rng.bit_generator.state), "torch": torch.get_rng_state()},
-        "selfplay": {
-            "state": _state_to_dict(learner.state),
-            "learner_seat": _to_tensor(learner.learner_seat),
-            "pending": [[_to_tensor(np.asarray(a)) for a in ply] for ply in learner.pending],
-            "source": {
-                name: {k: _to_tensor(np.asarray(v)) for k, v in part.items()}
-                for name, part in learner.source.acting_state().items()
-            },
-        },
-        "last_eval": json.dumps(learner.last_eval),
+        **learner.state_dict(with_replay),
     }
-    d["counters"].update(learner.source.counters())
-    if with_replay:  # the replay memory and the target source's own buffers
-        for name, buf in learner.buffers().items():
-            d[name] = {k: (_to_tensor(v) if isinstance(v, np.ndarray) else v) for k, v in buf.state_dict().items()}
-    return d
 
 
 def save_learner(learner, path, with_replay: bool = False) -> None:
@@ -301,32 +246,8 @@ def restore_learner(d: dict, path="checkpoint", with_replay: bool = True):
 def _restore(d: dict, with_replay: bool):
     from selfplay.dqn import Learner, TrainConfig
 
-    cfg = TrainConfig.from_dict(json.loads(d["train_config"]))
-    learner = Learner(cfg)
-    learner.online.load_state_dict(d["weights"])
-    learner.frozen.load_state_dict(d["frozen_weights"])
-    learner.load_optimizer(d["optimizer"])
-    c = d["counters"]
-    learner.moves, learner.updates, learner.episodes = int(c["moves"]), int(c["updates"]), int(c["episodes"])
-    learner.wall_time = float(c.get("wall_time", 0.0))
-    if with_replay and "replay" in d:
-        learner.replay.load_state_dict(_arrays(d["replay"]))
-    own = learner.source.buffers()
-    saved = with_replay and all(name in d for name in own)
-    if saved:
-        for name, buf in own.items():
-            buf.load_state_dict(_arrays(d[name]))
-    learner.source.restore(c, saved)
-    learner.rng.bit_generator.state = json.loads(d["rng"]["numpy"])
-    torch.set_rng_state(d["rng"]["torch"])
-    sp = d.get("selfplay", {})
-    if sp.get("state"):
-        learner.state = _state_from_dict(learner.state, sp["state"])
-        learner.obs = learner.game.observe(learner.state)
-        learner.learner_seat = sp["learner_seat"].numpy().astype(np.int8)
-        learner.pending = [tuple(t.numpy() for t in ply) for ply in sp.get("pending", [])]
-        learner.source.load_acting_state({name: _arrays(part) for name, part in sp.get("source", {}).items()})
-    learner.last_eval = json.loads(d.get("last_eval", "{}"))
+    learner = Learner(TrainConfig.from_dict(json.loads(d["train_config"])))
+    learner.load_state_dict(d, with_replay)
     return learner
 
 

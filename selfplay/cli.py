@@ -439,7 +439,7 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
         task = progress.add_task("moves", total=cfg.steps, completed=learner.moves, info="", eta="-:--:--")
         last = {"t": 0.0}
 
-        def on_progress(learner):
+        def on_progress(learner, pool):
             now = time.perf_counter()
             if now - last["t"] < 0.5:
                 return
@@ -448,7 +448,6 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
             eps = ""
             if learner.source.shows_epsilon:
                 eps = f" eps {sources.epsilon_at(learner.cfg, learner.moves):.2f}"
-            pool = getattr(learner, "pool", None)
             lag = f" lag {pool.stats.mean_lag:.1f}" if pool is not None else ""
             # the run ends at --steps or at --minutes, whichever comes first
             left = (cfg.steps - learner.moves) / rate if rate > 0 else float("inf")

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import math
 
 import numpy as np
 import torch
 
 import games
+from selfplay import serial
 from selfplay.checks import SEED_MAX, check_fields, opt
 from selfplay.network import NetConfig, build, legal_q
 from selfplay.profiles import profile
@@ -428,6 +430,70 @@ class Learner:
     def play(self) -> None:
         """One batched move of self-play, as the target source plays it."""
         self.source.play()
+
+    def state_dict(self, with_replay: bool = False) -> dict:
+        """Everything a resume needs, as tensors, numbers and strings (``torch.save`` with
+        ``weights_only`` loading): the weights, the frozen copy, the optimizer, the
+        counters, the RNGs, the games in play and the last evaluation; with
+        ``with_replay`` the replay memory and the target source's own buffers too."""
+        d = {
+            "weights": self.online.state_dict(),
+            "frozen_weights": self.frozen.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "counters": {
+                "moves": self.moves,
+                "updates": self.updates,
+                "episodes": self.episodes,
+                "wall_time": float(self.wall_time),
+                **self.source.counters(),
+            },
+            "rng": {"numpy": json.dumps(self.rng.bit_generator.state), "torch": torch.get_rng_state()},
+            "selfplay": {
+                "state": serial.state_to_dict(self.state),
+                "learner_seat": serial.to_tensor(self.learner_seat),
+                "pending": [[serial.to_tensor(np.asarray(a)) for a in ply] for ply in self.pending],
+                "source": {
+                    name: {k: serial.to_tensor(np.asarray(v)) for k, v in part.items()}
+                    for name, part in self.source.acting_state().items()
+                },
+            },
+            "last_eval": json.dumps(self.last_eval),
+        }
+        if with_replay:
+            for name, buf in self.buffers().items():
+                d[name] = {
+                    k: (serial.to_tensor(v) if isinstance(v, np.ndarray) else v) for k, v in buf.state_dict().items()
+                }
+        return d
+
+    def load_state_dict(self, d: dict, with_replay: bool = True) -> None:
+        """Take back a :meth:`state_dict` (the replay memory and the source's buffers only
+        with ``with_replay`` and where they were saved); the learner then plays on exactly
+        as the one that was saved."""
+        self.online.load_state_dict(d["weights"])
+        self.frozen.load_state_dict(d["frozen_weights"])
+        self.load_optimizer(d["optimizer"])
+        c = d["counters"]
+        self.moves, self.updates, self.episodes = int(c["moves"]), int(c["updates"]), int(c["episodes"])
+        self.wall_time = float(c.get("wall_time", 0.0))
+        if with_replay and "replay" in d:
+            self.replay.load_state_dict(serial.arrays(d["replay"]))
+        own = self.source.buffers()
+        saved = with_replay and all(name in d for name in own)
+        if saved:
+            for name, buf in own.items():
+                buf.load_state_dict(serial.arrays(d[name]))
+        self.source.restore(c, saved)
+        self.rng.bit_generator.state = json.loads(d["rng"]["numpy"])
+        torch.set_rng_state(d["rng"]["torch"])
+        sp = d.get("selfplay", {})
+        if sp.get("state"):
+            self.state = serial.state_from_dict(self.state, sp["state"])
+            self.obs = self.game.observe(self.state)
+            self.learner_seat = sp["learner_seat"].numpy().astype(np.int8)
+            self.pending = [tuple(t.numpy() for t in ply) for ply in sp.get("pending", [])]
+            self.source.load_acting_state({name: serial.arrays(part) for name, part in sp.get("source", {}).items()})
+        self.last_eval = json.loads(d.get("last_eval", "{}"))
 
     def buffers(self) -> dict:
         """Every memory self-play fills: the replay memory and the source's own."""

@@ -306,10 +306,9 @@ def _strict(value):
     return value
 
 
-def _pool_fields(learner) -> dict:
-    """With workers: how many, the Ray nodes they run on, the mean policy lag, chunks
-    dropped, workers replaced."""
-    pool = getattr(learner, "pool", None)
+def _pool_fields(pool) -> dict:
+    """With workers (the run's ``distributed.Pool``): how many, the Ray nodes they run on,
+    the mean policy lag, chunks dropped, workers replaced; nothing without."""
     if pool is None:
         return {}
     return {
@@ -361,7 +360,9 @@ def run(
     evaluation. ``workers > 0``: self-play runs in that many Ray actors
     (:mod:`selfplay.distributed`), started here and stopped on every exit.
     ``tensorboard``: every metrics row is also written as TensorBoard scalars in
-    ``out/tensorboard/``. Refused while another run holds the folder (:func:`claim`)."""
+    ``out/tensorboard/``. ``on_progress(learner, pool)`` after every batched move (``pool``:
+    the workers' :class:`selfplay.distributed.Pool`, or None), ``on_eval(learner, row)``
+    after each evaluation. Refused while another run holds the folder (:func:`claim`)."""
     out = Path(out)
     with claim(out):
         return _run(
@@ -403,6 +404,7 @@ def _run(
     log = {"t": time.perf_counter(), "moves": learner.moves}
 
     board = None
+    pool = None  # the Ray workers' pool, with workers: the run's collaborator, not the learner's
 
     def _append(row: dict) -> None:
         with metrics.open("a") as f:
@@ -440,7 +442,7 @@ def _run(
             "time": round(learner.wall_time, 2),
             "loss": learner.last_loss,
             "epsilon": sources.epsilon_at(learner.cfg, learner.moves),
-            **_pool_fields(learner),
+            **_pool_fields(pool),
             **ev,
         }
         _append(row)
@@ -460,10 +462,10 @@ def _run(
                 "epsilon": sources.epsilon_at(learner.cfg, learner.moves),
                 "moves_per_s": round(rate, 1),
             }
-            _append({**row, **_pool_fields(learner)})
+            _append({**row, **_pool_fields(pool)})
             log.update(t=now, moves=learner.moves)
         if on_progress:
-            on_progress(learner)
+            on_progress(learner, pool)
 
     def _should_stop(learner) -> bool:
         if learner.updates > updates0 and not math.isfinite(learner.last_loss):
@@ -487,7 +489,6 @@ def _run(
                         stop_requested=lambda: bool(asked),
                     )
                 )
-                learner.pool = pool
                 step, stopped = pool.step, distributed.DistributedError
             learner.stop_requested = lambda: bool(asked)
             stack.callback(setattr, learner, "stop_requested", lambda: False)
@@ -531,7 +532,6 @@ def _run(
             f"or --replay-capacity); the last good checkpoint stays in {out}"
         ) from None
     finally:
-        learner.pool = None
         if board is not None:
             board.close()
         with contextlib.suppress(Exception):

@@ -181,7 +181,7 @@ def test_a_signal_at_a_random_move_then_resume_is_bit_identical(tmp_path, seed):
     first = dqn.Learner(cfg)
     (tmp_path / "b").mkdir()
 
-    def poke(learner):
+    def poke(learner, pool):
         if learner.moves >= at and not getattr(learner, "poked", False):
             learner.poked = True
             os.kill(os.getpid(), signal.SIGINT)
