@@ -125,8 +125,8 @@ def main() -> None:
         if exact is not None:
             ex = exact(agents[n], np.random.default_rng(args.seed), args.mcts_games)
             row.update(
-                kept=ex.get("kept", ex.get("best_outcome_kept")),
-                kept_nontrivial=ex.get("kept_nontrivial", ex.get("best_outcome_kept")),
+                kept=ex["kept"],
+                kept_nontrivial=ex["kept_nontrivial"],
             )
         if args.mcts_games:
             m = evaluate.versus(agents[n], args.game, f"mcts:{args.mcts_sims}", args.mcts_games, args.seed)

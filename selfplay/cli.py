@@ -503,12 +503,17 @@ def _device(name: str) -> str:
 def _eval_text(row: dict) -> str:
     parts = [f"vs random {row['vs_random']['score']:.1%}", f"vs frozen {row['vs_frozen']['score']:.1%}"]
     if "exact" in row:
-        ex = row["exact"]
-        parts.append(
-            f"exact {ex['best_outcome_kept']:.2%} of {ex['positions']} positions, "
-            f"{ex['losses_vs_minimax']} losses vs minimax"
-        )
+        parts.append(_exact_text(row["exact"]))
     return "  ".join(parts)
+
+
+def _exact_text(ex: dict) -> str:
+    """One line of an exact-play report (:mod:`selfplay.exact`: one shape for every game)."""
+    text = f"exact {ex['kept']:.2%} of {ex['positions']:,} positions ({ex['kept_nontrivial']:.1%} non-trivial)"
+    if ex.get("vs_perfect"):
+        p = ex["vs_perfect"]
+        text += f", {p['losses']} losses in {p['games']} games vs {p['player']}"
+    return text
 
 
 # ------------------------------------------------------------------ play
@@ -1050,34 +1055,28 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, wor
     ex = report.get("exact")
     if "exact_missing" in report:
         console.print(f"exact play: skipped ({report['exact_missing']})")
-    if ex and "best_outcome_kept" in ex:  # every position solved (tic-tac-toe)
-        console.print(
-            f"exact play: best outcome kept in {ex['best_outcome_kept']:.2%} of {ex['positions']} positions; "
-            f"vs minimax {ex['losses_vs_minimax']} losses in {2 * games_per_seat} games"
-        )
-    elif ex:
-        t = Table(title=f"exact play: move keeps the best outcome ({ex['positions']} labelled positions)")
-        for c in ("phase", "positions", "kept", "kept (non-trivial)"):
-            t.add_column(c, justify="right")
-        for ph, v in ex["by_phase"].items():
+    if ex:
+        t = Table(title=f"exact play: the move keeps the best outcome ({ex['positions']:,} positions)")
+        for col in ("positions of", "count", "kept", "kept (non-trivial)"):
+            t.add_column(col, justify="right")
+        for row in ex["rows"]:
+            share = row["kept_nontrivial"]
             t.add_row(
-                ph,
-                str(v["positions"]),
-                f"{v['kept']:.1%}",
-                f"{v['kept_nontrivial']:.1%}" if v["kept_nontrivial"] is not None else "",
+                row["label"], str(row["positions"]), f"{row['kept']:.1%}", f"{share:.1%}" if share is not None else ""
             )
-        t.add_row(
-            "all",
-            str(ex["positions"]),
-            f"{ex['kept']:.1%}",
-            f"{ex['kept_nontrivial']:.1%} of {ex['nontrivial_positions']}",
-        )
+        if len(ex["rows"]) > 1:
+            t.add_row(
+                "all",
+                str(ex["positions"]),
+                f"{ex['kept']:.1%}",
+                f"{ex['kept_nontrivial']:.1%} of {ex['nontrivial_positions']}",
+            )
         t.add_row("uniform random", "", f"{ex['random_kept']:.1%}", f"{ex['random_kept_nontrivial']:.1%}")
         console.print(t)
-        console.print(
-            f"(labels: exact win/draw/loss by the solver with {ex['solver_budget']:,} nodes per move; "
-            f"positions left unsolved were dropped: {ex['dropped_unsolved']} early/middle/late)"
-        )
+        if ex.get("vs_perfect"):
+            p = ex["vs_perfect"]
+            console.print(f"against {p['player']} (perfect play): {p['losses']} losses in {p['games']} games")
+        console.print(f"({ex['note']})")
     t = Table(title="matches (each seat; Elo relative to the opponent, 95% interval)")
     for c in ("opponent", "as first W/D/L", "as second W/D/L", "score", "Elo"):
         t.add_column(c, justify="right")

@@ -6,6 +6,16 @@ Connect four: the shipped labelled set (``selfplay/data/c4_positions.npz``, made
 ``scripts/make_c4_positions.py``), reported by phase, over all positions and over the
 non-trivial ones, where at least one legal move changes the outcome. The game profiles
 (:mod:`selfplay.profiles`) name these reports; nothing here knows the profiles.
+
+Every report has one shape, which the CLI and the training log print without asking
+which game made it:
+
+    positions, kept                     the positions, and the share where the move keeps the best outcome
+    nontrivial_positions, kept_nontrivial   the same over positions where some legal move changes it
+    random_kept, random_kept_nontrivial the same for a uniformly random move (the baseline)
+    rows                                [{label, positions, kept, kept_nontrivial}]: by phase, or one row
+    vs_perfect                          None, or {player, games, losses, match}: a match against perfect play
+    note                                one line on where the labels come from
 """
 
 from __future__ import annotations
@@ -59,23 +69,29 @@ def exact_connect_four(agent, rng: np.random.Generator, path: Path = POSITIONS) 
         "kept_nontrivial": float(kept[nontrivial].mean()),
         "random_kept": float(rand_keep.mean()),
         "random_kept_nontrivial": float(rand_keep[nontrivial].mean()),
-        "by_phase": {},
-        "solver_budget": int(data["budget"]),
-        "dropped_unsolved": data["dropped"].tolist(),
+        "rows": [],
+        "vs_perfect": None,
+        "note": (
+            f"labels: exact win/draw/loss by the solver with {int(data['budget']):,} nodes per move; positions "
+            f"left unsolved were dropped: {data['dropped'].tolist()} early/middle/late"
+        ),
     }
     for ph in ("early", "middle", "late"):
         m = data["phase"] == ph
-        out["by_phase"][ph] = {
-            "positions": int(m.sum()),
-            "kept": float(kept[m].mean()),
-            "kept_nontrivial": float(kept[m & nontrivial].mean()) if (m & nontrivial).any() else None,
-        }
+        out["rows"].append(
+            {
+                "label": ph,
+                "positions": int(m.sum()),
+                "kept": float(kept[m].mean()),
+                "kept_nontrivial": float(kept[m & nontrivial].mean()) if (m & nontrivial).any() else None,
+            }
+        )
     return out
 
 
 def exact_tic_tac_toe(agent, rng: np.random.Generator, num_games: int = 100) -> dict:
-    """Share of the 4,520 positions where the greedy move keeps the best outcome, and a
-    match against a perfect (minimax) player from both seats."""
+    """The greedy move against all 4,520 positions, and a match against a perfect
+    (minimax) player of ``num_games`` from each seat."""
     from selfplay.agents import MinimaxAgent
     from selfplay.minimax import best_actions_mask, solve
 
@@ -83,12 +99,28 @@ def exact_tic_tac_toe(agent, rng: np.random.Generator, num_games: int = 100) -> 
     game = games.make("tic_tac_toe")
     state = game.from_stones(stones)
     chosen = agent.act(state, rng)
-    kept = best_actions_mask(values)[np.arange(len(stones)), chosen]
+    best = best_actions_mask(values) & state.legal_action_mask
+    kept = best[np.arange(len(stones)), chosen]
+    legal = state.legal_action_mask.sum(axis=1)
+    nontrivial = best.sum(axis=1) < legal
+    rand_keep = best.sum(axis=1) / legal
     match = arena.play(game, agent, MinimaxAgent(), arena.both_seats(2 * num_games), rng, opening_plies=0).summary()
+    losses = match["seat0"]["loss"] + match["seat1"]["loss"]
     return {
         "positions": int(len(stones)),
-        "best_outcome_kept": float(kept.mean()),
-        "positions_missed": int((~kept).sum()),
-        "vs_minimax": match,
-        "losses_vs_minimax": match["seat0"]["loss"] + match["seat1"]["loss"],
+        "kept": float(kept.mean()),
+        "nontrivial_positions": int(nontrivial.sum()),
+        "kept_nontrivial": float(kept[nontrivial].mean()),
+        "random_kept": float(rand_keep.mean()),
+        "random_kept_nontrivial": float(rand_keep[nontrivial].mean()),
+        "rows": [
+            {
+                "label": "all",
+                "positions": int(len(stones)),
+                "kept": float(kept.mean()),
+                "kept_nontrivial": float(kept[nontrivial].mean()),
+            }
+        ],
+        "vs_perfect": {"player": "minimax", "games": 2 * num_games, "losses": int(losses), "match": match},
+        "note": "every reachable position, solved by minimax",
     }

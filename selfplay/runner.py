@@ -561,7 +561,9 @@ def plot_curve(metrics: Path, png: Path, title: str | None = None) -> None:
         ax.plot(x, [r["vs_random"]["score"] for r in evals], "o-", label="score vs random")
         ax.plot(x, [r["vs_frozen"]["score"] for r in evals], "o-", label="score vs frozen copy")
         if "exact" in evals[0]:
-            ax.plot(x, [r["exact"]["best_outcome_kept"] for r in evals], "o-", label="best outcome kept (exact)")
+            # rows of runs logged before the one report shape hold best_outcome_kept
+            kept = [r["exact"].get("kept", r["exact"].get("best_outcome_kept")) for r in evals]
+            ax.plot(x, kept, "o-", label="best outcome kept (exact)")
     ax.set_ylabel("score / share")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)

@@ -242,4 +242,4 @@ def test_tic_tac_toe_reaches_exact_play_from_the_defaults_in_plain_and_mcts_mode
     learner = dqn.Learner(cfg)
     dqn.train(learner)
     ex = exact_tic_tac_toe(QAgent(learner.game, learner.online), np.random.default_rng(0), num_games=50)
-    assert ex["positions"] == 4520 and ex["best_outcome_kept"] == 1.0 and ex["losses_vs_minimax"] == 0
+    assert ex["positions"] == 4520 and ex["kept"] == 1.0 and ex["vs_perfect"]["losses"] == 0

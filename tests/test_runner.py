@@ -264,7 +264,7 @@ def test_tensorboard_gets_the_same_scalars_as_metrics_jsonl(tmp_path):
     acc = EventAccumulator(str(out / "tensorboard"))
     acc.Reload()
     tags = acc.Tags()["scalars"]
-    assert {"eval/vs_random/score", "eval/exact/best_outcome_kept", "eval/loss"} <= set(tags)
+    assert {"eval/vs_random/score", "eval/exact/kept", "eval/loss"} <= set(tags)
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if '"eval"' in x]
     logged = [(e.step, e.value) for e in acc.Scalars("eval/vs_random/score")]
     assert logged == [(r["moves"], pytest.approx(r["vs_random"]["score"])) for r in rows]
