@@ -329,21 +329,16 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
     game_given = ctx.get_parameter_source("game_name") == click.core.ParameterSource.COMMANDLINE
     folder = contextlib.ExitStack()  # holds the run folder's lock from before prepare to the run's end
     try:
-        if scale["ray_address"] is not None and scale["workers"] in (0, "auto"):
-            raise click.UsageError("--ray-address needs --workers N (N > 0)")
-        if scale["workers"] not in (0, "auto"):
-            _check_workers(scale["workers"], scale["ray_address"])
+        _check_workers(scale["workers"], scale["ray_address"])
         device = _device(device)
         if scale["tensorboard"]:
-            try:
-                import torch.utils.tensorboard  # noqa: F401
-            except ImportError:
-                raise click.UsageError(
-                    '--tensorboard needs the tensorboard package: pip install -e ".[tensorboard]"'
-                ) from None
+            runner.tensorboard_writer()
         for flag, value in (("--out", out), ("--resume", resume)):
-            if value is not None and not value.strip():
-                raise click.UsageError(f"{flag} must be a non-empty path")
+            if value is not None:
+                try:
+                    runner.check_folder_path(value)  # the string as typed
+                except runner.RunError as e:
+                    raise click.UsageError(f"{flag}: {e}") from None
         if resume is not None:
             if out is not None or force:
                 raise click.UsageError("--resume continues its own folder: leave out --out and --force")
@@ -660,13 +655,14 @@ def game_workers(f):
     )(f)
 
 
-def _check_workers(workers: int, ray_address: str | None) -> None:
-    """Refuse, before any game, an address without workers and workers without Ray."""
+def _check_workers(workers: int | str, ray_address: str | None) -> None:
+    """Refuse, before any game, an address without workers (0 or ``auto``) and workers
+    without Ray: the one check of --workers and --ray-address, for every command."""
     from selfplay.distributed import DistributedError, check_address, require_ray
 
-    if ray_address is not None and not workers:
+    if ray_address is not None and workers in (0, "auto"):
         raise click.UsageError("--ray-address needs --workers N (N > 0)")
-    if workers:
+    if workers not in (0, "auto"):
         try:
             require_ray()
             if ray_address is not None:

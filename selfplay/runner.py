@@ -150,10 +150,12 @@ def sweep_tmp(out: Path) -> int:
     return n
 
 
-def check_folder_path(out: Path) -> None:
-    """Refuse, without creating anything, a path that cannot be a run folder."""
+def check_folder_path(out: str | Path) -> None:
+    """Refuse, without creating anything, a path that cannot be a run folder: an empty
+    one (pass the string as typed: ``Path("")`` is ``.``) or one under a file."""
     if not str(out).strip():
         raise RunError("the run folder must be a non-empty path")
+    out = Path(out)
     for p in (out, *out.parents):
         if p.exists():
             if not p.is_dir():
@@ -273,14 +275,19 @@ def _truncate_metrics(path: Path, moves: int) -> None:
     os.replace(tmp, path)
 
 
-def open_tensorboard(out: Path):
-    """A TensorBoard writer for ``out/tensorboard``; RunError naming the package if it is
-    missing (``pip install -e ".[tensorboard]"``)."""
+def tensorboard_writer():
+    """TensorBoard's SummaryWriter class; RunError naming the package where it is missing
+    (``pip install -e ".[tensorboard]"``): the one check, before a run and when it opens."""
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         raise RunError('--tensorboard needs the tensorboard package: pip install -e ".[tensorboard]"') from None
-    return SummaryWriter(log_dir=str(Path(out) / "tensorboard"))
+    return SummaryWriter
+
+
+def open_tensorboard(out: Path):
+    """A TensorBoard writer for ``out/tensorboard`` (RunError as :func:`tensorboard_writer`)."""
+    return tensorboard_writer()(log_dir=str(Path(out) / "tensorboard"))
 
 
 def _scalars(row: dict, prefix: str = ""):
