@@ -14,7 +14,15 @@ import dataclasses
 import numpy as np
 
 from games import text
-from games.core import IllegalActionError, check_actions, check_batch_size, register
+from games.core import (
+    IllegalActionError,
+    check_actions,
+    check_batch_size,
+    initial_fields,
+    register,
+    step_fields,
+    winner_rewards,
+)
 from games.native import NativeGame, NativeState
 
 ROWS, COLS = 6, 7
@@ -54,15 +62,12 @@ class ConnectFour(NativeGame):
     def init(self, batch_size: int) -> ConnectFourState:
         b = check_batch_size(batch_size)
         return ConnectFourState(
-            current_player=np.zeros(b, np.int8),
-            legal_action_mask=np.ones((b, COLS), bool),
-            rewards=np.zeros((b, 2), np.float32),
-            terminated=np.zeros(b, bool),
-            last_action=np.full(b, -1, np.int32),
-            num_moves=np.zeros(b, np.int32),
-            past=self._empty_past(b),
-            stones=np.zeros((b, 2), np.uint64),
-            heights=np.zeros((b, COLS), np.int8),
+            **initial_fields(
+                np.ones((b, COLS), bool),
+                past=self._empty_past(b),
+                stones=np.zeros((b, 2), np.uint64),
+                heights=np.zeros((b, COLS), np.int8),
+            )
         )
 
     def step(self, state: ConnectFourState, actions: np.ndarray) -> ConnectFourState:
@@ -77,22 +82,19 @@ class ConnectFour(NativeGame):
         heights = state.heights.copy()
         heights[batch, actions] += live
         won = live & has_four(stones[batch, player])
-        num_moves = state.num_moves + live
-        terminated = state.terminated | won | (num_moves == ROWS * COLS)
-        rewards = np.zeros((state.batch_size, 2), np.float32)
-        rewards[batch, player] = won
-        rewards[batch, 1 - player] = -1.0 * won
-        legal = (heights < ROWS) & ~terminated[:, None]
+        terminated = state.terminated | won | (state.num_moves + live == ROWS * COLS)
         return ConnectFourState(
-            current_player=np.where(live, 1 - state.current_player, state.current_player).astype(np.int8),
-            legal_action_mask=legal,
-            rewards=rewards,
-            terminated=terminated,
-            last_action=np.where(live, actions, state.last_action).astype(np.int32),
-            num_moves=num_moves,
-            past=self._next_past(state, live),
-            stones=stones,
-            heights=heights,
+            **step_fields(
+                state,
+                actions,
+                live,
+                terminated,
+                winner_rewards(player, won),
+                heights < ROWS,
+                past=self._next_past(state, live),
+                stones=stones,
+                heights=heights,
+            )
         )
 
     def from_cells(self, cells: np.ndarray) -> ConnectFourState:

@@ -153,6 +153,50 @@ def check_actions(state: State, actions: np.ndarray) -> np.ndarray:
     return actions
 
 
+# ---------------------------------------------------------------- the step template
+def initial_fields(legal_action_mask: np.ndarray, **rest) -> dict:
+    """The shared fields of B new games (the first player to move, nothing played, no
+    reward), with the engine's ``legal_action_mask bool[B, A]`` and its own ``rest``."""
+    b = len(legal_action_mask)
+    return dict(
+        current_player=np.zeros(b, np.int8),
+        legal_action_mask=legal_action_mask,
+        rewards=np.zeros((b, 2), np.float32),
+        terminated=np.zeros(b, bool),
+        last_action=np.full(b, -1, np.int32),
+        num_moves=np.zeros(b, np.int32),
+        **rest,
+    )
+
+
+def step_fields(state: State, actions, live, terminated, rewards, legal_action_mask, next_player=None, **rest) -> dict:
+    """The bookkeeping every engine's ``step`` shares, written once: in the ``live`` games
+    the action is recorded, the move counted and the turn passes (to ``next_player[b]``
+    where the engine says, else to the other player; at a game's end to the player who
+    did not move last); finished games keep their mover; the legal mask is empty where
+    ``terminated``. The engine gives the rules' results and its own fields (``rest``)."""
+    other = 1 - state.current_player
+    nxt = other if next_player is None else np.where(terminated, other, next_player)
+    return dict(
+        current_player=np.where(live, nxt, state.current_player).astype(np.int8),
+        legal_action_mask=legal_action_mask & ~terminated[:, None],
+        rewards=rewards,
+        terminated=terminated,
+        last_action=np.where(live, actions, state.last_action).astype(np.int32),
+        num_moves=state.num_moves + live,
+        **rest,
+    )
+
+
+def winner_rewards(player: np.ndarray, won: np.ndarray) -> np.ndarray:
+    """float32[B, 2]: +1 to ``player[b]`` and -1 to the other where ``won[b]``, else 0."""
+    rewards = np.zeros((len(won), 2), np.float32)
+    batch = np.arange(len(won))
+    rewards[batch, player] = won
+    rewards[batch, 1 - player] = -1.0 * won
+    return rewards
+
+
 def random_actions(state: State, rng: np.random.Generator) -> np.ndarray:
     """A uniformly random legal action per game (0 for terminated games), int64[B]."""
     mask = state.legal_action_mask

@@ -22,7 +22,15 @@ import numpy as np
 from numba import njit
 
 from games import text
-from games.core import IllegalActionError, check_actions, check_batch_size, register
+from games.core import (
+    IllegalActionError,
+    check_actions,
+    check_batch_size,
+    initial_fields,
+    register,
+    step_fields,
+    winner_rewards,
+)
 from games.native import NativeGame, NativeState
 
 SIZES = range(5, 12)
@@ -108,15 +116,12 @@ class Hex(NativeGame):
         b = check_batch_size(batch_size)
         cells = self.num_actions
         return HexState(
-            current_player=np.zeros(b, np.int8),
-            legal_action_mask=np.ones((b, cells), bool),
-            rewards=np.zeros((b, 2), np.float32),
-            terminated=np.zeros(b, bool),
-            last_action=np.full(b, -1, np.int32),
-            num_moves=np.zeros(b, np.int32),
-            past=self._empty_past(b),
-            board=np.zeros((b, cells), np.int8),
-            parent=np.tile(np.arange(cells + 4, dtype=np.int16), (b, 1)),
+            **initial_fields(
+                np.ones((b, cells), bool),
+                past=self._empty_past(b),
+                board=np.zeros((b, cells), np.int8),
+                parent=np.tile(np.arange(cells + 4, dtype=np.int16), (b, 1)),
+            )
         )
 
     def step(self, state: HexState, actions: np.ndarray) -> HexState:
@@ -125,21 +130,18 @@ class Hex(NativeGame):
         board, parent = state.board.copy(), state.parent.copy()
         player = state.current_player.astype(np.int64)
         won = _place(board, parent, actions, player, live, self.size)
-        terminated = state.terminated | won
-        batch = np.arange(state.batch_size)
-        rewards = np.zeros((state.batch_size, 2), np.float32)
-        rewards[batch, player] = won
-        rewards[batch, 1 - player] = -1.0 * won
         return HexState(
-            current_player=np.where(live, 1 - state.current_player, state.current_player).astype(np.int8),
-            legal_action_mask=(board == 0) & ~terminated[:, None],
-            rewards=rewards,
-            terminated=terminated,
-            last_action=np.where(live, actions, state.last_action).astype(np.int32),
-            num_moves=state.num_moves + live,
-            past=self._next_past(state, live),
-            board=board,
-            parent=parent,
+            **step_fields(
+                state,
+                actions,
+                live,
+                state.terminated | won,
+                winner_rewards(player, won),
+                board == 0,
+                past=self._next_past(state, live),
+                board=board,
+                parent=parent,
+            )
         )
 
     def from_cells(self, cells: np.ndarray) -> HexState:

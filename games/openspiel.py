@@ -13,7 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from games.adapters import AdapterState, parse_listed, push_past, stack_history
-from games.core import IllegalActionError, UnknownGameError, check_actions, check_batch_size, register_prefix
+from games.core import (
+    IllegalActionError,
+    UnknownGameError,
+    check_actions,
+    check_batch_size,
+    register_prefix,
+    step_fields,
+)
 
 
 def _pyspiel():
@@ -145,17 +152,7 @@ class OpenSpielGame:
         if self.history:
             past = push_past(past, self._frames(state.handles, state.current_player), live)
         return AdapterState(
-            # at a terminal state the player to move is, by convention, the one who did not move last
-            current_player=np.where(
-                term & live, 1 - state.current_player, np.where(term, state.current_player, player)
-            ).astype(np.int8),
-            legal_action_mask=mask,
-            rewards=rewards,
-            terminated=term,
-            last_action=np.where(live, actions, state.last_action).astype(np.int32),
-            num_moves=state.num_moves + live,
-            handles=handles,
-            past=past,
+            **step_fields(state, actions, live, term, rewards, mask, next_player=player, handles=handles, past=past)
         )
 
     def observe(self, state: AdapterState) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from games import text
-from games.core import IllegalActionError, check_actions, check_batch_size, register
+from games.core import IllegalActionError, check_actions, check_batch_size, initial_fields, register, step_fields
 from games.native import NativeGame, NativeState
 
 SIZE = 8
@@ -152,24 +152,14 @@ class Othello(NativeGame):
         stones[:, 0], stones[:, 1] = _START
         legal = np.zeros((b, CELLS + 1), bool)
         legal[:, :CELLS] = _mask(np.full(b, _START_MOVES, np.uint64))
-        return OthelloState(
-            current_player=np.zeros(b, np.int8),
-            legal_action_mask=legal,
-            rewards=np.zeros((b, 2), np.float32),
-            terminated=np.zeros(b, bool),
-            last_action=np.full(b, -1, np.int32),
-            num_moves=np.zeros(b, np.int32),
-            past=self._empty_past(b),
-            stones=stones,
-        )
+        return OthelloState(**initial_fields(legal, past=self._empty_past(b), stones=stones))
 
     def _after(self, stones, player, actions, live, terminated_before):
         """Play ``actions`` for ``player`` where ``live`` (on a copy of ``stones``); return
-        the stones, the next player, the legal mask, the terminal flags and the rewards."""
+        the stones, the next player's legal mask, the terminal flags and the rewards."""
         b = len(stones)
         stones = stones.copy()
         moves, stuck, over = _step(stones, actions, player.astype(np.int64), live)
-        current = np.where(live, 1 - player, player).astype(np.int8)
         terminated = terminated_before | over
         legal = np.zeros((b, CELLS + 1), bool)
         legal[:, :CELLS] = _mask(moves)
@@ -180,23 +170,18 @@ class Othello(NativeGame):
         rewards = np.zeros((b, 2), np.float32)
         rewards[:, 0] = np.where(ended, diff, 0.0)
         rewards[:, 1] = -rewards[:, 0]
-        return stones, current, legal, terminated, rewards
+        return stones, legal, terminated, rewards
 
     def step(self, state: OthelloState, actions: np.ndarray) -> OthelloState:
         actions = check_actions(state, actions)
         live = ~state.terminated
-        stones, current, legal, terminated, rewards = self._after(
+        stones, legal, terminated, rewards = self._after(
             state.stones, state.current_player, actions, live, state.terminated
         )
         return OthelloState(
-            current_player=current,
-            legal_action_mask=legal,
-            rewards=rewards,
-            terminated=terminated,
-            last_action=np.where(live, actions, state.last_action).astype(np.int32),
-            num_moves=state.num_moves + live,
-            past=self._next_past(state, live),
-            stones=stones,
+            **step_fields(
+                state, actions, live, terminated, rewards, legal, past=self._next_past(state, live), stones=stones
+            )
         )
 
     def from_cells(self, cells: np.ndarray, current_player: np.ndarray | None = None) -> OthelloState:
@@ -210,7 +195,7 @@ class Othello(NativeGame):
         ).astype(np.uint64)
         current = np.zeros(b, np.int8) if current_player is None else np.asarray(current_player, np.int8)
         nothing = np.zeros(b, bool)
-        _, _, legal, terminated, _ = self._after(stones, current, np.zeros(b, np.int64), nothing, nothing)
+        _, legal, terminated, _ = self._after(stones, current, np.zeros(b, np.int64), nothing, nothing)
         return OthelloState(
             current_player=current,
             legal_action_mask=legal,

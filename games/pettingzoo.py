@@ -18,7 +18,14 @@ import numpy as np
 
 from games import text
 from games.adapters import AdapterState, parse_call, push_past, stack_history
-from games.core import IllegalActionError, UnknownGameError, check_actions, check_batch_size, register_prefix
+from games.core import (
+    IllegalActionError,
+    UnknownGameError,
+    check_actions,
+    check_batch_size,
+    register_prefix,
+    step_fields,
+)
 
 # env name -> (our action -> env action permutation or None, swap obs H/W, native twin)
 _KNOWN = {
@@ -166,16 +173,7 @@ class PettingZooGame:
         if self.history:
             past = push_past(past, self._fields(state.handles)[3], live)
         return AdapterState(
-            current_player=np.where(
-                live, np.where(term, 1 - state.current_player, player), state.current_player
-            ).astype(np.int8),
-            legal_action_mask=mask,
-            rewards=rewards,
-            terminated=term,
-            last_action=np.where(live, actions, state.last_action).astype(np.int32),
-            num_moves=state.num_moves + live,
-            handles=handles,
-            past=past,
+            **step_fields(state, actions, live, term, rewards, mask, next_player=player, handles=handles, past=past)
         )
 
     def observe(self, state: AdapterState) -> np.ndarray:

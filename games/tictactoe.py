@@ -13,7 +13,15 @@ import dataclasses
 import numpy as np
 
 from games import text
-from games.core import IllegalActionError, check_actions, check_batch_size, register
+from games.core import (
+    IllegalActionError,
+    check_actions,
+    check_batch_size,
+    initial_fields,
+    register,
+    step_fields,
+    winner_rewards,
+)
 from games.native import NativeGame, NativeState
 
 LINES = np.array(
@@ -54,14 +62,7 @@ class TicTacToe(NativeGame):
     def init(self, batch_size: int) -> TicTacToeState:
         b = check_batch_size(batch_size)
         return TicTacToeState(
-            current_player=np.zeros(b, np.int8),
-            legal_action_mask=np.ones((b, 9), bool),
-            rewards=np.zeros((b, 2), np.float32),
-            terminated=np.zeros(b, bool),
-            last_action=np.full(b, -1, np.int32),
-            num_moves=np.zeros(b, np.int32),
-            past=self._empty_past(b),
-            stones=np.zeros((b, 2), np.int32),
+            **initial_fields(np.ones((b, 9), bool), past=self._empty_past(b), stones=np.zeros((b, 2), np.int32))
         )
 
     def from_stones(self, stones: np.ndarray) -> TicTacToeState:
@@ -98,22 +99,19 @@ class TicTacToe(NativeGame):
         stones[batch, player] |= np.where(live, BITS[actions], 0)
         mine = stones[batch, player]
         won = live & ((mine[:, None] & LINES) == LINES).any(axis=1)
-        full = (stones[:, 0] | stones[:, 1]) == 0x1FF
-        terminated = state.terminated | won | full
-        rewards = np.zeros((state.batch_size, 2), np.float32)
-        rewards[batch, player] = np.where(won, 1.0, 0.0)
-        rewards[batch, 1 - player] = np.where(won, -1.0, 0.0)
         occupied = stones[:, 0] | stones[:, 1]
-        legal = ((occupied[:, None] & BITS) == 0) & ~terminated[:, None]
+        terminated = state.terminated | won | (occupied == 0x1FF)
         return TicTacToeState(
-            current_player=np.where(live, 1 - state.current_player, state.current_player).astype(np.int8),
-            legal_action_mask=legal,
-            rewards=rewards,
-            terminated=terminated,
-            last_action=np.where(live, actions, state.last_action).astype(np.int32),
-            num_moves=state.num_moves + live,
-            past=self._next_past(state, live),
-            stones=stones,
+            **step_fields(
+                state,
+                actions,
+                live,
+                terminated,
+                winner_rewards(player, won),
+                (occupied[:, None] & BITS) == 0,
+                past=self._next_past(state, live),
+                stones=stones,
+            )
         )
 
     def _action_perms(self, cells):
