@@ -85,7 +85,7 @@ def main():
 
         net = load_agent(args.checkpoint).net
     else:
-        from selfplay.dqn import default_config
+        from selfplay.config import default_config
 
         net = build(default_config("connect_four").net, g.obs_shape, g.num_actions)
     net_ev = mcts.NetworkEvaluator(g, net)

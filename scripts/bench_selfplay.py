@@ -17,7 +17,8 @@ import torch
 
 
 def ours(seconds: float, **overrides) -> tuple[float, float]:
-    from selfplay.dqn import Learner, default_config
+    from selfplay.config import default_config
+    from selfplay.dqn import Learner
 
     learner = Learner(default_config("tic_tac_toe", eval_every=0, checkpoint_every=0, **overrides))
     t0 = time.perf_counter()

@@ -22,16 +22,16 @@ import time
 
 
 def parse(run: str):
-    from selfplay import dqn
+    from selfplay import config
 
     game, _, extra = run.partition("/")
     overrides = {}
     for item in filter(None, extra.split(":")):
         k, v = item.split("=", 1)
-        kind = type(getattr(dqn.SearchSettings(), k, getattr(dqn.TrainConfig(), k, "")))
+        kind = type(getattr(config.SearchSettings(), k, getattr(config.TrainConfig(), k, "")))
         overrides[k] = v.lower() in ("1", "true", "yes") if kind is bool else kind(v)
     mcts = game.endswith("+mcts")
-    return dqn.default_config(
+    return config.default_config(
         game.removesuffix("+mcts"),
         mcts=True if mcts else None,
         steps=10**9,

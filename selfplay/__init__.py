@@ -1,7 +1,7 @@
 """Self-play deep Q-learning for two-player board games.
 
 ``load_agent(path, search=None)`` gives an agent with ``act(state, rng)`` and
-``q_values(state)``; see :mod:`selfplay.dqn` for the algorithm. (Imported lazily, so
+``q_values(state)``; see docs/algorithm.md and :mod:`selfplay.dqn` for the algorithm. (Imported lazily, so
 that ``selfplay`` on the command line answers before torch has loaded.)
 """
 

@@ -190,7 +190,7 @@ def _check_fields(d: dict, path) -> None:
 
 def check_resumable(d: dict, path) -> None:
     """Refuse, with one line naming the file, a checkpoint that cannot restart training."""
-    from selfplay.dqn import TrainConfig
+    from selfplay.config import TrainConfig
 
     missing = [k for k in ("train_config", "optimizer", "frozen_weights", "counters", "rng") if k not in d]
     if missing:
@@ -244,7 +244,8 @@ def restore_learner(d: dict, path="checkpoint", with_replay: bool = True):
 
 
 def _restore(d: dict, with_replay: bool):
-    from selfplay.dqn import Learner, TrainConfig
+    from selfplay.config import TrainConfig
+    from selfplay.dqn import Learner
 
     learner = Learner(TrainConfig.from_dict(json.loads(d["train_config"])))
     learner.load_state_dict(d, with_replay)

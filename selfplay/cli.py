@@ -155,7 +155,7 @@ def _config_fields():
     ``--simulations``) and NetConfig (``--hidden``, ``--net-kind``)."""
     import dataclasses
 
-    from selfplay.dqn import SearchSettings, TrainConfig
+    from selfplay.config import SearchSettings, TrainConfig
     from selfplay.network import NetConfig
 
     out = [
@@ -320,7 +320,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
     import dataclasses
     from pathlib import Path
 
-    from selfplay import dqn, runner
+    from selfplay import config, runner
     from selfplay.checkpoint import CheckpointError
     from selfplay.network import NetConfig
 
@@ -358,7 +358,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
                 game=games.canonical_name(game_name) if game_given else None,
             )
         else:
-            cfg = dqn.default_config(game_name, preset=preset, **overrides)
+            cfg = config.default_config(game_name, preset=preset, **overrides)
             if any(v is not None for v in net_opts.values()):
                 base = dataclasses.asdict(cfg.net)
                 base.update({k: v for k, v in net_opts.items() if v is not None})

@@ -137,7 +137,8 @@ class _Actor:
     def __init__(self, cfg_dict: dict, seed: int, chunk: int):
         import torch
 
-        from selfplay.dqn import Learner, TrainConfig
+        from selfplay.config import TrainConfig
+        from selfplay.dqn import Learner
 
         torch.set_num_threads(1)
         cfg = TrainConfig.from_dict(cfg_dict)

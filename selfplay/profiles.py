@@ -41,7 +41,7 @@ class GameProfile:
     exact_in_training: bool = False
     #: training defaults that differ from TrainConfig's (``net`` as NetConfig's fields)
     train: dict = dataclasses.field(default_factory=lambda: dict(ADAPTER_TRAIN))
-    #: what MCTS mode (``--mcts``) sets for this game on top of ``dqn.MCTS_MODE``
+    #: what MCTS mode (``--mcts``) sets for this game on top of ``config.MCTS_MODE``
     mcts: dict = dataclasses.field(default_factory=dict)
     #: named recipes (``selfplay train --preset NAME``): settings on top of the defaults;
     #: one with ``mcts=True`` starts from MCTS mode's

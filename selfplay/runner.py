@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from selfplay import checkpoint, dqn, evaluate, sources
+from selfplay import checkpoint, config, dqn, evaluate, sources
 from selfplay.errors import Stopped
 
 #: the files a run folder holds (all written by this module)
@@ -196,7 +196,7 @@ def newest_checkpoint(out: Path) -> tuple[dict, Path]:
 
 
 def prepare(
-    cfg: dqn.TrainConfig | None,
+    cfg: config.TrainConfig | None,
     out: Path,
     resume: bool,
     steps: int | None = None,

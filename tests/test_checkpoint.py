@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import games
-from selfplay import checkpoint, dqn, load_agent
+from selfplay import checkpoint, config, dqn, load_agent
 from selfplay.agents import QAgent
 from selfplay.checkpoint import CheckpointError
 from selfplay.network import NetConfig
@@ -27,7 +27,7 @@ def _cfg(**kw):
         target_update=7,
     )
     base.update(kw)
-    return dqn.default_config("tic_tac_toe", **base)
+    return config.default_config("tic_tac_toe", **base)
 
 
 def _run(learner, until):
@@ -57,7 +57,7 @@ def test_saved_and_reloaded_checkpoint_predicts_exactly_the_same(tmp_path):
     ],
 )
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, game_name, net, n_step):
-    cfg = dqn.default_config(
+    cfg = config.default_config(
         game_name,
         num_envs=8,
         batch_size=32,

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import games
-from selfplay import checks, dqn
+from selfplay import checks, config
 from selfplay.checkpoint import load_agent
 from selfplay.cli import Real, Whole, cli
 from selfplay.network import NetConfig
@@ -88,7 +88,7 @@ def test_an_out_of_range_or_mistyped_number_is_one_line_naming_the_option_before
 
 
 def _config_fields():
-    for record in (dqn.TrainConfig, dqn.SearchSettings, NetConfig):
+    for record in (config.TrainConfig, config.SearchSettings, NetConfig):
         for f in dataclasses.fields(record):
             if f.type in ("int", "float") and "lo" in f.metadata:
                 yield record, f
@@ -121,7 +121,7 @@ def test_a_config_field_takes_only_numbers_in_its_declared_range(field, value):
         if record is NetConfig:
             NetConfig(**{f.name: value})
         else:
-            dqn.default_config("tic_tac_toe", **{f.name: value})
+            config.default_config("tic_tac_toe", **{f.name: value})
 
 
 @given(

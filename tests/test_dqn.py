@@ -8,7 +8,7 @@ import torch
 from boards import board
 
 import games
-from selfplay import dqn, sources
+from selfplay import config, dqn, sources
 from selfplay.agents import QAgent
 from selfplay.network import NetConfig, build, masked
 
@@ -69,7 +69,7 @@ def test_illegal_actions_never_win_argmax():
 
 
 def _learner(**kw):
-    cfg = dqn.default_config(
+    cfg = config.default_config(
         "tic_tac_toe",
         num_envs=8,
         batch_size=32,
@@ -123,7 +123,7 @@ def test_self_play_stores_both_seats_with_mover_rewards():
 
 
 def test_epsilon_schedules():
-    cfg = dqn.default_config("tic_tac_toe", eps_start=1.0, eps_end=0.1, eps_steps=100)
+    cfg = config.default_config("tic_tac_toe", eps_start=1.0, eps_end=0.1, eps_steps=100)
     assert sources.epsilon_at(cfg, 0) == 1.0 and abs(sources.epsilon_at(cfg, 50) - 0.55) < 1e-9
     assert sources.epsilon_at(cfg, 10_000) == pytest.approx(0.1)
     exp = dataclasses.replace(cfg, eps_schedule="exp")
@@ -132,16 +132,16 @@ def test_epsilon_schedules():
 
 def test_config_validation():
     with pytest.raises(ValueError, match="gamma"):
-        dqn.default_config("tic_tac_toe", gamma=1.5)
+        config.default_config("tic_tac_toe", gamma=1.5)
     with pytest.raises(ValueError, match="eps_end"):
-        dqn.default_config("tic_tac_toe", eps_start=0.1, eps_end=0.5)
+        config.default_config("tic_tac_toe", eps_start=0.1, eps_end=0.5)
     with pytest.raises(ValueError, match="kind"):
         NetConfig(kind="transformer")
 
 
 def test_learns_win_in_one_and_must_block_in_tic_tac_toe():
     """A short run learns the two tactical basics (known answers)."""
-    cfg = dqn.default_config(
+    cfg = config.default_config(
         "tic_tac_toe",
         steps=60_000,
         updates_per_step=4,
@@ -216,7 +216,7 @@ def test_n_step_target_bootstraps_with_the_sign_of_the_mover_n_plies_on():
 def test_n_step_returns_sum_each_movers_reward_with_alternating_sign_up_to_the_end(n):
     """X wins on its third move (ply 5): the stored returns of the plies before it carry
     the win with the sign and discount of each ply's mover; the window stops at the end."""
-    cfg = dqn.default_config("tic_tac_toe", num_envs=1, n_step=n, gamma=0.9, augment=False, eval_every=0)
+    cfg = config.default_config("tic_tac_toe", num_envs=1, n_step=n, gamma=0.9, augment=False, eval_every=0)
     learner = dqn.Learner(cfg)
     for a in (0, 3, 1, 4, 2):  # X a1, O a2, X b1, O b2, X c1 wins
         learner.advance(np.array([a]))
@@ -238,7 +238,7 @@ def test_tic_tac_toe_reaches_exact_play_from_the_defaults_in_plain_and_mcts_mode
     """Every one of the 4,520 positions keeps its best outcome, and minimax never wins."""
     from selfplay.exact import exact_tic_tac_toe
 
-    cfg = dqn.default_config("tic_tac_toe", mcts=mcts, eval_every=0, checkpoint_every=0)
+    cfg = config.default_config("tic_tac_toe", mcts=mcts, eval_every=0, checkpoint_every=0)
     learner = dqn.Learner(cfg)
     dqn.train(learner)
     ex = exact_tic_tac_toe(QAgent(learner.game, learner.online), np.random.default_rng(0), num_games=50)

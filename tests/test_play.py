@@ -154,10 +154,10 @@ def _column_one_lover(path):
     """A real connect four checkpoint whose network prefers column 1, then 2, and so on."""
     import torch
 
-    from selfplay import checkpoint, dqn
+    from selfplay import checkpoint, config, dqn
     from selfplay.network import NetConfig
 
-    cfg = dqn.default_config("connect_four", net=NetConfig(kind="mlp", hidden=8, layers=1))
+    cfg = config.default_config("connect_four", net=NetConfig(kind="mlp", hidden=8, layers=1))
     learner = dqn.Learner(cfg)
     with torch.no_grad():
         for p in learner.online.parameters():

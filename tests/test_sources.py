@@ -8,21 +8,21 @@ import numpy as np
 import pytest
 import torch
 
-from selfplay import dqn
+from selfplay import config, dqn
 from selfplay.network import legal_q
 from selfplay.sources import SOURCES, TD, Search, source_for
 
 
 def _learner(**kw):
-    cfg = dqn.default_config(
+    cfg = config.default_config(
         "connect_four", eval_every=0, checkpoint_every=0, learning_starts=0, replay_capacity=20_000, **kw
     )
     return dqn.Learner(cfg)
 
 
 def test_the_config_picks_the_source_and_the_learner_uses_it():
-    assert source_for(dqn.default_config("tic_tac_toe")) is TD
-    assert source_for(dqn.default_config("tic_tac_toe", mcts=True)) is Search
+    assert source_for(config.default_config("tic_tac_toe")) is TD
+    assert source_for(config.default_config("tic_tac_toe", mcts=True)) is Search
     assert set(SOURCES) == {"td", "search"}
     learner = _learner(mcts=True, num_envs=8, simulations=4, outcome_mix=0.0)  # targets stored at once
     assert isinstance(learner.source, Search) and set(learner.buffers()) == {"replay", "search_targets"}
@@ -88,12 +88,12 @@ def _search_loss(learner, rng) -> float:
 def test_a_removed_search_setting_loads_only_at_the_value_that_turned_it_off():
     """Playout-cap randomisation (``full_share``) was measured and removed: configs saved
     with it off (1.0) load as before; one that used it is refused, not silently changed."""
-    d = dqn.default_config("connect_four", mcts=True).to_dict()
+    d = config.default_config("connect_four", mcts=True).to_dict()
     d["search"]["full_share"] = 1.0
-    assert dqn.TrainConfig.from_dict(d) == dqn.default_config("connect_four", mcts=True)
+    assert config.TrainConfig.from_dict(d) == config.default_config("connect_four", mcts=True)
     d["search"]["full_share"] = 0.5
     with pytest.raises(TypeError):
-        dqn.TrainConfig.from_dict(d)
+        config.TrainConfig.from_dict(d)
 
 
 def test_outcome_mix_puts_each_games_discounted_result_into_the_target_of_the_move_taken():
@@ -109,12 +109,12 @@ def test_outcome_mix_puts_each_games_discounted_result_into_the_target_of_the_mo
         gamma=gamma,
         temperature_moves=0,
     )
-    cfg = dqn.default_config(
+    cfg = config.default_config(
         "tic_tac_toe", eval_every=0, checkpoint_every=0, learning_starts=0, replay_capacity=20_000, **kw
     )
     plain = dqn.Learner(cfg)
     mixed = dqn.Learner(
-        dqn.TrainConfig.from_dict({**cfg.to_dict(), "search": {**cfg.to_dict()["search"], "outcome_mix": mix}})
+        config.TrainConfig.from_dict({**cfg.to_dict(), "search": {**cfg.to_dict()["search"], "outcome_mix": mix}})
     )
     assert mixed.source.pending is not None and plain.source.pending is None
     games = [[] for _ in range(n)]  # per game: (q, weight, action, mover, ply)

@@ -1,0 +1,262 @@
+"""Training settings: the records, their checks, the per-game defaults and a memory estimate.
+
+:class:`TrainConfig` (with MCTS mode's :class:`SearchSettings` inside) is the whole
+description of a run, saved in every checkpoint. Each field declares its default, help
+and range once (:func:`selfplay.checks.opt`); the CLI's options and the checks of the
+Python API are derived from those declarations. :func:`default_config` layers the game's
+own defaults (its profile, :mod:`selfplay.profiles`), MCTS mode's and a preset's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+import games
+from selfplay.checks import SEED_MAX, check_fields, opt
+from selfplay.network import NetConfig
+from selfplay.profiles import profile
+from selfplay.sources import source_for
+
+#: the most of anything counted in moves (steps, schedules): enough for weeks of play
+MOVES_MAX = 10**12
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSettings:
+    """MCTS mode's settings (``TrainConfig.search``); used when ``TrainConfig.mcts``."""
+
+    simulations: int = opt(64, "simulations per move", lo=1, hi=1_000_000)
+    leaf: str = opt(
+        "network",
+        'leaf evaluation, "network" (max legal Q) or "rollout" (random playouts)',
+        choices=("network", "rollout"),
+    )
+    rollouts: int = opt(1, 'random playouts per leaf with leaf="rollout"', lo=1, hi=10_000)
+    iteration_episodes: int = opt(
+        64, "finished episodes per iteration (then a batch of gradient steps)", lo=1, hi=10**9
+    )
+    iteration_updates: int = opt(200, "gradient steps after each iteration", lo=0, hi=100_000)
+    td_weight: float = opt(
+        0.5, "weight of the plain TD loss mixed into each step (0 = search targets only)", lo=0, hi=1_000
+    )
+    temperature_moves: int = opt(
+        8, "moves of each game chosen in proportion to visit counts, then greedily", lo=0, hi=100_000
+    )
+    dirichlet_alpha: float = opt(0.5, "Dirichlet noise concentration at the learner's roots", lo=0, hi=1_000)
+    search_target: str = opt(
+        "visits",
+        'how a search becomes targets: "visits" (visited root actions, weighted by '
+        'visits) or "completed" (every legal root action, unvisited ones at the root '
+        "value)",
+        choices=("visits", "completed"),
+    )
+    root_all: bool = opt(False, "visit every legal root action once before PUCT chooses")
+    opponent_search: bool = opt(
+        True, "the frozen opponent searches too (else it plays its greedy move, epsilon-greedy)"
+    )
+    outcome_mix: float = opt(
+        0.0,
+        "share of the game's discounted outcome in the target of each searched move taken "
+        "(Willemsen et al. 2021); 0 = search values only",
+        lo=0,
+        hi=1,
+    )
+
+    def __post_init__(self):
+        check_fields(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; saved in every checkpoint."""
+
+    game: str = opt("tic_tac_toe", "game name as given to games.make")
+    history: int = opt(0, "number of earlier positions stacked into the observation", lo=0, hi=64)
+    net: NetConfig = opt(NetConfig(), "network shape")
+    steps: int = opt(200_000, "total moves to play (all parallel games together)", lo=1, hi=MOVES_MAX)
+    num_envs: int = opt(64, "games played in lockstep; each move is one batched forward pass", lo=1, hi=100_000)
+    batch_size: int = opt(256, "minibatch size of each gradient step", lo=1, hi=65_536)
+    lr: float = opt(1e-3, "Adam learning rate", lo=0, hi=10, lo_open=True)
+    gamma: float = opt(0.99, "discount of the opponent's negated value", lo=0, hi=1)
+    loss: str = opt("huber", '"huber" or "mse" on Q(s, a) of the action taken', choices=("huber", "mse"))
+    double: bool = opt(False, "double DQN: argmax by the online net, value by the frozen one")
+    n_step: int = opt(
+        1,
+        "plies per TD return over the alternating-sign trajectory: y = sum_k (-gamma)^k r_t+k "
+        "+ (-gamma)^n max Q_frozen(s_t+n); 1 = one step",
+        lo=1,
+        hi=64,
+    )
+    augment: bool = opt(True, "train on random board symmetries of sampled transitions (native games)")
+    target_update: int = opt(
+        500, "gradient steps between the frozen copy's catch-ups (hard copy when tau == 1)", lo=1, hi=10**9
+    )
+    tau: float = opt(
+        1.0, "1.0 = hard copy every target_update steps; < 1 = Polyak averaging at every step", lo=0, hi=1, lo_open=True
+    )
+    replay_capacity: int = opt(100_000, "replay memory capacity in transitions", lo=1, hi=10**9)
+    learning_starts: int = opt(2_000, "transitions collected before the first gradient step", lo=0, hi=10**9)
+    updates_per_step: int = opt(
+        1, "gradient steps after each batched move of all parallel games (replay ratio)", lo=0, hi=10_000
+    )
+    eps_start: float = opt(1.0, "epsilon at the start of the schedule", lo=0, hi=1)
+    eps_end: float = opt(0.05, "epsilon at the end of the schedule", lo=0, hi=1)
+    eps_steps: int = opt(50_000, "moves over which epsilon is annealed", lo=0, hi=MOVES_MAX)
+    eps_schedule: str = opt("linear", '"linear" or "exp" annealing', choices=("linear", "exp"))
+    mcts: bool = opt(
+        False,
+        "MCTS mode: each self-play move is chosen by a search whose empirical root Q values "
+        "become regression targets after every iteration of episodes",
+    )
+    search: SearchSettings = opt(SearchSettings(), "MCTS mode's settings (their own record)")
+    eval_every: int = opt(20_000, "moves between evaluations (0 = only at the end)", lo=0, hi=MOVES_MAX)
+    eval_games: int = opt(100, "games per seat in each evaluation against random and the frozen copy", lo=1, hi=100_000)
+    checkpoint_every: int = opt(50_000, "moves between checkpoints (0 = only at the end)", lo=0, hi=MOVES_MAX)
+    seed: int = opt(0, "random seed (numpy and torch)", lo=0, hi=SEED_MAX)
+
+    def __post_init__(self):
+        if isinstance(self.net, dict):
+            object.__setattr__(self, "net", NetConfig(**self.net))
+        if isinstance(self.search, dict):
+            object.__setattr__(self, "search", SearchSettings(**self.search))
+        check_fields(self)
+        # the checks that tie fields together (each field's own range is declared above)
+        checks = [
+            (self.eps_end <= self.eps_start, f"eps_end ({self.eps_end:g}) must be <= eps_start ({self.eps_start:g})"),
+            (
+                self.num_envs <= self.steps,
+                f"steps ({self.steps:,}) must be at least num_envs ({self.num_envs:,}): "
+                "one batched move plays a move in every parallel game",
+            ),
+            (
+                self.learning_starts <= self.replay_capacity,
+                f"learning_starts ({self.learning_starts:,}) must be <= replay_capacity ({self.replay_capacity:,}): "
+                "the replay memory never holds more, so no gradient step would ever run",
+            ),
+            (
+                self.mcts or self.learning_starts < self.steps,
+                f"learning_starts ({self.learning_starts:,}) must be below steps ({self.steps:,}): "
+                "no gradient step would run",
+            ),
+        ]
+        _require(checks)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        d = dict(d)
+        d["net"] = NetConfig(**d["net"])
+        search = dict(d.get("search") or {})
+        for k in SEARCH_FIELDS & d.keys():  # configs saved before the search settings had a record
+            search[k] = d.pop(k)
+        for k, no_op in REMOVED_SEARCH_FIELDS.items():  # measured, did not pay, removed
+            if k in search and search[k] == no_op:
+                del search[k]
+        d["search"] = SearchSettings(**search)
+        return cls(**d)
+
+
+#: search settings that were tried and removed, with the value that turned them off: a
+#: config saved with that value loads (playout-cap randomisation, ``full_share``)
+REMOVED_SEARCH_FIELDS = {"full_share": 1.0}
+
+
+def _require(checks: list[tuple[bool, str]]) -> None:
+    """Raise ValueError with the message of the first check that fails."""
+    for ok, msg in checks:
+        if not ok:
+            raise ValueError(msg)
+
+
+#: the names of SearchSettings' fields (accepted flat by default_config and old configs)
+SEARCH_FIELDS = frozenset(f.name for f in dataclasses.fields(SearchSettings))
+
+
+#: what MCTS mode (``--mcts``) changes on top of a game's defaults, before the game's own
+#: MCTS-mode settings (its profile's ``mcts``): many games in parallel so each wave of the
+#: search fills a batch, a cheap search whose first visits cover every root action (so
+#: every action gets a target), a frozen opponent that does not search (docs/algorithm.md)
+MCTS_MODE = dict(
+    num_envs=256,
+    simulations=16,
+    root_all=True,
+    search_target="completed",
+    opponent_search=False,
+    eps_start=0.3,
+    eps_end=0.05,
+    eps_steps=100_000,  # the frozen opponent's exploration
+    iteration_episodes=256,
+    iteration_updates=200,
+    temperature_moves=8,
+    td_weight=0.5,
+)
+
+
+def presets(game: str) -> dict[str, dict]:
+    """The presets of ``game`` by name (empty where it has none): its profile's."""
+    return profile(game).presets
+
+
+def default_config(game: str, preset: str | None = None, **overrides) -> TrainConfig:
+    """The config for ``game``: TrainConfig's defaults, the game's own (and, with
+    ``mcts=True``, MCTS mode's own), the ``preset``'s, then overrides. Search settings
+    may be given flat (``simulations=16``); they go into ``search``."""
+    if preset is not None:
+        known = presets(game)
+        if preset not in known:
+            names = ", ".join(known) or "none"
+            raise ValueError(f"preset {preset!r} is not one of {games.canonical_name(game)}'s presets ({names})")
+        overrides = {**known[preset], **{k: v for k, v in overrides.items() if v is not None}}
+    flat = _default_flat(game, **overrides)
+    search = {k: flat.pop(k) for k in list(flat) if k in SEARCH_FIELDS}
+    return TrainConfig(search=SearchSettings(**search), **flat)
+
+
+def _default_flat(game: str, **overrides) -> dict:
+    game = games.canonical_name(game)
+    prof = profile(game)
+    base = dict(prof.train)
+    if overrides.get("mcts"):
+        base.update(MCTS_MODE)
+        base.update(prof.mcts)
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return dict(game=game, **base)
+
+
+def memory_estimate(cfg: TrainConfig, game) -> int:
+    """Bytes a Learner for ``cfg`` will hold, roughly: replay memory, the target source's
+    own (search targets and search trees), and four copies of the weights (online,
+    frozen, Adam's two moments)."""
+    cells = int(np.prod(game.obs_shape))
+    obs_bytes = (cells + 7) // 8 if game.binary_obs else 2 * cells
+    per_transition = 2 * obs_bytes + (game.num_actions + 7) // 8 + 8
+    total = cfg.replay_capacity * per_transition
+    total += source_for(cfg).extra_memory(cfg, game)
+    n = cfg.net
+    if n.kind == "mlp":
+        params = cells * n.hidden + (n.layers - 1) * n.hidden**2 + n.hidden * game.num_actions
+    else:
+        h, w = game.obs_shape[1:]
+        params = 18 * n.blocks * n.channels**2 + 4 * h * w * n.hidden + n.hidden * game.num_actions
+    return int(total + 16 * params)
+
+
+def check_memory(cfg: TrainConfig, game) -> None:
+    """Refuse, before allocating, a config that needs more memory than this machine has."""
+    import os
+
+    need = memory_estimate(cfg, game)
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > have:
+        raise ValueError(
+            f"this run needs about {need / 2**30:,.1f} GiB of memory (replay memory, search trees and network), "
+            f"more than this machine's {have / 2**30:,.1f} GiB: lower --replay-capacity, --num-envs, "
+            f"--simulations or the network size"
+        )
