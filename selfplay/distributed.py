@@ -51,8 +51,7 @@ def require_ray():
 
 
 #: the most torch threads ``--threads auto`` gives a learner that acts in its own process
-#: (measured on 2 cores: connect four 1.41x the positions/s of one thread, tic-tac-toe
-#: 1.23x; larger counts were not measured here)
+#: (the largest count measured to pay: docs/benchmarks.md, "Scaling")
 AUTO_THREADS = 2
 
 

@@ -83,10 +83,9 @@ BOARD_TRAIN = dict(
     checkpoint_every=250_000,
     net=dict(kind="mlp", hidden=512, layers=3),
 )
-#: MCTS mode on those boards, as measured on connect four at 15 minutes of one core
-#: (docs/experiments.md, "MCTS mode against plain DQN"): a 256-wide MLP, search targets
-#: alone (no TD term), 100 gradient steps per iteration of 256 games, half the game's
-#: outcome in the target of the move taken
+#: MCTS mode on those boards, chosen on connect four (docs/experiments.md): a 256-wide
+#: MLP, search targets alone (no TD term), 100 gradient steps per iteration of 256 games,
+#: half the game's outcome in the target of the move taken
 BOARD_MCTS = dict(
     steps=6_000_000,
     eval_every=500_000,
@@ -157,8 +156,7 @@ PROFILES: dict[str, GameProfile] = {
             checkpoint_every=50_000,
             net=dict(kind="mlp", hidden=256, layers=2),
         ),
-        # the opponent explores as in plain mode: reaching all 4,520 positions needs it (with
-        # a flat 0.2 the learner stopped at 99.93%)
+        # the opponent explores as in plain mode: exact play in all 4,520 positions needs it
         mcts=dict(
             steps=100_000,
             num_envs=64,

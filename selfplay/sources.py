@@ -72,9 +72,8 @@ class TargetSource:
     actor_queue = 2
     #: Ray workers that ``--workers auto`` starts for this source where Ray is installed
     #: and there are CPUs for them (0: one process), chosen by ``scripts/bench_scale.py``:
-    #: plain DQN spends ~90% of its time in gradient steps, which workers cannot take over
-    #: at a fixed replay ratio (1.04-1.05x with 2 workers on 2 cores; 1.13-1.34x beside a
-    #: two-thread learner, which alone gives 1.23-1.41x)
+    #: plain DQN spends most of its time in gradient steps, which workers cannot take over
+    #: at a fixed replay ratio (docs/benchmarks.md, "Scaling")
     auto_workers = 0
 
     def __init__(self, learner):
@@ -189,11 +188,10 @@ class Search(TargetSource):
     name = "search"
     shows_epsilon = False
     #: the weights change once per iteration (bursts of steps), so a deeper queue costs
-    #: little lag: measured on connect four with 2 workers, 8 chunks each gave 1.74x the
-    #: single process at a mean lag of 0.9 versions (2 chunks: 1.33x)
+    #: little policy lag and keeps the actors busy (docs/benchmarks.md, "Scaling")
     actor_queue = 8
-    #: acting (the search) is about half of MCTS mode's time: 2 workers gave 1.91x the
-    #: single process's positions/s on connect four with 2 cores (docs/benchmarks.md, "Scaling")
+    #: acting (the search) is about half of MCTS mode's time, which workers take over
+    #: (docs/benchmarks.md, "Scaling")
     auto_workers = 2
 
     def __init__(self, learner):
