@@ -204,6 +204,14 @@ def random_actions(state: State, rng: np.random.Generator) -> np.ndarray:
     return np.argmax(np.where(mask, noise, -1.0), axis=1)
 
 
+def explore(state: State, actions: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
+    """Epsilon-greedy, written once: each game's ``actions[b]``, or with probability
+    ``epsilon`` a uniformly random legal action instead (the coin, then the random moves,
+    are drawn from ``rng`` in that order)."""
+    coin = rng.random(state.batch_size) < epsilon
+    return np.where(coin, random_actions(state, rng), actions)
+
+
 # ---------------------------------------------------------------- registry
 
 _REGISTRY: dict[str, Callable[..., Game]] = {}

@@ -85,8 +85,7 @@ class QAgent:
             return search_actions(self, state, rng)
         actions = np.argmax(self.q_values(state), axis=1)
         if self.epsilon > 0:
-            explore = rng.random(state.batch_size) < self.epsilon
-            actions = np.where(explore, games.random_actions(state, rng), actions)
+            actions = games.explore(state, actions, self.epsilon, rng)
         return np.where(state.terminated, 0, actions)
 
     def policy(self, state: State, rng: np.random.Generator, temperature: float = 0.25):
@@ -99,7 +98,7 @@ class QAgent:
             b = max(1, int((~state.terminated).sum()))
             cfg = mcts.SearchConfig(simulations=self.search, lanes=self.lanes or mcts.auto_lanes(b))
             res = mcts.search(self.game, state, mcts.NetworkEvaluator(self.game, self.net), cfg, rng)
-            probs = res.visits / np.maximum(res.visits.sum(axis=1, keepdims=True), 1)
+            probs = mcts.shares(res.visits)
             return probs.astype(np.float32), res.action
         q = torch.from_numpy(self.q_values(state))
         probs = torch.nan_to_num(torch.softmax(q / temperature, dim=1), nan=0.0).numpy()

@@ -40,6 +40,16 @@ from selfplay.errors import Stopped
 from selfplay.network import legal_q
 
 
+def uniform(legal_action_mask: np.ndarray) -> np.ndarray:
+    """float[B, A]: the uniform distribution over each game's legal actions (zeros where none)."""
+    return legal_action_mask / np.maximum(legal_action_mask.sum(axis=1, keepdims=True), 1)
+
+
+def shares(counts: np.ndarray) -> np.ndarray:
+    """float[B, A]: each row of counts (a search's visits) as shares of its total (zeros where none)."""
+    return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+
+
 class Evaluator(Protocol):
     def __call__(self, states) -> tuple[np.ndarray, np.ndarray]: ...
 
@@ -77,19 +87,14 @@ class RolloutEvaluator:
             s = self.game.step(s, games.random_actions(s, self.rng))
             total += s.rewards[np.arange(len(idx)), mover]
         value = total.reshape(b, self.rollouts).mean(axis=1).astype(np.float32)
-        mask = states.legal_action_mask
-        priors = mask / np.maximum(mask.sum(axis=1, keepdims=True), 1)
-        return value, priors.astype(np.float32)
+        return value, uniform(states.legal_action_mask).astype(np.float32)
 
 
 class UniformEvaluator:
     """Value 0, uniform priors: measures the search's own overhead."""
 
     def __call__(self, states):
-        mask = states.legal_action_mask
-        return np.zeros(states.batch_size, np.float32), (mask / np.maximum(mask.sum(1, keepdims=True), 1)).astype(
-            np.float32
-        )
+        return np.zeros(states.batch_size, np.float32), uniform(states.legal_action_mask).astype(np.float32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -416,16 +421,14 @@ class SearchTarget:
 
 
 def _visit_targets(res: SearchResult, legal_mask: np.ndarray):
-    visits = res.visits
-    return np.nan_to_num(res.q), visits / np.maximum(visits.sum(axis=1, keepdims=True), 1)
+    return np.nan_to_num(res.q), shares(res.visits)
 
 
 def _completed_targets(res: SearchResult, legal_mask: np.ndarray):
     # "completed Q" (Danihelka et al. 2022): a visited action's target is its empirical Q,
     # an unvisited one's the search's value of the root; every legal action weighs the same
     q = np.where(res.visits > 0, np.nan_to_num(res.q), res.value[:, None]).astype(np.float32)
-    w = legal_mask / np.maximum(legal_mask.sum(axis=1, keepdims=True), 1)
-    return q, w.astype(np.float32)
+    return q, uniform(legal_mask).astype(np.float32)
 
 
 #: the search target sources by name (``TrainConfig.search_target``)

@@ -152,8 +152,7 @@ def epsilon_greedy(learner, net, idx: np.ndarray, actions: np.ndarray) -> None:
         return
     s = learner.state
     greedy = learner.greedy(net, learner.obs[idx], s.legal_action_mask[idx])
-    explore = learner.rng.random(len(idx)) < epsilon_at(learner.cfg, learner.moves)
-    actions[idx] = np.where(explore, games.random_actions(games.take(s, idx), learner.rng), greedy)
+    actions[idx] = games.explore(games.take(s, idx), greedy, epsilon_at(learner.cfg, learner.moves), learner.rng)
 
 
 class TD(TargetSource):
@@ -172,8 +171,7 @@ class TD(TargetSource):
             idx = np.flatnonzero(sel)
             if len(idx):
                 actions[idx] = learner.greedy(net, learner.obs[idx], s.legal_action_mask[idx])
-        explore = learner.rng.random(cfg.num_envs) < epsilon_at(cfg, learner.moves)
-        actions = np.where(explore, games.random_actions(s, learner.rng), actions)
+        actions = games.explore(s, actions, epsilon_at(cfg, learner.moves), learner.rng)
         learner.advance(actions)
 
     def loss(self) -> torch.Tensor:
@@ -270,7 +268,7 @@ class Search(TargetSource):
             )
             q, weight = target.targets(res, sub.legal_action_mask)
             early = sub.num_moves < st.temperature_moves
-            probs = res.visits / np.maximum(res.visits.sum(axis=1, keepdims=True), 1)
+            probs = mcts.shares(res.visits)
             u = learner.rng.random(len(idx)) * probs.sum(axis=1)  # one draw per game, proportional to visits
             sampled = np.minimum((np.cumsum(probs, axis=1) <= u[:, None]).sum(axis=1), probs.shape[1] - 1)
             actions[idx] = np.where(early, sampled, res.action)
