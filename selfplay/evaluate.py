@@ -12,12 +12,6 @@ from selfplay import arena, players, profiles, ratings
 CHUNK = 16
 
 
-def play_chunk(args) -> tuple[int, arena.MatchResult]:
-    """Chunk ``k`` of a match (in this process or as a Ray task): ``(k, its result)``."""
-    k, *rest = args
-    return k, players.play_players(*rest)
-
-
 def versus(
     agent,
     game_name: str,
@@ -44,9 +38,9 @@ def versus(
     if workers > 0:
         from selfplay.distributed import imap_unordered
 
-        results = dict(imap_unordered(play_chunk, tasks, workers, ray_address))
+        results = dict(imap_unordered(players.play_chunk, tasks, workers, ray_address))
     else:
-        results = dict(map(play_chunk, tasks))
+        results = dict(map(players.play_chunk, tasks))
     res = arena.MatchResult.join([results[k] for k in range(len(tasks))])
     summary = res.summary()
     r = ratings.fit(["opponent", "agent"], [(1, 0, float(s)) for s in res.scores], anchor=0)[1]

@@ -269,3 +269,11 @@ def play_players(game_name: str, pa, pb, planned: list[arena.Planned], seed: int
     agent_a = make_agent(pa, game_name, seed) if isinstance(pa, Player) else pa
     agent_b = make_agent(pb, game_name, seed + 1) if isinstance(pb, Player) else pb
     return arena.play_planned(games.make(game_name), agent_a, agent_b, planned, np.random.default_rng(seed))
+
+
+def play_chunk(args) -> tuple[int, arena.MatchResult]:
+    """Chunk ``k`` of planned games, ``(k, game_name, pa, pb, planned, seed)``, played by
+    :func:`play_players` (in this process or as a Ray task): ``(k, its result)``. The one
+    task of eval's matches and of tournament pairs."""
+    k, *rest = args
+    return k, play_players(*rest)

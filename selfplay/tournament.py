@@ -25,8 +25,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from selfplay import arena, players, profiles, ratings
-from selfplay.players import Player, PlayerError
+from selfplay import arena, profiles, ratings
+from selfplay.players import Player, PlayerError, play_chunk
 
 FORMAT = "selfplay-tournament"
 SCHEMA_VERSION = 2
@@ -186,11 +186,8 @@ def _key(players, p: Pairing) -> tuple:
     )
 
 
-def play_chunk(args) -> list[tuple]:
-    """Play a list of planned games between one pair (in this process or as a Ray task);
-    the rows the store keeps."""
-    game_name, pa, pb, chunk, seed = args
-    result = players.play_players(game_name, pa, pb, [p.planned for p in chunk], seed)
+def _rows(pa: Player, pb: Player, chunk: list[Pairing], result: arena.MatchResult) -> list[tuple]:
+    """The rows the store keeps for a chunk of one pair's games."""
     return [
         (
             pa.ident,
@@ -267,11 +264,12 @@ def run(
     store.add_players(players)
     if on_progress:
         on_progress(total - len(missing), total)
-    tasks = []
+    tasks, todos = [], []
     for pa, pb, items, chunk_seed in chunks(players, planned, chunk_size, seed):
         todo = [p for p in items if _key(players, p) not in done]
         if todo:  # a chunk cut short only by an older version or another --games: its missing games
-            tasks.append((game_name, pa, pb, todo, chunk_seed))
+            tasks.append((len(tasks), game_name, pa, pb, [p.planned for p in todo], chunk_seed))
+            todos.append((pa, pb, todo))
     finished = total - len(missing)
     if workers > 0:
         from selfplay.distributed import imap_unordered
@@ -279,7 +277,8 @@ def run(
         results = imap_unordered(play_chunk, tasks, workers, ray_address)
     else:
         results = map(play_chunk, tasks)
-    for rows in results:
+    for k, result in results:
+        rows = _rows(*todos[k], result)
         store.add_games(game_name, rows)
         finished += len(rows)
         if on_progress:
