@@ -161,7 +161,7 @@ def _lockstep_with_pyspiel(name: str, num_games: int, seed: int, planes=None) ->
                 assert list(np.flatnonzero(s.legal_action_mask[i])) == legal
                 if g.pyspiel_strings and compared % 7 == 0:  # a sample of positions' legal move strings
                     assert [g.action_to_string(s, a, i) for a in legal] == [ref.action_to_string(a) for a in legal]
-                if planes is not None:
+                if planes is not None and compared % 3 == 0:  # every third position's planes
                     np.testing.assert_array_equal(obs[i], planes(ref))
                 compared += 1
             if s.terminated.all():
