@@ -191,3 +191,43 @@ def _catches_sigint(pid: int) -> bool:
     except (OSError, StopIteration):
         return True
     return bool(caught & (1 << (signal.SIGINT - 1)))
+
+
+@pytest.mark.parametrize("game", ["othello", "hex_5x5"])
+def test_the_native_othello_and_hex_engines_train_evaluate_rank_and_serve(tmp_path, game):
+    """A short MCTS-mode run of each new engine, then eval against OpenSpiel's MCTS (its
+    twin), a tournament with random and the engine as a GTP program: the commands a
+    user of the game meets, on a real checkpoint of our own train."""
+    import re
+    import subprocess
+    import sys
+
+    out = tmp_path / game
+    r = CliRunner().invoke(
+        cli,
+        ["train", "--game", game, "--mcts", "--workers", "0", "--out", str(out), "--steps", "3000", "--num-envs", "32"]
+        + ["--iteration-episodes", "32", "--iteration-updates", "10", "--simulations", "4", "--eval-every", "0"]
+        + ["--eval-games", "4", "--hidden", "32", "--layers", "1", "--learning-starts", "64"],
+    )
+    assert r.exit_code == 0, r.output
+    ckpt = str(out / "latest.pt")
+    r = CliRunner().invoke(cli, ["eval", ckpt, "--opponents", "random,mcts:20", "--games", "4", "--json"])
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.output)
+    assert report["game"] == game and [m["opponent"] for m in report["matches"]] == ["random", "mcts:20"]
+    assert all(m["games"] == 8 for m in report["matches"])
+    db = tmp_path / "t.db"
+    r = CliRunner().invoke(cli, ["tournament", ckpt, "random", "--games", "4", "--db", str(db), "--json"])
+    assert r.exit_code == 0, r.output
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        assert con.execute("select count(*) from games").fetchone()[0] == 4
+    gtp = subprocess.run(
+        [sys.executable, "-m", "selfplay", "gtp", "--checkpoint", ckpt],
+        input=f"boardsize {8 if game == 'othello' else 5}\ngenmove b\nquit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert gtp.returncode == 0 and re.fullmatch(r"=\n\n= [a-h][1-8]\n\n=\n\n", gtp.stdout), gtp.stdout
