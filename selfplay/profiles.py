@@ -181,7 +181,8 @@ PROFILES: dict[str, GameProfile] = {
         # moves bounded by --minutes, evaluated and saved seldom enough to cost little
         presets={"strong": dict(mcts=True, steps=150_000_000, eval_every=10_000_000, checkpoint_every=5_000_000)},
     ),
-    # Othello and Hex start from connect four's board defaults (not yet measured on them)
+    # Othello and Hex take connect four's board defaults; on Othello the MLP beat a small ResNet
+    # at 12 minutes of one core (docs/experiments.md); the rest is not measured on them yet
     "othello": GameProfile(opening_plies=2, train=BOARD_TRAIN, mcts=BOARD_MCTS),
     **{f"hex_{n}x{n}": GameProfile(opening_plies=2, train=BOARD_TRAIN, mcts=BOARD_MCTS) for n in range(5, 12)},
 }
