@@ -19,6 +19,7 @@ from games.core import (
     check_actions,
     check_batch_size,
     initial_fields,
+    position_fields,
     register,
     step_fields,
     winner_rewards,
@@ -112,15 +113,15 @@ class ConnectFour(NativeGame):
         num_moves = heights.sum(axis=1).astype(np.int32)
         terminated = has_four(stones).any(axis=1) | (num_moves == ROWS * COLS)
         return ConnectFourState(
-            current_player=(num_moves % 2).astype(np.int8),
-            legal_action_mask=(heights < ROWS) & ~terminated[:, None],
-            rewards=np.zeros((b, 2), np.float32),
-            terminated=terminated,
-            last_action=np.full(b, -1, np.int32),
-            num_moves=num_moves,
-            past=self._empty_past(b),
-            stones=stones,
-            heights=heights,
+            **position_fields(
+                num_moves % 2,
+                heights < ROWS,
+                terminated,
+                num_moves,
+                past=self._empty_past(b),
+                stones=stones,
+                heights=heights,
+            )
         )
 
     def _action_perms(self, cells):

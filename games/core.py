@@ -154,19 +154,27 @@ def check_actions(state: State, actions: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- the step template
-def initial_fields(legal_action_mask: np.ndarray, **rest) -> dict:
-    """The shared fields of B new games (the first player to move, nothing played, no
-    reward), with the engine's ``legal_action_mask bool[B, A]`` and its own ``rest``."""
+def position_fields(current_player, legal_action_mask, terminated, num_moves, **rest) -> dict:
+    """The shared fields of B set-up positions (``from_cells``): the given mover, legal
+    mask (empty where ``terminated``) and move count, no reward and no last move, with the
+    engine's own ``rest``."""
     b = len(legal_action_mask)
     return dict(
-        current_player=np.zeros(b, np.int8),
-        legal_action_mask=legal_action_mask,
+        current_player=np.asarray(current_player, np.int8),
+        legal_action_mask=legal_action_mask & ~np.asarray(terminated)[:, None],
         rewards=np.zeros((b, 2), np.float32),
-        terminated=np.zeros(b, bool),
+        terminated=np.asarray(terminated, bool),
         last_action=np.full(b, -1, np.int32),
-        num_moves=np.zeros(b, np.int32),
+        num_moves=np.asarray(num_moves, np.int32),
         **rest,
     )
+
+
+def initial_fields(legal_action_mask: np.ndarray, **rest) -> dict:
+    """The shared fields of B new games (the first player to move, nothing played), with
+    the engine's ``legal_action_mask bool[B, A]`` and its own ``rest``."""
+    b = len(legal_action_mask)
+    return position_fields(np.zeros(b, np.int8), legal_action_mask, np.zeros(b, bool), np.zeros(b, np.int32), **rest)
 
 
 def step_fields(state: State, actions, live, terminated, rewards, legal_action_mask, next_player=None, **rest) -> dict:

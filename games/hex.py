@@ -27,6 +27,7 @@ from games.core import (
     check_actions,
     check_batch_size,
     initial_fields,
+    position_fields,
     register,
     step_fields,
     winner_rewards,
@@ -157,15 +158,9 @@ class Hex(NativeGame):
             terminated |= _place(board, parent, np.full(b, cell), (owner - 1).astype(np.int64), owner > 0, self.size)
         count = (flat != 0).sum(axis=1).astype(np.int32)
         return HexState(
-            current_player=(count % 2).astype(np.int8),
-            legal_action_mask=(board == 0) & ~terminated[:, None],
-            rewards=np.zeros((b, 2), np.float32),
-            terminated=terminated,
-            last_action=np.full(b, -1, np.int32),
-            num_moves=count,
-            past=self._empty_past(b),
-            board=board,
-            parent=parent,
+            **position_fields(
+                count % 2, board == 0, terminated, count, past=self._empty_past(b), board=board, parent=parent
+            )
         )
 
     def symmetries(self) -> tuple[np.ndarray, np.ndarray]:

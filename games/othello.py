@@ -22,7 +22,15 @@ import numpy as np
 from numba import njit
 
 from games import text
-from games.core import IllegalActionError, check_actions, check_batch_size, initial_fields, register, step_fields
+from games.core import (
+    IllegalActionError,
+    check_actions,
+    check_batch_size,
+    initial_fields,
+    position_fields,
+    register,
+    step_fields,
+)
 from games.native import NativeGame, NativeState
 
 SIZE = 8
@@ -196,15 +204,9 @@ class Othello(NativeGame):
         current = np.zeros(b, np.int8) if current_player is None else np.asarray(current_player, np.int8)
         nothing = np.zeros(b, bool)
         _, legal, terminated, _ = self._after(stones, current, np.zeros(b, np.int64), nothing, nothing)
+        played = _popcount(stones[:, 0] | stones[:, 1]) - 4
         return OthelloState(
-            current_player=current,
-            legal_action_mask=legal,
-            rewards=np.zeros((b, 2), np.float32),
-            terminated=terminated,
-            last_action=np.full(b, -1, np.int32),
-            num_moves=(_popcount(stones[:, 0] | stones[:, 1]) - 4).astype(np.int32),
-            past=self._empty_past(b),
-            stones=stones,
+            **position_fields(current, legal, terminated, played, past=self._empty_past(b), stones=stones)
         )
 
     def _action_perms(self, cells):

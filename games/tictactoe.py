@@ -18,6 +18,7 @@ from games.core import (
     check_actions,
     check_batch_size,
     initial_fields,
+    position_fields,
     register,
     step_fields,
     winner_rewards,
@@ -73,15 +74,9 @@ class TicTacToe(NativeGame):
         won = ((stones[:, :, None] & LINES) == LINES).any(axis=2).any(axis=1)
         occupied = stones[:, 0] | stones[:, 1]
         terminated = won | (occupied == 0x1FF)
+        legal = (occupied[:, None] & BITS) == 0
         return TicTacToeState(
-            current_player=(count % 2).astype(np.int8),
-            legal_action_mask=((occupied[:, None] & BITS) == 0) & ~terminated[:, None],
-            rewards=np.zeros((b, 2), np.float32),
-            terminated=terminated,
-            last_action=np.full(b, -1, np.int32),
-            num_moves=count,
-            past=self._empty_past(b),
-            stones=stones.copy(),
+            **position_fields(count % 2, legal, terminated, count, past=self._empty_past(b), stones=stones.copy())
         )
 
     def from_cells(self, cells: np.ndarray) -> TicTacToeState:

@@ -778,15 +778,19 @@ def _check_export(path: str | None) -> None:
         raise click.UsageError(f"--export {path}: cannot write there")
 
 
-@cli.command()
-@click.argument("players", nargs=-1, required=True)
-@click.option(
+#: --game of the commands that rank players: the checkpoints' game unless given
+_checkpoints_game = click.option(
     "--game",
     "game_name",
     type=GameName(),
     default=None,
     help="game [default: the checkpoints' game, else connect_four]",
 )
+
+
+@cli.command()
+@click.argument("players", nargs=-1, required=True)
+@_checkpoints_game
 @click.option(
     "--games",
     "games_per_pair",
@@ -901,13 +905,7 @@ def tournament(
 @cli.command()
 @click.argument("player_a")
 @click.argument("player_b")
-@click.option(
-    "--game",
-    "game_name",
-    type=GameName(),
-    default=None,
-    help="game [default: the checkpoints' game, else connect_four]",
-)
+@_checkpoints_game
 @click.option(
     "--games",
     "num_games",
