@@ -164,7 +164,8 @@ class Othello(NativeGame):
 
     def _after(self, stones, player, actions, live, terminated_before):
         """Play ``actions`` for ``player`` where ``live`` (on a copy of ``stones``); return
-        the stones, the next player's legal mask, the terminal flags and the rewards."""
+        the stones, the next player's legal mask (not yet emptied where the game ended),
+        the terminal flags and the rewards."""
         b = len(stones)
         stones = stones.copy()
         moves, stuck, over = _step(stones, actions, player.astype(np.int64), live)
@@ -172,7 +173,6 @@ class Othello(NativeGame):
         legal = np.zeros((b, CELLS + 1), bool)
         legal[:, :CELLS] = _mask(moves)
         legal[:, PASS] = stuck  # the pass, where the other player can still move
-        legal &= ~terminated[:, None]
         ended = over & ~terminated_before
         diff = np.sign(_popcount(stones[:, 0]) - _popcount(stones[:, 1])).astype(np.float32)
         rewards = np.zeros((b, 2), np.float32)
