@@ -266,7 +266,10 @@ def _as_flags(message: str) -> str:
 @click.option(
     "--preset",
     default=None,
-    help="a named recipe of the game's (connect_four: strong, the shipped agent's); options given beside it win",
+    help=(
+        "a named recipe of the game's (strong: the long run behind the shipped connect_four, othello and"
+        " hex_9x9 agents); options given beside it win"
+    ),
 )
 @_train_options
 @click.pass_context

@@ -97,6 +97,10 @@ BOARD_MCTS = dict(
     net=dict(kind="mlp", hidden=256, layers=3),
 )
 
+#: the long run behind the shipped Othello and Hex agents: MCTS mode's defaults, bounded by
+#: --minutes rather than moves, evaluated and saved every 2M moves
+BOARD_STRONG = dict(mcts=True, steps=150_000_000, eval_every=2_000_000, checkpoint_every=2_000_000)
+
 
 def _ttt_balanced(state) -> np.ndarray:
     from selfplay.minimax import position_values
@@ -183,8 +187,13 @@ PROFILES: dict[str, GameProfile] = {
     ),
     # Othello and Hex take connect four's board defaults; on Othello the MLP beat a small ResNet
     # at 12 minutes of one core (docs/experiments.md); the rest is not measured on them yet
-    "othello": GameProfile(opening_plies=2, train=BOARD_TRAIN, mcts=BOARD_MCTS),
-    **{f"hex_{n}x{n}": GameProfile(opening_plies=2, train=BOARD_TRAIN, mcts=BOARD_MCTS) for n in range(5, 12)},
+    "othello": GameProfile(opening_plies=2, train=BOARD_TRAIN, mcts=BOARD_MCTS, presets={"strong": BOARD_STRONG}),
+    **{
+        f"hex_{n}x{n}": GameProfile(
+            opening_plies=2, train=BOARD_TRAIN, mcts=BOARD_MCTS, presets={"strong": BOARD_STRONG}
+        )
+        for n in range(5, 12)
+    },
 }
 DEFAULT = GameProfile()
 

@@ -78,6 +78,8 @@ def test_short_train_run_writes_metrics_checkpoints_and_curve_then_resumes(tmp_p
         (["train", "--game", "openspiel:kuhn_poker"], "chance"),
         (["train", "--gamma", "3"], "gamma"),
         (["train", "--net-kind", "transformer"], "transformer"),
+        (["train", "--game", "othello", "--preset", "fast"], "preset 'fast' is not one of othello's presets (strong)"),
+        (["train", "--game", "tic_tac_toe", "--preset", "strong"], "tic_tac_toe's presets (none)"),
         (["play", "--game", "tic_tac_toe", "--checkpoint", "missing.pt"], "no such file"),
         (["play", "--game", "connect_four", "--checkpoint", "checkpoints/tic_tac_toe.pt"], "not connect_four"),
         (["tournament", "--game", "connect_four", "checkpoints/tic_tac_toe.pt", "random"], "not connect_four"),

@@ -139,6 +139,18 @@ def test_config_validation():
         NetConfig(kind="transformer")
 
 
+@pytest.mark.parametrize("game", ["connect_four", "othello", "hex_9x9"])
+def test_the_strong_preset_is_mcts_mode_bounded_by_minutes_and_options_beside_it_win(game):
+    mcts = config.default_config(game, mcts=True)
+    strong = config.default_config(game, preset="strong")
+    # the preset starts from MCTS mode's settings for the game and changes only the run's bounds
+    assert strong.mcts and strong.search == mcts.search and strong.net == mcts.net
+    assert strong.steps >= 100_000_000 > mcts.steps
+    changed = {f.name for f in dataclasses.fields(strong) if getattr(strong, f.name) != getattr(mcts, f.name)}
+    assert changed <= {"steps", "eval_every", "checkpoint_every"}
+    assert config.default_config(game, preset="strong", lr=1.5e-4, steps=None).lr == 1.5e-4
+
+
 def test_learns_win_in_one_and_must_block_in_tic_tac_toe():
     """A short run learns the two tactical basics (known answers)."""
     cfg = config.default_config(
