@@ -185,8 +185,8 @@ PROFILES: dict[str, GameProfile] = {
         # moves bounded by --minutes, evaluated and saved seldom enough to cost little
         presets={"strong": dict(mcts=True, steps=150_000_000, eval_every=10_000_000, checkpoint_every=5_000_000)},
     ),
-    # Othello and Hex take connect four's board defaults; on Othello the MLP beat a small ResNet
-    # at 12 minutes of one core (docs/experiments.md); the rest is not measured on them yet
+    # Othello and Hex take connect four's board defaults; the MLP beat a small ResNet on Othello
+    # (12 minutes of one core each) and on Hex 9x9 (10 minutes): docs/experiments.md
     "othello": GameProfile(opening_plies=2, train=BOARD_TRAIN, mcts=BOARD_MCTS, presets={"strong": BOARD_STRONG}),
     **{
         f"hex_{n}x{n}": GameProfile(
