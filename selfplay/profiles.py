@@ -97,8 +97,8 @@ BOARD_MCTS = dict(
     net=dict(kind="mlp", hidden=256, layers=3),
 )
 
-#: the long run behind the shipped Othello and Hex agents: MCTS mode's defaults, bounded by
-#: --minutes rather than moves, evaluated and saved every 2M moves
+#: the long run of ``--preset strong`` (Othello, Hex; connect four's saves less often): MCTS
+#: mode's defaults, bounded by --minutes rather than moves, evaluated and saved every 2M moves
 BOARD_STRONG = dict(mcts=True, steps=150_000_000, eval_every=2_000_000, checkpoint_every=2_000_000)
 
 
@@ -183,7 +183,7 @@ PROFILES: dict[str, GameProfile] = {
         # the long run behind the strong agent (training/c4strong/SEGMENTS.md): MCTS mode's
         # defaults (the 256-wide MLP beat a 512-wide one at an hour of one core each), 150M
         # moves bounded by --minutes, evaluated and saved seldom enough to cost little
-        presets={"strong": dict(mcts=True, steps=150_000_000, eval_every=10_000_000, checkpoint_every=5_000_000)},
+        presets={"strong": {**BOARD_STRONG, "eval_every": 10_000_000, "checkpoint_every": 5_000_000}},
     ),
     # Othello and Hex take connect four's board defaults; the MLP beat a small ResNet on Othello
     # (12 minutes of one core each) and on Hex 9x9 (10 minutes): docs/experiments.md
