@@ -98,6 +98,8 @@ class HexState(NativeState):
 class Hex(NativeGame):
     player_names = ("X", "O")
     pyspiel_strings = True
+    # X joins top and bottom, O left and right: [own, opponent] alone does not say which
+    mover_plane = True
 
     def __init__(self, board_size: int = 11, history: int = 0):
         if board_size not in SIZES:

@@ -5,7 +5,10 @@ A native engine keeps, per game, the stones of each player as absolute planes
 board, and a history ``past: int8[B, K, 2, H, W]`` of the K positions before the current
 one (zeros before the game began). ``observe`` turns these into float32 planes from the
 mover's point of view: ``[own, opponent]`` for the current position, then the same pair
-for each earlier position, most recent first; shape ``[B, 2 * (K + 1), H, W]``.
+for each earlier position, most recent first; shape ``[B, 2 * (K + 1), H, W]``. An
+engine whose players have different goals (Hex: X joins top and bottom, O left and right)
+sets ``mover_plane`` and gets one more plane, last: ones where player 0 is to move, so the
+network knows which goal the mover's stones serve.
 """
 
 from __future__ import annotations
@@ -31,13 +34,15 @@ class NativeGame:
     num_actions: int
     board_shape: tuple[int, int]
     binary_obs = True
+    #: append a plane of ones where player 0 moves (the players' goals differ)
+    mover_plane = False
 
     def __init__(self, history: int = 0):
         self.history = int(history)
 
     @property
     def obs_shape(self) -> tuple[int, int, int]:
-        return (2 * (self.history + 1), *self.board_shape)
+        return (2 * (self.history + 1) + int(self.mover_plane), *self.board_shape)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(history={self.history})"
@@ -88,6 +93,9 @@ class NativeGame:
         batch, mover = np.arange(state.batch_size), state.current_player.astype(np.intp)
         own, opp = planes[batch, :, mover], planes[batch, :, 1 - mover]  # [B, K+1, H, W] each
         obs = np.stack([own, opp], axis=2).reshape(state.batch_size, -1, *self.board_shape)
+        if self.mover_plane:
+            first = np.broadcast_to((mover == 0)[:, None, None, None], (state.batch_size, 1, *self.board_shape))
+            obs = np.concatenate([obs, first.astype(obs.dtype)], axis=1)
         return obs.astype(np.float32)
 
     def cells(self, state: State, index: int = 0) -> np.ndarray:

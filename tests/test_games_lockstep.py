@@ -185,12 +185,14 @@ def _othello_planes(ref):
 
 
 def _hex_planes(ref):
-    # the mover's stones, then the opponent's, read off OpenSpiel's drawing of the board
+    # the mover's stones, then the opponent's, read off OpenSpiel's drawing of the board;
+    # then ones where X (who joins top and bottom) is to move
     own, opp = ("x", "o") if ref.current_player() == 0 else ("o", "x")
     board = np.array([c for line in str(ref).split("\n") for c in line.split()])
     size = int(round(len(board) ** 0.5))
     board = board.reshape(size, size)
-    return np.stack([board == own, board == opp]).astype(np.float32)
+    first = np.full((size, size), ref.current_player() == 0)
+    return np.stack([board == own, board == opp, first]).astype(np.float32)
 
 
 #: how a native game's observation is read off its pyspiel twin, where the suite checks it
