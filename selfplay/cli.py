@@ -267,8 +267,8 @@ def _as_flags(message: str) -> str:
     "--preset",
     default=None,
     help=(
-        "a named recipe of the game's (strong: the long run behind the shipped connect_four and othello"
-        " agents, also for hex_N); options given beside it win"
+        "a named recipe of the game's (strong: the long run behind the shipped connect_four, othello"
+        " and hex_9x9 agents, also for the other hex_N); options given beside it win"
     ),
 )
 @_train_options

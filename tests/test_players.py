@@ -30,7 +30,8 @@ def test_each_kind_parses_to_its_record(spec, kind, extra):
 
 def test_a_folder_names_each_checkpoint_once_and_infers_its_game():
     found = P.parse("checkpoints")
-    assert {p.game for p in found} == {"tic_tac_toe", "connect_four", "othello", "openspiel:hex(board_size=5)"}
+    shipped = {"tic_tac_toe", "connect_four", "othello", "hex_9x9", "openspiel:hex(board_size=5)"}
+    assert {p.game for p in found} == shipped
     assert P.infer_game(["random", TTT]) == "tic_tac_toe" and P.infer_game(["random", "mcts:5"]) is None
 
 

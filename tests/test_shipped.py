@@ -15,7 +15,7 @@ SHIPPED = sorted(human.CHECKPOINT_DIR.glob("*.pt"))
 
 def test_the_new_games_ship_agents():
     names = {p.stem for p in SHIPPED}
-    assert {"tic_tac_toe", "connect_four", "othello"} <= names
+    assert {"tic_tac_toe", "connect_four", "othello", "hex_9x9"} <= names
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
