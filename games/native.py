@@ -92,11 +92,12 @@ class NativeGame:
             planes = planes[:, None]
         batch, mover = np.arange(state.batch_size), state.current_player.astype(np.intp)
         own, opp = planes[batch, :, mover], planes[batch, :, 1 - mover]  # [B, K+1, H, W] each
-        obs = np.stack([own, opp], axis=2).reshape(state.batch_size, -1, *self.board_shape)
+        obs = np.empty((state.batch_size, *self.obs_shape), np.float32)  # one copy, written in place
+        stones = obs[:, : 2 * (self.history + 1)].reshape(state.batch_size, -1, 2, *self.board_shape)
+        stones[:, :, 0], stones[:, :, 1] = own, opp
         if self.mover_plane:
-            first = np.broadcast_to((mover == 0)[:, None, None, None], (state.batch_size, 1, *self.board_shape))
-            obs = np.concatenate([obs, first.astype(obs.dtype)], axis=1)
-        return obs.astype(np.float32)
+            obs[:, -1] = (mover == 0)[:, None, None]
+        return obs
 
     def cells(self, state: State, index: int = 0) -> np.ndarray:
         """int8[H, W]: 0 empty, 1 player 0's stone, 2 player 1's stone."""
