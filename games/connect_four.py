@@ -41,6 +41,23 @@ class ConnectFourState(NativeState):
     heights: np.ndarray
 
 
+_BOARD = np.bitwise_or.reduce(_U(1) << _CELL_BITS)  # the 42 cells, no sentinels
+
+
+def completing_cells(player: np.ndarray, occupied: np.ndarray) -> np.ndarray:
+    """uint64[...]: the empty cells where ``player``'s stone would complete a line of four
+    (playable now or not: the odd and even threats of connect four strategy), from the
+    bitboards of that player's stones and of every stone."""
+    p = player
+    found = (p << _U(1)) & (p << _U(2)) & (p << _U(3))  # on top of three in a column
+    for s in _SHIFTS[1:]:
+        two, s2, s3 = (p << s) & (p << (s + s)), s + s, s + s + s
+        found |= two & ((p << s3) | (p >> s))
+        two = (p >> s) & (p >> s2)
+        found |= two & ((p << s) | (p >> s3))
+    return found & _BOARD & ~occupied
+
+
 def has_four(board: np.ndarray) -> np.ndarray:
     """bool[...]: True where a bitboard holds four in a line."""
     found = np.zeros(board.shape, bool)
@@ -59,6 +76,10 @@ class ConnectFour(NativeGame):
     in_a_row = 4
     num_actions = COLS
     board_shape = (ROWS, COLS)
+    derived_planes = (
+        "empty cells where the mover's stone would complete four",
+        "empty cells where the opponent's stone would complete four",
+    )
 
     def init(self, batch_size: int) -> ConnectFourState:
         b = check_batch_size(batch_size)
@@ -129,8 +150,18 @@ class ConnectFour(NativeGame):
         return np.array([[perm[c] % COLS for c in range(COLS)] for perm in cells])
 
     def planes(self, state: ConnectFourState) -> np.ndarray:
-        bits = (state.stones[:, :, None] >> _CELL_BITS) & _U(1)  # [B, 2, 42]
-        return bits.astype(np.int8).reshape(state.batch_size, 2, ROWS, COLS)
+        return self._bit_planes(state.stones)
+
+    @staticmethod
+    def _bit_planes(boards: np.ndarray) -> np.ndarray:
+        bits = (boards[:, :, None] >> _CELL_BITS) & _U(1)  # [B, 2, 42]
+        return bits.astype(np.int8).reshape(len(boards), 2, ROWS, COLS)
+
+    def derived_obs(self, state: ConnectFourState, mover: np.ndarray) -> np.ndarray:
+        batch = np.arange(state.batch_size)
+        own, opp = state.stones[batch, mover], state.stones[batch, 1 - mover]
+        occupied = own | opp
+        return self._bit_planes(np.stack([completing_cells(own, occupied), completing_cells(opp, occupied)], axis=1))
 
     def last_move_cell(self, state, index=0):
         a = int(state.last_action[index])

@@ -256,17 +256,21 @@ def slug(name: str) -> str:
     return safe.strip("_")
 
 
-def make(name: str, history: int = 0) -> Game:
+def make(name: str, history: int = 0, derived: bool = False) -> Game:
     """The game called ``name``: a native one, ``openspiel:<short_name>(params)``, or
-    ``pettingzoo:<env>``. ``history`` stacks the last K positions into observations.
-    Raises :class:`UnknownGameError` with a one-line reason."""
+    ``pettingzoo:<env>``. ``history`` stacks the last K positions into observations;
+    ``derived`` adds the engine's derived planes (``games.native``; native engines only).
+    Raises :class:`UnknownGameError` with a one-line reason, ValueError for an option the
+    game cannot take."""
     name = canonical_name(name)
     if history < 0:
         raise ValueError("history must be >= 0")
     if name in _REGISTRY:
-        return _REGISTRY[name](history=history)
+        return _REGISTRY[name](history=history, derived=derived)
     prefix, sep, rest = name.partition(":")
     if sep and prefix in _PREFIXES:
+        if derived:
+            raise ValueError(f"{name} has no derived planes (only native engines have them)")
         return _PREFIXES[prefix](rest, history=history)
     known = ", ".join(registered())
     raise UnknownGameError(f"unknown game {name!r}; known: {known}")

@@ -86,6 +86,35 @@ def _place(cells, parent, actions, players, live, n):
     return won
 
 
+@njit(cache=True, inline="always")
+def _root(parent, b, x):
+    while parent[b, x] != x:  # no path halving: an observation leaves the state as it was
+        x = parent[b, x]
+    return x
+
+
+@njit(cache=True)
+def _edge_groups(board, parent, mover, n):
+    """``int8[B, 4, N*N]``: the mover's stones whose group touches its first edge (top for
+    X, left for O), those touching its second edge (bottom, right), then the same two for
+    the opponent's stones and edges."""
+    out = np.zeros((len(board), 4, n * n), np.int8)
+    edge = n * n
+    for b in range(len(board)):
+        roots = np.empty(4, np.int64)
+        for e in range(4):
+            roots[e] = _root(parent, b, edge + e)
+        for a in range(n * n):
+            p = board[b, a] - 1
+            if p < 0:
+                continue
+            side = 0 if p == mover[b] else 2
+            r = _root(parent, b, a)
+            out[b, side, a] = r == roots[2 * p]
+            out[b, side + 1, a] = r == roots[2 * p + 1]
+    return out
+
+
 @dataclasses.dataclass(frozen=True)
 class HexState(NativeState):
     #: int8[B, N*N]: 0 empty, 1 X, 2 O.
@@ -100,20 +129,28 @@ class Hex(NativeGame):
     pyspiel_strings = True
     # X joins top and bottom, O left and right: [own, opponent] alone does not say which
     mover_plane = True
+    #: which stones a group joins to an edge: what OpenSpiel's Hex observation marks per
+    #: cell (its north/south and west/east cell states), from the mover's side
+    derived_planes = (
+        "own stones joined to own first edge (X: top, O: left)",
+        "own stones joined to own second edge (X: bottom, O: right)",
+        "opponent's stones joined to its first edge",
+        "opponent's stones joined to its second edge",
+    )
 
-    def __init__(self, board_size: int = 11, history: int = 0):
+    def __init__(self, board_size: int = 11, history: int = 0, derived: bool = False):
         if board_size not in SIZES:
             raise ValueError(f"hex board_size must be {SIZES.start} to {SIZES.stop - 1}, not {board_size}")
-        super().__init__(history)
         self.size = n = int(board_size)
         self.name = f"hex_{n}x{n}"
+        super().__init__(history, derived)
         #: the same game in OpenSpiel (same action numbering), for reference bots
         self.pyspiel_name = f"hex(board_size={n})"
         self.num_actions = n * n
         self.board_shape = (n, n)
 
     def __repr__(self) -> str:
-        return f"Hex(board_size={self.size}, history={self.history})"
+        return f"Hex(board_size={self.size}, history={self.history}, derived={self.derived})"
 
     def init(self, batch_size: int) -> HexState:
         b = check_batch_size(batch_size)
@@ -171,6 +208,18 @@ class Hex(NativeGame):
         cells = np.stack([np.arange(self.num_actions), np.arange(self.num_actions)[::-1]]).astype(np.int64)
         return cells, cells
 
+    def symmetry_channels(self) -> np.ndarray:
+        """The half turn swaps each player's two edges, so each pair of edge planes swaps."""
+        channels = super().symmetry_channels()
+        if self.derived:
+            first = 2 * (self.history + 1)
+            channels[1, first : first + 4] = first + np.array([1, 0, 3, 2])
+        return channels
+
+    def derived_obs(self, state: HexState, mover: np.ndarray) -> np.ndarray:
+        n = self.size
+        return _edge_groups(state.board, state.parent, mover.astype(np.int64), n).reshape(-1, 4, n, n)
+
     def planes(self, state: HexState) -> np.ndarray:
         n = self.size
         return np.stack([state.board == 1, state.board == 2], axis=1).astype(np.int8).reshape(-1, 2, n, n)
@@ -225,4 +274,4 @@ class Hex(NativeGame):
 
 
 for _n in SIZES:
-    register(f"hex_{_n}x{_n}", lambda history=0, _n=_n: Hex(_n, history=history))
+    register(f"hex_{_n}x{_n}", lambda history=0, derived=False, _n=_n: Hex(_n, history=history, derived=derived))

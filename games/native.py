@@ -9,6 +9,13 @@ for each earlier position, most recent first; shape ``[B, 2 * (K + 1), H, W]``. 
 engine whose players have different goals (Hex: X joins top and bottom, O left and right)
 sets ``mover_plane`` and gets one more plane, last: ones where player 0 is to move, so the
 network knows which goal the mover's stones serve.
+
+An engine may also offer *derived planes* (``derived_planes`` names them): facts about the
+current position that its own bookkeeping knows and a network would need many layers to
+work out, such as which stones a Hex group joins to an edge (OpenSpiel's Hex observation
+carries the same) or where a connect four line would be completed. They are on when the
+game is made with ``derived=True`` and sit between the stone planes and the mover plane,
+mover's first. ``symmetry_channels`` says how a board symmetry permutes them.
 """
 
 from __future__ import annotations
@@ -36,16 +43,25 @@ class NativeGame:
     binary_obs = True
     #: append a plane of ones where player 0 moves (the players' goals differ)
     mover_plane = False
+    #: names of the derived planes this engine can add (``derived=True``), in order
+    derived_planes: tuple[str, ...] = ()
 
-    def __init__(self, history: int = 0):
+    def __init__(self, history: int = 0, derived: bool = False):
         self.history = int(history)
+        if derived and not self.derived_planes:
+            raise ValueError(f"{self.name} has no derived planes")
+        self.derived = bool(derived)
+
+    @property
+    def num_derived(self) -> int:
+        return len(self.derived_planes) if self.derived else 0
 
     @property
     def obs_shape(self) -> tuple[int, int, int]:
-        return (2 * (self.history + 1) + int(self.mover_plane), *self.board_shape)
+        return (2 * (self.history + 1) + self.num_derived + int(self.mover_plane), *self.board_shape)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(history={self.history})"
+        return f"{type(self).__name__}(history={self.history}, derived={self.derived})"
 
     def symmetries(self) -> tuple[np.ndarray, np.ndarray]:
         """The board's symmetries as permutations: ``cells int64[S, H*W]`` and
@@ -68,6 +84,18 @@ class NativeGame:
         return cells, self._action_perms(cells)
 
     def _action_perms(self, cells: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def symmetry_channels(self) -> np.ndarray:
+        """``int64[S, C]``: symmetry k's observation plane j is plane ``[k, j]`` of the
+        original (with its cells moved as ``symmetries`` says). The identity, unless a
+        symmetry swaps what derived planes mean (Hex's half turn swaps an edge for the
+        opposite one)."""
+        s = len(self.symmetries()[0])
+        return np.tile(np.arange(self.obs_shape[0], dtype=np.int64), (s, 1))
+
+    def derived_obs(self, state: State, mover: np.ndarray) -> np.ndarray:
+        """``[B, D, H, W]`` (0/1): the derived planes, mover's first (see the module)."""
         raise NotImplementedError
 
     # -- to be provided by subclasses
@@ -95,6 +123,9 @@ class NativeGame:
         obs = np.empty((state.batch_size, *self.obs_shape), np.float32)  # one copy, written in place
         stones = obs[:, : 2 * (self.history + 1)].reshape(state.batch_size, -1, 2, *self.board_shape)
         stones[:, :, 0], stones[:, :, 1] = own, opp
+        if self.derived:
+            first = 2 * (self.history + 1)
+            obs[:, first : first + self.num_derived] = self.derived_obs(state, mover)
         if self.mover_plane:
             obs[:, -1] = (mover == 0)[:, None, None]
         return obs

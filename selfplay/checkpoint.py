@@ -5,7 +5,8 @@ read back with ``torch.load(weights_only=True)``: a file that carries code to ex
 refused, not run. Keys:
 
     format, format_version        "selfplay-checkpoint", FORMAT_VERSION
-    game, history                 what games.make needs to rebuild the game
+    game, history, derived        what games.make needs to rebuild the game (derived:
+                                  absent in files older than it, read as False)
     obs_shape, num_actions        checked against the game on load
     net_config, train_config      dataclass fields as dicts
     weights, frozen_weights       state dicts of the online network and the frozen copy
@@ -84,6 +85,7 @@ def learner_to_dict(learner, with_replay: bool = False) -> dict:
         "format_version": FORMAT_VERSION,
         "game": cfg.game,
         "history": cfg.history,
+        "derived": cfg.derived,
         "obs_shape": list(learner.game.obs_shape),
         "num_actions": int(learner.game.num_actions),
         "net_config": dataclasses.asdict(cfg.net),
@@ -104,6 +106,7 @@ def slim(d: dict) -> dict:
         "format_version",
         "game",
         "history",
+        "derived",
         "obs_shape",
         "num_actions",
         "net_config",
@@ -169,6 +172,8 @@ def _check_fields(d: dict, path) -> None:
         bad.append("game is not a string")
     if not isinstance(d["history"], int) or isinstance(d["history"], bool) or not 0 <= d["history"] <= 64:
         bad.append("history is not a small whole number")
+    if not isinstance(d.get("derived", False), bool):
+        bad.append("derived is not true or false")
     if not isinstance(d["net_config"], dict):
         bad.append("net_config is not a record")
     if not isinstance(d["weights"], dict) or not all(isinstance(v, torch.Tensor) for v in d["weights"].values()):
@@ -217,7 +222,7 @@ def build_net(d: dict, path="checkpoint"):
     from selfplay.network import NetConfig, build
 
     try:
-        g = games.make(d["game"], history=int(d["history"]))
+        g = games.make(d["game"], history=int(d["history"]), derived=d.get("derived", False))
     except (games.UnknownGameError, ValueError) as e:
         raise CheckpointError(f"{path}: {e}") from None
     if list(g.obs_shape) != list(d["obs_shape"]) or g.num_actions != d["num_actions"]:

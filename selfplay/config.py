@@ -74,6 +74,11 @@ class TrainConfig:
 
     game: str = opt("tic_tac_toe", "game name as given to games.make")
     history: int = opt(0, "number of earlier positions stacked into the observation", lo=0, hi=64)
+    derived: bool = opt(
+        False,
+        "add the engine's derived planes to the observation (Hex: the stones each group joins "
+        "to an edge; connect four: the cells that would complete four)",
+    )
     net: NetConfig = opt(NetConfig(), "network shape")
     steps: int = opt(200_000, "total moves to play (all parallel games together)", lo=1, hi=MOVES_MAX)
     num_envs: int = opt(64, "games played in lockstep; each move is one batched forward pass", lo=1, hi=100_000)

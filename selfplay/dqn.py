@@ -41,7 +41,7 @@ class Learner:
 
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
-        self.game = games.make(cfg.game, history=cfg.history)
+        self.game = games.make(cfg.game, history=cfg.history, derived=cfg.derived)
         check_memory(cfg, self.game)
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
@@ -54,7 +54,8 @@ class Learner:
         self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, fused=True)
         self.replay = Replay(cfg.replay_capacity, self.game.obs_shape, self.game.num_actions, self.game.binary_obs)
         symmetries = getattr(self.game, "symmetries", None)
-        self.symmetries = symmetries() if cfg.augment and symmetries else None
+        #: (cells, actions, channels) of the board's symmetries, for augmentation
+        self.symmetries = (*symmetries(), self.game.symmetry_channels()) if cfg.augment and symmetries else None
         self.moves = 0
         self.updates = 0
         self.episodes = 0

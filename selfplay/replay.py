@@ -13,6 +13,18 @@ from __future__ import annotations
 import numpy as np
 
 
+def transform_planes(obs: np.ndarray, cells: np.ndarray, channels: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Observations ``[N, C, H, W]`` under board symmetry ``k[i]`` each: every plane's cells
+    moved by ``cells[k]`` (new position j holds old cell ``argsort(cells)[j]``), then the
+    planes reordered by ``channels[k]`` (``NativeGame.symmetry_channels``)."""
+    n, c, h, w = obs.shape
+    inv_cells = np.argsort(cells, axis=1)[k]
+    moved = np.take_along_axis(obs.reshape(n, c, h * w), inv_cells[:, None, :], axis=2)
+    if not (channels == np.arange(c)).all():
+        moved = np.take_along_axis(moved, channels[k][:, :, None], axis=1)
+    return moved.reshape(n, c, h, w)
+
+
 class Replay:
     def __init__(self, capacity: int, obs_shape: tuple[int, ...], num_actions: int, binary: bool):
         if capacity < 1:
@@ -82,22 +94,25 @@ class Replay:
         }
 
     def augment(
-        self, batch: dict[str, np.ndarray], cells: np.ndarray, actions: np.ndarray, rng: np.random.Generator
+        self,
+        batch: dict[str, np.ndarray],
+        cells: np.ndarray,
+        actions: np.ndarray,
+        channels: np.ndarray,
+        rng: np.random.Generator,
     ) -> dict[str, np.ndarray]:
         """Apply one random board symmetry per sample (in place of the sample).
 
-        ``cells[k]``/``actions[k]`` map old cell/action ids to new ones (see
-        ``NativeGame.symmetries``); the planes, the action and the next legal mask move
+        ``cells[k]``/``actions[k]`` map old cell/action ids to new ones and ``channels[k]``
+        says which old plane each new one is (see ``NativeGame.symmetries`` and
+        ``symmetry_channels``); the planes, the action and the next legal mask move
         together, so the transition stays a true transition of the game."""
         n = len(batch["action"])
         k = rng.integers(0, len(cells), n)
-        inv_cells = np.argsort(cells, axis=1)[k]  # new position j holds old cell inv[j]
         inv_actions = np.argsort(actions, axis=1)[k]
-        c, h, w = self.obs_shape
         out = dict(batch)
         for key in ("obs", "next_obs"):
-            flat = batch[key].reshape(n, c, h * w)
-            out[key] = np.take_along_axis(flat, inv_cells[:, None, :], axis=2).reshape(n, c, h, w)
+            out[key] = transform_planes(batch[key], cells, channels, k)
         out["action"] = actions[k, batch["action"]]
         out["next_mask"] = np.take_along_axis(batch["next_mask"], inv_actions, axis=1)
         return out
@@ -187,17 +202,19 @@ class SearchTargets:
 
     @staticmethod
     def augment(
-        batch: dict[str, np.ndarray], cells: np.ndarray, actions: np.ndarray, rng: np.random.Generator
+        batch: dict[str, np.ndarray],
+        cells: np.ndarray,
+        actions: np.ndarray,
+        channels: np.ndarray,
+        rng: np.random.Generator,
     ) -> dict[str, np.ndarray]:
         """One random board symmetry per sample: the planes, and the target and weight of
         every action, move together (see ``Replay.augment``)."""
-        n, c, h, w = batch["obs"].shape
+        n = len(batch["obs"])
         k = rng.integers(0, len(cells), n)
-        inv_cells = np.argsort(cells, axis=1)[k]
         inv_actions = np.argsort(actions, axis=1)[k]
-        flat = batch["obs"].reshape(n, c, h * w)
         return {
-            "obs": np.take_along_axis(flat, inv_cells[:, None, :], axis=2).reshape(n, c, h, w),
+            "obs": transform_planes(batch["obs"], cells, channels, k),
             "q": np.take_along_axis(batch["q"], inv_actions, axis=1),
             "weight": np.take_along_axis(batch["weight"], inv_actions, axis=1),
         }

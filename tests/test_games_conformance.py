@@ -211,3 +211,74 @@ def test_symmetries_map_positions_moves_and_outcomes(name):
             checked += int(live.sum())
         s = nxt
     assert checked > 64 * len(cells) * 5
+
+
+#: the native engines with derived planes (``derived=True``)
+DERIVED = [n for n in games.registered() if ":" not in n and games.make(n).derived_planes]
+
+
+@pytest.mark.parametrize("name", [n for n in games.registered() if ":" not in n])
+def test_symmetries_move_observations(name):
+    """Augmentation is honest: a symmetry applied to an observation's planes (cells moved,
+    planes reordered by ``symmetry_channels``) is the observation of the image position,
+    derived planes included where the engine has them."""
+    from selfplay.replay import transform_planes
+
+    g = games.make(name, derived=name in DERIVED)
+    cells, _ = g.symmetries()
+    channels = g.symmetry_channels()
+    assert channels.shape == (len(cells), g.obs_shape[0])
+    kwargs = (lambda s: {"current_player": s.current_player}) if name == "othello" else (lambda s: {})
+    rng = np.random.default_rng(11)
+    s = g.init(64)
+    checked = 0
+    while not s.terminated.all():
+        live = np.flatnonzero(~s.terminated)
+        grid = np.stack([g.cells(s, i) for i in live]).reshape(len(live), -1)
+        obs = g.observe(games.take(s, live))
+        for k in range(len(cells)):
+            image = np.empty_like(grid)
+            image[:, cells[k]] = grid
+            im_state = g.from_cells(image.reshape(-1, *g.board_shape), **kwargs(games.take(s, live)))
+            moved = transform_planes(obs, cells, channels, np.full(len(live), k))
+            np.testing.assert_array_equal(moved, g.observe(im_state))
+            checked += len(live)
+        s = g.step(s, games.random_actions(s, rng))
+    assert checked > 64 * len(cells) * 5
+
+
+def test_derived_planes_are_offered_only_where_an_engine_has_them():
+    assert set(DERIVED) >= {"connect_four", "hex_9x9"}
+    for name in DERIVED:
+        g0, g1 = games.make(name), games.make(name, derived=True)
+        assert g1.obs_shape[0] == g0.obs_shape[0] + len(g1.derived_planes)
+    for name in ("tic_tac_toe", "openspiel:breakthrough(rows=6,columns=6)"):
+        with pytest.raises(ValueError, match="no derived planes") as e:
+            games.make(name, derived=True)
+        assert "\n" not in str(e.value)
+
+
+def test_connect_four_derived_planes_are_the_cells_that_complete_four():
+    """Each empty cell is marked for a player exactly when that player's stone there, on
+    the board as it stands (playable or not), would make four in a line."""
+    from games.connect_four import has_four
+
+    g = games.make("connect_four", derived=True)
+    rng = np.random.default_rng(4)
+    s, marked = g.init(128), 0
+    while not s.terminated.all():
+        live = np.flatnonzero(~s.terminated)
+        obs = g.observe(games.take(s, live))
+        for j, i in enumerate(live):
+            grid = g.cells(s, int(i))
+            mover = int(s.current_player[i])
+            for side, player in ((2, mover), (3, 1 - mover)):
+                want = np.zeros(grid.shape, bool)
+                for r, c in zip(*np.nonzero(grid == 0)):
+                    trial = grid.copy()
+                    trial[r, c] = player + 1
+                    want[r, c] = has_four(g.from_cells(trial[None]).stones[:, player])[0]
+                np.testing.assert_array_equal(obs[j, side].astype(bool), want)
+                marked += int(want.sum())
+        s = g.step(s, games.random_actions(s, rng))
+    assert marked > 500  # the sweep met many threats, not only empty planes

@@ -195,6 +195,43 @@ def _hex_planes(ref):
     return np.stack([board == own, board == opp, first]).astype(np.float32)
 
 
+def _hex_edge_planes(ref):
+    # OpenSpiel's Hex observation marks each cell with a state (index = state + 4): X's
+    # stones joined to the north edge (7), to the south (6), to both (8); O's joined to the
+    # west (1), east (2), both (0). Ours: the mover's first and second edge, then the
+    # opponent's (X: north, south; O: west, east)
+    n = int(round((len(ref.observation_tensor()) / 9) ** 0.5))
+    t = np.array(ref.observation_tensor(), bool).reshape(9, n, n)
+    x = [t[7] | t[8], t[6] | t[8]]
+    o = [t[1] | t[0], t[2] | t[0]]
+    first, second = (x, o) if ref.current_player() == 0 else (o, x)
+    return np.stack([*first, *second]).astype(np.float32)
+
+
+@pytest.mark.parametrize("size", [5, 9, 11])
+def test_hex_derived_planes_lockstep_with_openspiel_observation(size):
+    """Hex's derived planes say for every stone which of its player's edges its group
+    touches, as OpenSpiel's own observation does, in lockstep over random games."""
+    g = games.make(f"hex_{size}x{size}", derived=True)
+    ref_game = pyspiel.load_game(g.pyspiel_name)
+    rng = np.random.default_rng(size)
+    s = g.init(200)
+    refs = [ref_game.new_initial_state() for _ in range(200)]
+    compared = 0
+    while not s.terminated.all():
+        obs = g.observe(s)
+        for i, ref in enumerate(refs):
+            if not ref.is_terminal():
+                np.testing.assert_array_equal(obs[i, 2:6], _hex_edge_planes(ref))
+                compared += 1
+        a = games.random_actions(s, rng)
+        s = g.step(s, a)
+        for i, ref in enumerate(refs):
+            if not ref.is_terminal():
+                ref.apply_action(int(a[i]))
+    assert compared > 200 * size * size // 3
+
+
 #: how a native game's observation is read off its pyspiel twin, where the suite checks it
 #: (tic-tac-toe and connect four are checked against PettingZoo's planes above)
 PLANES = {"othello": _othello_planes, **{f"hex_{n}x{n}": _hex_planes for n in range(5, 12)}}

@@ -93,7 +93,7 @@ def test_symmetry_augmentation_gives_true_transitions(name):
         "done": nxt.terminated,
         "next_mask": nxt.legal_action_mask,
     }
-    aug = r.augment(batch, cells, actions, rng)
+    aug = r.augment(batch, cells, actions, g.symmetry_channels(), rng)
     for i in range(64):
         own_next_opp = aug["next_obs"][i, 1].ravel()
         # the mover's stones after the move = before + exactly one new stone, in the action's column/cell
