@@ -260,3 +260,34 @@ def test_every_field_replaced_by_junk_or_removed_is_refused_with_one_line_naming
             assert "\n" not in str(e) and str(path) in str(e)
 
     check()
+
+
+def test_a_checkpoint_with_derived_planes_plays_as_saved_and_one_from_before_them_still_loads(tmp_path):
+    """``derived`` is saved and rebuilds the same observation; files written before the
+    field existed (no key) load as plain-plane agents."""
+    cfg = config.default_config(
+        "hex_5x5",
+        derived=True,
+        num_envs=8,
+        batch_size=32,
+        learning_starts=64,
+        steps=400,
+        eval_every=0,
+        checkpoint_every=0,
+        net=NetConfig(kind="mlp", hidden=32, layers=1),
+    )
+    learner = dqn.Learner(cfg)
+    _run(learner, 200)
+    checkpoint.save_learner(learner, tmp_path / "d.pt")
+    agent = load_agent(tmp_path / "d.pt")
+    assert agent.game.derived and agent.game.obs_shape == learner.game.obs_shape
+    s = agent.game.init(8)
+    for _ in range(5):
+        s = agent.game.step(s, games.random_actions(s, np.random.default_rng(1)))
+    np.testing.assert_array_equal(agent.q_values(s), QAgent(learner.game, learner.online).q_values(s))
+
+    plain = dqn.Learner(_cfg())
+    d = checkpoint.learner_to_dict(plain)
+    del d["derived"]
+    torch.save(d, tmp_path / "old.pt")
+    assert not load_agent(tmp_path / "old.pt").game.derived
