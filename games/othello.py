@@ -115,6 +115,17 @@ def _step(stones, actions, player, live):
     return moves, stuck, over
 
 
+@njit(cache=True)
+def _mobility(stones, mover):
+    """uint64[B, 2]: the mover's legal cells, then the opponent's (were it to move)."""
+    out = np.zeros((len(mover), 2), np.uint64)
+    for i in range(len(mover)):
+        own, opp = stones[i, mover[i]], stones[i, 1 - mover[i]]
+        out[i, 0] = _moves(own, opp)
+        out[i, 1] = _moves(opp, own)
+    return out
+
+
 def _popcount(x: np.ndarray) -> np.ndarray:
     return np.bitwise_count(x).astype(np.int32)
 
@@ -153,6 +164,8 @@ class Othello(NativeGame):
     board_shape = (SIZE, SIZE)
     player_names = ("X", "O")
     pyspiel_strings = True
+    #: mobility, the first thing an Othello player counts
+    derived_planes = ("the mover's legal moves", "the opponent's legal moves, were it to move")
 
     def init(self, batch_size: int) -> OthelloState:
         b = check_batch_size(batch_size)
@@ -215,6 +228,10 @@ class Othello(NativeGame):
 
     def planes(self, state: OthelloState) -> np.ndarray:
         return _bits(state.stones).view(np.int8).reshape(state.batch_size, 2, SIZE, SIZE)
+
+    def derived_obs(self, state: OthelloState, mover: np.ndarray) -> np.ndarray:
+        moves = _mobility(state.stones, mover.astype(np.int64))
+        return _bits(moves).view(np.int8).reshape(state.batch_size, 2, SIZE, SIZE)
 
     def last_move_cell(self, state, index=0):
         a = int(state.last_action[index])

@@ -248,7 +248,7 @@ def test_symmetries_move_observations(name):
 
 
 def test_derived_planes_are_offered_only_where_an_engine_has_them():
-    assert set(DERIVED) >= {"connect_four", "hex_9x9"}
+    assert set(DERIVED) >= {"connect_four", "hex_9x9", "othello"}
     for name in DERIVED:
         g0, g1 = games.make(name), games.make(name, derived=True)
         assert g1.obs_shape[0] == g0.obs_shape[0] + len(g1.derived_planes)
@@ -282,3 +282,22 @@ def test_connect_four_derived_planes_are_the_cells_that_complete_four():
                 marked += int(want.sum())
         s = g.step(s, games.random_actions(s, rng))
     assert marked > 500  # the sweep met many threats, not only empty planes
+
+
+def test_othello_derived_planes_are_each_sides_legal_moves():
+    """The mover's plane is its legal mask (less the pass); the opponent's is the legal
+    mask of the same discs with the opponent to move."""
+    g = games.make("othello", derived=True)
+    rng = np.random.default_rng(9)
+    s, seen = g.init(64), 0
+    while not s.terminated.all():
+        live = np.flatnonzero(~s.terminated)
+        sub = games.take(s, live)
+        obs = g.observe(sub).reshape(len(live), -1, 64)
+        grid = np.stack([g.cells(s, int(i)) for i in live])
+        swapped = g.from_cells(grid, current_player=1 - sub.current_player)
+        np.testing.assert_array_equal(obs[:, 2].astype(bool), sub.legal_action_mask[:, :64])
+        np.testing.assert_array_equal(obs[:, 3].astype(bool), swapped.legal_action_mask[:, :64])
+        seen += int(obs[:, 3].sum())
+        s = g.step(s, games.random_actions(s, rng))
+    assert seen > 1000
