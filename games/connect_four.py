@@ -50,10 +50,11 @@ def completing_cells(player: np.ndarray, occupied: np.ndarray) -> np.ndarray:
     bitboards of that player's stones and of every stone."""
     p = player
     found = (p << _U(1)) & (p << _U(2)) & (p << _U(3))  # on top of three in a column
-    for s in _SHIFTS[1:]:
-        two, s2, s3 = (p << s) & (p << (s + s)), s + s, s + s + s
+    for s in _SHIFTS[1:]:  # across and the two diagonals: the gap at either end or inside
+        s2, s3 = s + s, s + s + s
+        two = (p << s) & (p << s2)  # two in a row on one side of the cell
         found |= two & ((p << s3) | (p >> s))
-        two = (p >> s) & (p >> s2)
+        two = (p >> s) & (p >> s2)  # two on the other side
         found |= two & ((p << s) | (p >> s3))
     return found & _BOARD & ~occupied
 

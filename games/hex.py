@@ -212,7 +212,7 @@ class Hex(NativeGame):
         """The half turn swaps each player's two edges, so each pair of edge planes swaps."""
         channels = super().symmetry_channels()
         if self.derived:
-            first = 2 * (self.history + 1)
+            first = self.derived_start
             channels[1, first : first + 4] = first + np.array([1, 0, 3, 2])
         return channels
 

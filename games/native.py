@@ -57,8 +57,13 @@ class NativeGame:
         return len(self.derived_planes) if self.derived else 0
 
     @property
+    def derived_start(self) -> int:
+        """Index of the first derived plane: right after the stone planes of every position."""
+        return 2 * (self.history + 1)
+
+    @property
     def obs_shape(self) -> tuple[int, int, int]:
-        return (2 * (self.history + 1) + self.num_derived + int(self.mover_plane), *self.board_shape)
+        return (self.derived_start + self.num_derived + int(self.mover_plane), *self.board_shape)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(history={self.history}, derived={self.derived})"
@@ -121,10 +126,10 @@ class NativeGame:
         batch, mover = np.arange(state.batch_size), state.current_player.astype(np.intp)
         own, opp = planes[batch, :, mover], planes[batch, :, 1 - mover]  # [B, K+1, H, W] each
         obs = np.empty((state.batch_size, *self.obs_shape), np.float32)  # one copy, written in place
-        stones = obs[:, : 2 * (self.history + 1)].reshape(state.batch_size, -1, 2, *self.board_shape)
+        first = self.derived_start
+        stones = obs[:, :first].reshape(state.batch_size, -1, 2, *self.board_shape)
         stones[:, :, 0], stones[:, :, 1] = own, opp
         if self.derived:
-            first = 2 * (self.history + 1)
             obs[:, first : first + self.num_derived] = self.derived_obs(state, mover)
         if self.mover_plane:
             obs[:, -1] = (mover == 0)[:, None, None]

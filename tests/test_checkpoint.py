@@ -14,7 +14,7 @@ from selfplay.checkpoint import CheckpointError
 from selfplay.network import NetConfig
 
 
-def _cfg(**kw):
+def _cfg(game="tic_tac_toe", **kw):
     base = dict(
         num_envs=8,
         batch_size=32,
@@ -27,7 +27,7 @@ def _cfg(**kw):
         target_update=7,
     )
     base.update(kw)
-    return config.default_config("tic_tac_toe", **base)
+    return config.default_config(game, **base)
 
 
 def _run(learner, until):
@@ -265,18 +265,7 @@ def test_every_field_replaced_by_junk_or_removed_is_refused_with_one_line_naming
 def test_a_checkpoint_with_derived_planes_plays_as_saved_and_one_from_before_them_still_loads(tmp_path):
     """``derived`` is saved and rebuilds the same observation; files written before the
     field existed (no key) load as plain-plane agents."""
-    cfg = config.default_config(
-        "hex_5x5",
-        derived=True,
-        num_envs=8,
-        batch_size=32,
-        learning_starts=64,
-        steps=400,
-        eval_every=0,
-        checkpoint_every=0,
-        net=NetConfig(kind="mlp", hidden=32, layers=1),
-    )
-    learner = dqn.Learner(cfg)
+    learner = dqn.Learner(_cfg("hex_5x5", derived=True, steps=400))
     _run(learner, 200)
     checkpoint.save_learner(learner, tmp_path / "d.pt")
     agent = load_agent(tmp_path / "d.pt")
