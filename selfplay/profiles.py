@@ -182,7 +182,7 @@ PROFILES: dict[str, GameProfile] = {
         # head to head, 87.0% of the non-trivial labelled positions from 78.3%
         train={**BOARD_TRAIN, "derived": True},
         mcts=BOARD_MCTS,
-        # the long run behind the strong agent (training/c4strong/SEGMENTS.md): MCTS mode's
+        # the long run behind the strong agent (training/c4_derived/SEGMENTS.md): MCTS mode's
         # defaults (the 256-wide MLP beat a 512-wide one at an hour of one core each), 150M
         # moves bounded by --minutes, evaluated and saved seldom enough to cost little
         presets={"strong": {**BOARD_STRONG, "eval_every": 10_000_000, "checkpoint_every": 5_000_000}},
