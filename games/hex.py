@@ -94,24 +94,45 @@ def _root(parent, b, x):
 
 
 @njit(cache=True)
-def _edge_groups(board, parent, mover, n):
-    """``int8[B, 4, N*N]``: the mover's stones whose group touches its first edge (top for
+def _derived(board, parent, mover, n):
+    """``int8[B, 6, N*N]``: the mover's stones whose group touches its first edge (top for
     X, left for O), those touching its second edge (bottom, right), then the same two for
-    the opponent's stones and edges."""
-    out = np.zeros((len(board), 4, n * n), np.int8)
+    the opponent's stones and edges; then the empty cells where a stone of the mover, and
+    one of the opponent, would join that player's two edges (an immediate win)."""
+    out = np.zeros((len(board), 6, n * n), np.int8)
     edge = n * n
+    root = np.empty(n * n, np.int64)
     for b in range(len(board)):
         roots = np.empty(4, np.int64)
         for e in range(4):
             roots[e] = _root(parent, b, edge + e)
         for a in range(n * n):
             p = board[b, a] - 1
+            root[a] = -1
             if p < 0:
                 continue
+            root[a] = r = _root(parent, b, a)
             side = 0 if p == mover[b] else 2
-            r = _root(parent, b, a)
             out[b, side, a] = r == roots[2 * p]
             out[b, side + 1, a] = r == roots[2 * p + 1]
+        for a in range(n * n):
+            if board[b, a] != 0:
+                continue
+            r, c = a // n, a % n
+            # a stone on its own edge touches it; else it reaches an edge through a group
+            x1, x2, o1, o2 = r == 0, r == n - 1, c == 0, c == n - 1
+            for k in range(6):
+                rr, cc = r + _DR[k], c + _DC[k]
+                if 0 <= rr < n and 0 <= cc < n:
+                    g = root[rr * n + cc]
+                    x1 |= g == roots[0]
+                    x2 |= g == roots[1]
+                    o1 |= g == roots[2]
+                    o2 |= g == roots[3]
+            if x1 and x2:
+                out[b, 4 if mover[b] == 0 else 5, a] = 1
+            if o1 and o2:
+                out[b, 4 if mover[b] == 1 else 5, a] = 1
     return out
 
 
@@ -136,6 +157,8 @@ class Hex(NativeGame):
         "own stones joined to own second edge (X: bottom, O: right)",
         "opponent's stones joined to its first edge",
         "opponent's stones joined to its second edge",
+        "empty cells where the mover's stone would win at once",
+        "empty cells where the opponent's stone would win at once",
     )
 
     def __init__(self, board_size: int = 11, history: int = 0, derived: bool = False):
@@ -209,7 +232,8 @@ class Hex(NativeGame):
         return cells, cells
 
     def symmetry_channels(self) -> np.ndarray:
-        """The half turn swaps each player's two edges, so each pair of edge planes swaps."""
+        """The half turn swaps each player's two edges, so each pair of edge planes swaps
+        (the winning cells keep their meaning)."""
         channels = super().symmetry_channels()
         if self.derived:
             first = self.derived_start
@@ -218,7 +242,7 @@ class Hex(NativeGame):
 
     def derived_obs(self, state: HexState, mover: np.ndarray) -> np.ndarray:
         n = self.size
-        return _edge_groups(state.board, state.parent, mover.astype(np.int64), n).reshape(-1, 4, n, n)
+        return _derived(state.board, state.parent, mover.astype(np.int64), n).reshape(-1, 6, n, n)
 
     def planes(self, state: HexState) -> np.ndarray:
         n = self.size

@@ -226,7 +226,11 @@ def build_net(d: dict, path="checkpoint"):
     except (games.UnknownGameError, ValueError) as e:
         raise CheckpointError(f"{path}: {e}") from None
     if list(g.obs_shape) != list(d["obs_shape"]) or g.num_actions != d["num_actions"]:
-        raise CheckpointError(f"{path}: network shapes do not match game {d['game']}")
+        raise CheckpointError(
+            f"{path}: network shapes do not match game {d['game']} (it reads observations "
+            f"{list(d['obs_shape'])} and scores {d['num_actions']} actions; the game gives "
+            f"{list(g.obs_shape)} and {g.num_actions}: a checkpoint from before a change of its planes?)"
+        )
     try:
         net = build(NetConfig(**d["net_config"]), g.obs_shape, g.num_actions)
         net.load_state_dict(d["weights"])

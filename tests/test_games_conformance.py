@@ -284,6 +284,33 @@ def test_connect_four_derived_planes_are_the_cells_that_complete_four():
     assert marked > 500  # the sweep met many threats, not only empty planes
 
 
+@pytest.mark.parametrize("size", [5, 9])
+def test_hex_winning_cell_planes_are_the_cells_that_join_a_players_edges(size):
+    """Hex's last two derived planes mark an empty cell for a player exactly when that
+    player's stone there would join its two edges (checked by placing it and rebuilding
+    the position from its cells)."""
+    g = games.make(f"hex_{size}x{size}", derived=True)
+    rng = np.random.default_rng(size)
+    s, marked = g.init(64), 0
+    while not s.terminated.all():
+        live = np.flatnonzero(~s.terminated)
+        obs = g.observe(games.take(s, live))
+        first = g.derived_start + 4
+        for j, i in enumerate(live):
+            grid = g.cells(s, int(i))
+            mover = int(s.current_player[i])
+            for side, player in ((first, mover), (first + 1, 1 - mover)):
+                want = np.zeros(grid.shape, bool)
+                for r, c in zip(*np.nonzero(grid == 0)):
+                    trial = grid.copy()
+                    trial[r, c] = player + 1
+                    want[r, c] = g.from_cells(trial[None]).terminated[0]
+                np.testing.assert_array_equal(obs[j, side].astype(bool), want)
+                marked += int(want.sum())
+        s = g.step(s, games.random_actions(s, rng))
+    assert marked > 200  # the sweep met many winning cells, not only empty planes
+
+
 def test_othello_derived_planes_are_each_sides_legal_moves():
     """The mover's plane is its legal mask (less the pass); the opponent's is the legal
     mask of the same discs with the opponent to move."""
