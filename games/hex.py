@@ -101,17 +101,17 @@ def _derived(board, parent, mover, n):
     one of the opponent, would join that player's two edges (an immediate win)."""
     out = np.zeros((len(board), 6, n * n), np.int8)
     edge = n * n
-    root = np.empty(n * n, np.int64)
+    root = np.empty(n * n, np.int64)  # each cell's group (-1 empty), for this game
+    roots = np.empty(4, np.int64)  # each edge's group
     for b in range(len(board)):
-        roots = np.empty(4, np.int64)
         for e in range(4):
             roots[e] = _root(parent, b, edge + e)
         for a in range(n * n):
             p = board[b, a] - 1
-            root[a] = -1
+            root[a] = -1 if p < 0 else _root(parent, b, a)
             if p < 0:
                 continue
-            root[a] = r = _root(parent, b, a)
+            r = root[a]
             side = 0 if p == mover[b] else 2
             out[b, side, a] = r == roots[2 * p]
             out[b, side + 1, a] = r == roots[2 * p + 1]
@@ -242,7 +242,7 @@ class Hex(NativeGame):
 
     def derived_obs(self, state: HexState, mover: np.ndarray) -> np.ndarray:
         n = self.size
-        return _derived(state.board, state.parent, mover.astype(np.int64), n).reshape(-1, 6, n, n)
+        return _derived(state.board, state.parent, mover.astype(np.int64), n).reshape(-1, self.num_derived, n, n)
 
     def planes(self, state: HexState) -> np.ndarray:
         n = self.size

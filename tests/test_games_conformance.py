@@ -258,29 +258,40 @@ def test_derived_planes_are_offered_only_where_an_engine_has_them():
         assert "\n" not in str(e.value)
 
 
-def test_connect_four_derived_planes_are_the_cells_that_complete_four():
-    """Each empty cell is marked for a player exactly when that player's stone there, on
-    the board as it stands (playable or not), would make four in a line."""
-    from games.connect_four import has_four
-
-    g = games.make("connect_four", derived=True)
-    rng = np.random.default_rng(4)
-    s, marked = g.init(128), 0
+def _sweep_winning_cell_planes(g, first: int, wins, batch: int, seed: int) -> int:
+    """Over random games of ``g`` (made with derived planes), check that planes ``first``
+    (the mover) and ``first + 1`` (the opponent) mark exactly the empty cells where that
+    player's stone would win, ``wins(grid, player)`` judging the board with the stone
+    placed; return how many cells were marked."""
+    rng = np.random.default_rng(seed)
+    s, marked = g.init(batch), 0
     while not s.terminated.all():
         live = np.flatnonzero(~s.terminated)
         obs = g.observe(games.take(s, live))
         for j, i in enumerate(live):
             grid = g.cells(s, int(i))
             mover = int(s.current_player[i])
-            for side, player in ((2, mover), (3, 1 - mover)):
+            for side, player in ((first, mover), (first + 1, 1 - mover)):
                 want = np.zeros(grid.shape, bool)
                 for r, c in zip(*np.nonzero(grid == 0)):
                     trial = grid.copy()
                     trial[r, c] = player + 1
-                    want[r, c] = has_four(g.from_cells(trial[None]).stones[:, player])[0]
+                    want[r, c] = wins(trial, player)
                 np.testing.assert_array_equal(obs[j, side].astype(bool), want)
                 marked += int(want.sum())
         s = g.step(s, games.random_actions(s, rng))
+    return marked
+
+
+def test_connect_four_derived_planes_are_the_cells_that_complete_four():
+    """Each empty cell is marked for a player exactly when that player's stone there, on
+    the board as it stands (playable or not), would make four in a line."""
+    from games.connect_four import has_four
+
+    g = games.make("connect_four", derived=True)
+    marked = _sweep_winning_cell_planes(
+        g, 2, lambda grid, player: has_four(g.from_cells(grid[None]).stones[:, player])[0], batch=128, seed=4
+    )
     assert marked > 500  # the sweep met many threats, not only empty planes
 
 
@@ -290,24 +301,9 @@ def test_hex_winning_cell_planes_are_the_cells_that_join_a_players_edges(size):
     player's stone there would join its two edges (checked by placing it and rebuilding
     the position from its cells)."""
     g = games.make(f"hex_{size}x{size}", derived=True)
-    rng = np.random.default_rng(size)
-    s, marked = g.init(64), 0
-    while not s.terminated.all():
-        live = np.flatnonzero(~s.terminated)
-        obs = g.observe(games.take(s, live))
-        first = g.derived_start + 4
-        for j, i in enumerate(live):
-            grid = g.cells(s, int(i))
-            mover = int(s.current_player[i])
-            for side, player in ((first, mover), (first + 1, 1 - mover)):
-                want = np.zeros(grid.shape, bool)
-                for r, c in zip(*np.nonzero(grid == 0)):
-                    trial = grid.copy()
-                    trial[r, c] = player + 1
-                    want[r, c] = g.from_cells(trial[None]).terminated[0]
-                np.testing.assert_array_equal(obs[j, side].astype(bool), want)
-                marked += int(want.sum())
-        s = g.step(s, games.random_actions(s, rng))
+    marked = _sweep_winning_cell_planes(
+        g, g.derived_start + 4, lambda grid, player: g.from_cells(grid[None]).terminated[0], batch=64, seed=size
+    )
     assert marked > 200  # the sweep met many winning cells, not only empty planes
 
 
