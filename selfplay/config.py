@@ -53,6 +53,14 @@ class SearchSettings:
         choices=("visits", "completed"),
     )
     root_all: bool = opt(False, "visit every legal root action once before PUCT chooses")
+    root_selection: str = opt(
+        "puct",
+        'how the learner\'s root chooses what to visit and which move to play: "puct" (with '
+        'Dirichlet noise, root_all and temperature_moves) or "gumbel" (Gumbel top-k with '
+        "sequential halving over considered_actions, the move sampled by its Gumbel noise)",
+        choices=("puct", "gumbel"),
+    )
+    considered_actions: int = opt(16, 'root actions a "gumbel" search considers', lo=1, hi=4096)
     opponent_search: bool = opt(
         True, "the frozen opponent searches too (else it plays its greedy move, epsilon-greedy)"
     )

@@ -12,13 +12,19 @@ Glossary (this module only):
        the edge's node (negamax: a value is flipped whenever the mover changes)
 
 Selection is PUCT: argmax over legal actions of Q + c * P * sqrt(sum N) / (1 + N), with
-unvisited edges at Q = 0 (``fpu``). Each simulation wave descends every tree to K new
-leaves (selection and backup are compiled with numba), steps all B x K leaf positions in
-one batched ``game.step`` and evaluates them in one call to the evaluator, then backs the
-values up. With K > 1 each pending path carries a virtual visit and loss, so later lanes
-of the same tree look elsewhere; a lane that reaches another lane's pending leaf is
-undone. Terminal leaves get their exact value (the mover's reward). The empirical Q of
-the root's visited actions is the search's target for training (``--mcts``).
+unvisited edges at Q = 0 (``fpu``). With ``gumbel_considered`` the root chooses instead by
+Gumbel top-k and sequential halving (Danihelka et al. 2022, mctx's
+``gumbel_muzero_policy``): the m actions of highest g + log P (g Gumbel noise) are visited,
+then halved in phases, each phase keeping those of highest g + log P + sigma(Q), and the
+search's move is the survivor's; below the root PUCT chooses as before.
+
+Each simulation wave descends every tree to K new leaves (selection and backup are
+compiled with numba), steps all B x K leaf positions in one batched ``game.step`` and
+evaluates them in one call to the evaluator, then backs the values up. With K > 1 each
+pending path carries a virtual visit and loss, so later lanes of the same tree look
+elsewhere; a lane that reaches another lane's pending leaf is undone. Terminal leaves
+get their exact value (the mover's reward). The empirical Q of the root's visited
+actions is the search's target for training (``--mcts``).
 
 An Evaluator maps a batch of states to ``(values float32[B], priors float32[B, A])``,
 values for the player to move, priors zero on illegal actions.
@@ -27,6 +33,7 @@ values for the player to move, priors zero on illegal actions.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from typing import Protocol
 
@@ -117,12 +124,22 @@ class SearchConfig:
     #: visit every legal root action once before PUCT chooses (so the empirical Q of every
     #: root action exists once simulations >= legal actions: targets for every action)
     root_all: bool = False
+    #: 0 = PUCT at the root; else Gumbel top-k with sequential halving over at most this
+    #: many root actions, and the move is the Gumbel choice (noise included, so sampled)
+    gumbel_considered: int = 0
+    #: sigma(Q) = (c_visit + max N) * c_scale * Q rescaled to [0, 1] (mctx's defaults)
+    c_visit: float = 50.0
+    c_scale: float = 0.1
 
     def __post_init__(self):
         if self.simulations < 1:
             raise ValueError("simulations must be >= 1")
         if self.lanes < 1:
             raise ValueError("lanes must be >= 1")
+        if self.gumbel_considered < 0:
+            raise ValueError("gumbel_considered must be >= 0")
+        if self.gumbel_considered and (self.root_all or self.dirichlet_alpha > 0):
+            raise ValueError("Gumbel root selection takes no root_all and no Dirichlet noise: it explores by itself")
 
 
 @dataclasses.dataclass
@@ -133,7 +150,8 @@ class SearchResult:
     q: np.ndarray
     #: float32[B]: value of the root (visit-weighted mean of Q)
     value: np.ndarray
-    #: int64[B]: the most visited action (ties: higher Q, then lower id)
+    #: int64[B]: the most visited action (ties: higher Q, then lower id); with Gumbel root
+    #: selection, the Gumbel choice among the most visited considered actions
     action: np.ndarray
     #: simulations actually run per root (the fewest over the live roots)
     simulations: int
@@ -155,6 +173,11 @@ def _select(
     c_puct,
     vloss,
     root_all,
+    gumbel,
+    level,
+    root_value,
+    c_visit,
+    c_scale,
     path_node,
     path_action,
     depth,
@@ -165,7 +188,10 @@ def _select(
     """Walk lanes[t] paths down every tree t; mark pending leaves (child = -2) and put a
     virtual visit (and, with vloss, a virtual loss) on every edge of each path. With
     ``root_all`` an unvisited legal root action (the highest prior first) is taken before
-    PUCT chooses among the root's actions."""
+    PUCT chooses among the root's actions. With Gumbel (``gumbel[t, a]`` = g + log P, -inf
+    where not considered; ``level[t, k]`` the visit count sequential halving asks of lane
+    k's root action) the root takes the action of that visit count with the highest
+    g + log P + sigma(completed Q)."""
     b, _, a_n = N.shape
     for t in range(b):
         for k in range(lanes[t]):
@@ -176,6 +202,12 @@ def _select(
                     total += N[t, nd, a]
                 sq = np.sqrt(total + 1.0)
                 act, best = -1, -np.inf
+                if gumbel.shape[0] and nd == 0:
+                    act = _gumbel_root(
+                        N[t, 0], W[t, 0], legal[t, 0], gumbel[t], level[t, k], root_value[t], c_visit, c_scale
+                    )
+                    if act >= 0:
+                        best = np.inf  # skip PUCT below
                 if root_all and nd == 0:
                     for a in range(a_n):
                         if legal[t, 0, a] and N[t, 0, a] == 0 and P[t, 0, a] > best:
@@ -208,6 +240,79 @@ def _select(
                     status[t, k] = _TERMINAL
                     break
             depth[t, k] = d
+
+
+@njit(cache=True)
+def _sigma_completed(n, w, legal, root_value, c_visit, c_scale):
+    """sigma(completed Q) of one node's actions: visited actions' empirical Q, unvisited
+    ones the node's value, rescaled to [0, 1] over the legal actions, times
+    (c_visit + max N) * c_scale (mctx's ``qtransform_completed_by_mix_value``, the
+    network's value standing in for the mixed value)."""
+    a_n = n.shape[0]
+    cq = np.empty(a_n)
+    lo, hi, most = np.inf, -np.inf, 0.0
+    for a in range(a_n):
+        cq[a] = w[a] / n[a] if n[a] > 0 else root_value
+        if legal[a]:
+            lo, hi, most = min(lo, cq[a]), max(hi, cq[a]), max(most, n[a])
+    scale = (c_visit + most) * c_scale / max(hi - lo, 1e-8)
+    for a in range(a_n):
+        cq[a] = (cq[a] - lo) * scale
+    return cq
+
+
+@njit(cache=True)
+def _sigma_roots(n, w, legal, root_value, c_visit, c_scale):
+    """:func:`_sigma_completed` of every root of the batch: float64[B, A]."""
+    out = np.empty(n.shape)
+    for t in range(n.shape[0]):
+        out[t] = _sigma_completed(n[t], w[t], legal[t], root_value[t], c_visit, c_scale)
+    return out
+
+
+@njit(cache=True)
+def _gumbel_root(n, w, legal, gumbel, level, root_value, c_visit, c_scale):
+    """The root action sequential halving visits next: among the considered actions with
+    ``level`` visits, the highest g + log P + sigma(completed Q); -1 where none has."""
+    sigma = _sigma_completed(n, w, legal, root_value, c_visit, c_scale)
+    act, best = -1, -np.inf
+    for a in range(n.shape[0]):
+        if legal[a] and n[a] == level and gumbel[a] > -np.inf:
+            score = gumbel[a] + sigma[a]
+            if score > best:
+                act, best = a, score
+    return act
+
+
+def considered_visits(m: int, n: int) -> tuple[int, ...]:
+    """The visit count sequential halving asks of the root action chosen at each of ``n``
+    simulations over ``m`` considered actions (mctx's ``get_sequence_of_considered_visits``):
+    every considered action once, then the best half more often, and so on, each phase
+    about n / (log2 m * considered) visits per action."""
+    if m <= 1:
+        return tuple(range(n))
+    log2m = math.ceil(math.log2(m))
+    seq: list[int] = []
+    visits = [0] * m
+    considered = m
+    while len(seq) < n:
+        for _ in range(max(1, n // (log2m * considered))):
+            seq.extend(visits[:considered])
+            for i in range(considered):
+                visits[i] += 1
+        considered = max(2, considered // 2)
+    return tuple(seq[:n])
+
+
+def _gumbel_roots(prior, legal, m: int, rng: np.random.Generator):
+    """float64[B, A]: g + log P on each root's m actions of highest g + log P (-inf
+    elsewhere), and int64[B]: how many each root considers."""
+    g = rng.gumbel(size=prior.shape)
+    with np.errstate(divide="ignore"):
+        score = np.where(legal, g + np.log(np.maximum(prior, 1e-30)), -np.inf)
+    considered = np.minimum(legal.sum(axis=1), m)
+    rank = np.argsort(np.argsort(-score, axis=1, kind="stable"), axis=1)
+    return np.where(rank < considered[:, None], score, -np.inf), considered
 
 
 @njit(cache=True)
@@ -289,6 +394,10 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
                 noise = rng.dirichlet([cfg.dirichlet_alpha] * len(k))
                 prior0[i, k] = (1 - cfg.noise_fraction) * prior0[i, k] + cfg.noise_fraction * noise
     tree.P[:, 0] = prior0
+    gumbel, levels = np.zeros((0, prior0.shape[1])), np.zeros((1, 1), np.int64)  # PUCT at the root
+    if cfg.gumbel_considered:
+        gumbel, considered = _gumbel_roots(prior0, roots.legal_action_mask, cfg.gumbel_considered, rng)
+        table = np.array([considered_visits(m, cfg.simulations) for m in range(cfg.gumbel_considered + 1)])
     tree.legal[:, 0] = roots.legal_action_mask
     tree.player[:, 0] = roots.current_player
     tree.terminal[:, 0] = roots.terminated
@@ -305,6 +414,9 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
         leaf_parent = np.zeros((b, k_n), np.int64)
         leaf_action = np.zeros((b, k_n), np.int64)
         status = np.zeros((b, k_n), np.int8)
+        if cfg.gumbel_considered:
+            sim = np.minimum(done[:, None] + np.arange(k_n)[None, :], cfg.simulations - 1)
+            levels = table[considered[:, None], sim]
         _select(
             tree.N,
             tree.W,
@@ -316,6 +428,11 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
             cfg.c_puct,
             vloss,
             cfg.root_all,
+            gumbel,
+            levels,
+            value0.astype(np.float64),
+            cfg.c_visit,
+            cfg.c_scale,
             path_node,
             path_action,
             depth,
@@ -377,6 +494,12 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
     value = np.nansum(np.nan_to_num(q_root) * visits, axis=1) / total
     key = visits + 1e-3 * np.nan_to_num(q_root, nan=-2.0)  # most visits, then higher Q
     key = np.where(roots.legal_action_mask, key, -np.inf)
+    if cfg.gumbel_considered:  # the Gumbel choice among the most visited considered actions
+        sigma = _sigma_roots(
+            tree.N[:, 0], tree.W[:, 0], roots.legal_action_mask, value0.astype(np.float64), cfg.c_visit, cfg.c_scale
+        )
+        most = visits >= visits.max(axis=1, keepdims=True)
+        key = np.where(most & (gumbel > -np.inf), gumbel + sigma, -np.inf)
     action = np.where(roots.terminated, 0, np.argmax(key, axis=1))
     live_done = done[~roots.terminated]
     sims = int(live_done.min()) if len(live_done) else 0

@@ -206,7 +206,9 @@ class Search(TargetSource):
 
     @staticmethod
     def describe(cfg) -> str:
-        return f"MCTS mode, {cfg.search.simulations} simulations a move, targets {cfg.search.search_target}"
+        st = cfg.search
+        root = f", Gumbel root over {st.considered_actions} actions" if st.root_selection == "gumbel" else ""
+        return f"MCTS mode, {st.simulations} simulations a move{root}, targets {st.search_target}"
 
     @staticmethod
     def extra_memory(cfg, game) -> int:
@@ -250,6 +252,7 @@ class Search(TargetSource):
             epsilon_greedy(learner, learner.frozen, np.flatnonzero(~learner_moves), actions)
         seats = ((learner.online, learner_moves, st.dirichlet_alpha), (learner.frozen, ~learner_moves, 0.0))
         for net, sel, noise in seats[: 2 if st.opponent_search else 1]:
+            gumbel = st.root_selection == "gumbel" and net is learner.online
             idx = np.flatnonzero(sel)
             if not len(idx):
                 continue
@@ -262,7 +265,12 @@ class Search(TargetSource):
                 learner.game,
                 sub,
                 evaluator,
-                mcts.SearchConfig(simulations=st.simulations, dirichlet_alpha=noise, root_all=st.root_all),
+                mcts.SearchConfig(
+                    simulations=st.simulations,
+                    dirichlet_alpha=0.0 if gumbel else noise,
+                    root_all=st.root_all and not gumbel,
+                    gumbel_considered=st.considered_actions if gumbel else 0,
+                ),
                 learner.rng,
                 stop=learner.stop_requested,
             )
@@ -271,7 +279,7 @@ class Search(TargetSource):
             probs = mcts.shares(res.visits)
             u = learner.rng.random(len(idx)) * probs.sum(axis=1)  # one draw per game, proportional to visits
             sampled = np.minimum((np.cumsum(probs, axis=1) <= u[:, None]).sum(axis=1), probs.shape[1] - 1)
-            actions[idx] = np.where(early, sampled, res.action)
+            actions[idx] = res.action if gumbel else np.where(early, sampled, res.action)
             store.append((idx, q, weight, sub))
         for idx, q, weight, sub in store:
             if self.pending is None:

@@ -176,3 +176,51 @@ def test_a_move_time_agent_searches_each_live_game_on_its_own_budget():
         actions = agent.act(s, np.random.default_rng(0))
     assert calls == [(1, 0.05, mcts.auto_lanes(1)), (1, 0.05, mcts.auto_lanes(1))]
     assert actions[:2].tolist() == [3, 3]
+
+
+# ------------------------------------------------------------------ Gumbel root selection
+def test_considered_visits_are_mctx_sequential_halving():
+    # by hand from mctx's get_sequence_of_considered_visits: every considered action once,
+    # then the better half (at least 2) n / (log2 m * considered) more visits each
+    assert mcts.considered_visits(4, 8) == (0, 0, 0, 0, 1, 1, 2, 2)
+    assert mcts.considered_visits(7, 16) == (0,) * 7 + (1, 1, 1, 2, 2, 3, 3, 4, 4)
+    assert mcts.considered_visits(1, 4) == (0, 1, 2, 3)
+    for m in range(1, 20):
+        for n in range(1, 70):
+            seq = mcts.considered_visits(m, n)
+            assert len(seq) == n and seq[: min(m, n)] == (0,) * min(m, n)
+            # each visit count is asked of at most m actions, and never more often than the count below it
+            counts = np.bincount(seq)
+            assert counts.max() <= m and (np.diff(counts) <= 0).all()
+
+
+@pytest.mark.parametrize("lanes", [1, 4])
+def test_gumbel_root_visits_its_considered_actions_by_halving(lanes):
+    g = games.make("connect_four")
+    s = g.init(32)
+    cfg = mcts.SearchConfig(simulations=8, gumbel_considered=4, lanes=lanes)
+    r = mcts.search(g, s, mcts.UniformEvaluator(), cfg, np.random.default_rng(0))
+    # 4 of the 7 columns considered, each visited once, then the best 2 twice more
+    assert (np.sort(r.visits, axis=1)[:, -4:] == [1, 1, 3, 3]).all()
+    assert (r.visits[np.arange(32), r.action] == 3).all(), "the move is one of the most visited"
+    # the Gumbel draws differ per root: the roots do not all consider the same columns
+    assert len({tuple(np.flatnonzero(v)) for v in r.visits}) > 5
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_gumbel_root_finds_win_in_one_and_forced_block(case):
+    # 64 copies of the position, each with its own Gumbel draws: every one finds the move
+    make, expected = CASES[case]
+    g, s = make()
+    s = games.take(s, np.zeros(64, np.int64))
+    cfg = mcts.SearchConfig(simulations=200, gumbel_considered=16)
+    r = mcts.search(g, s, mcts.UniformEvaluator(), cfg, np.random.default_rng(0))
+    assert (r.action == expected).all()
+    assert (r.visits.sum(axis=1) == 200).all()
+
+
+def test_gumbel_root_refuses_the_puct_roots_exploration():
+    with pytest.raises(ValueError, match="Gumbel"):
+        mcts.SearchConfig(gumbel_considered=8, root_all=True)
+    with pytest.raises(ValueError, match="Gumbel"):
+        mcts.SearchConfig(gumbel_considered=8, dirichlet_alpha=0.3)

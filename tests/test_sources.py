@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+import games
 from selfplay import config, dqn
 from selfplay.network import legal_q
 from selfplay.sources import SOURCES, TD, Search, source_for
@@ -183,3 +184,29 @@ def test_pending_targets_grow_past_their_length_and_come_back_game_by_game():
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="another number of games"):
         PendingTargets(4, (1, 1, 1), 2).load_state_dict(saved)
+
+
+def test_with_gumbel_roots_the_learner_plays_its_searchs_gumbel_choice_from_the_first_move():
+    # temperature_moves does not apply: the Gumbel noise is the exploration, at every ply
+    from selfplay import mcts
+    from selfplay.sources import epsilon_greedy
+
+    learner = _learner(
+        mcts=True, num_envs=32, simulations=8, root_selection="gumbel", considered_actions=4, outcome_mix=0.0
+    )
+    assert learner.cfg.search.temperature_moves > 0 and learner.cfg.search.dirichlet_alpha > 0
+    n = learner.cfg.num_envs
+    for _ in range(6):
+        twin = copy.deepcopy(learner)
+        mine = np.flatnonzero(twin.state.current_player == twin.learner_seat)
+        epsilon_greedy(
+            twin, twin.frozen, np.flatnonzero(twin.state.current_player != twin.learner_seat), np.zeros(n, np.int64)
+        )
+        cfg = mcts.SearchConfig(simulations=8, gumbel_considered=4)
+        sub = games.take(twin.state, mine)
+        res = mcts.search(twin.game, sub, mcts.NetworkEvaluator(twin.game, twin.online), cfg, twin.rng)
+        # the search visited 4 actions per root, 1, 1, 3 and 3 times: Gumbel's halving
+        assert (np.sort(res.visits, axis=1)[:, -4:] == [1, 1, 3, 3]).all()
+        learner.play()
+        played = learner.replay.action[(learner.replay.pos - n + np.arange(n)) % learner.replay.capacity]
+        assert (played[mine] == res.action).all()
