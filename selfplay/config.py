@@ -61,6 +61,13 @@ class SearchSettings:
         choices=("puct", "gumbel"),
     )
     considered_actions: int = opt(16, 'root actions a "gumbel" search considers', lo=1, hi=4096)
+    prior_temperature: float = opt(
+        0.25,
+        "temperature of the softmax over Q that gives the learner's searches their priors",
+        lo=0,
+        hi=100,
+        lo_open=True,
+    )
     opponent_search: bool = opt(
         True, "the frozen opponent searches too (else it plays its greedy move, epsilon-greedy)"
     )

@@ -260,7 +260,7 @@ class Search(TargetSource):
             if st.leaf == "rollout":
                 evaluator = mcts.RolloutEvaluator(learner.game, st.rollouts, learner.rng)
             else:
-                evaluator = mcts.NetworkEvaluator(learner.game, net)  # puts net in eval mode
+                evaluator = mcts.NetworkEvaluator(learner.game, net, st.prior_temperature)  # puts net in eval mode
             res = mcts.search(
                 learner.game,
                 sub,

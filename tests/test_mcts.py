@@ -224,3 +224,19 @@ def test_gumbel_root_refuses_the_puct_roots_exploration():
         mcts.SearchConfig(gumbel_considered=8, root_all=True)
     with pytest.raises(ValueError, match="Gumbel"):
         mcts.SearchConfig(gumbel_considered=8, dirichlet_alpha=0.3)
+
+
+@pytest.mark.parametrize("temperature", [0.1, 0.25, 1.0, 4.0])
+def test_network_priors_are_the_softmax_of_legal_q_at_the_temperature(temperature):
+    from selfplay.network import legal_q
+
+    g, s = _c4([3, 3, 3, 3, 3, 3, 2])  # column 3 full: an illegal action
+    s = games.take(s, np.zeros(3, np.int64))
+    torch.manual_seed(0)
+    net = build(NetConfig(kind="mlp", hidden=32, layers=1), g.obs_shape, g.num_actions)
+    value, priors = mcts.NetworkEvaluator(g, net, temperature)(s)
+    q = legal_q(net, g.observe(s), s.legal_action_mask).numpy().astype(np.float64)
+    legal = s.legal_action_mask[0]
+    e = np.exp((q[0, legal] - q[0, legal].max()) / temperature)
+    np.testing.assert_allclose(priors[0, legal], e / e.sum(), rtol=1e-5)
+    assert priors[0, 3] == 0 and value[0] == pytest.approx(q[0, legal].max())
