@@ -82,6 +82,11 @@ class SearchSettings:
     def __post_init__(self):
         check_fields(self)
 
+    @property
+    def gumbel_considered(self) -> int:
+        """The learner's root actions a Gumbel search considers; 0 with PUCT at the root."""
+        return self.considered_actions if self.root_selection == "gumbel" else 0
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:

@@ -394,6 +394,7 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
                 noise = rng.dirichlet([cfg.dirichlet_alpha] * len(k))
                 prior0[i, k] = (1 - cfg.noise_fraction) * prior0[i, k] + cfg.noise_fraction * noise
     tree.P[:, 0] = prior0
+    root_value = value0.astype(np.float64)  # the completed Q of unvisited root actions (Gumbel)
     gumbel, levels = np.zeros((0, prior0.shape[1])), np.zeros((1, 1), np.int64)  # PUCT at the root
     if cfg.gumbel_considered:
         gumbel, considered = _gumbel_roots(prior0, roots.legal_action_mask, cfg.gumbel_considered, rng)
@@ -430,7 +431,7 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
             cfg.root_all,
             gumbel,
             levels,
-            value0.astype(np.float64),
+            root_value,
             cfg.c_visit,
             cfg.c_scale,
             path_node,
@@ -495,9 +496,7 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
     key = visits + 1e-3 * np.nan_to_num(q_root, nan=-2.0)  # most visits, then higher Q
     key = np.where(roots.legal_action_mask, key, -np.inf)
     if cfg.gumbel_considered:  # the Gumbel choice among the most visited considered actions
-        sigma = _sigma_roots(
-            tree.N[:, 0], tree.W[:, 0], roots.legal_action_mask, value0.astype(np.float64), cfg.c_visit, cfg.c_scale
-        )
+        sigma = _sigma_roots(tree.N[:, 0], tree.W[:, 0], roots.legal_action_mask, root_value, cfg.c_visit, cfg.c_scale)
         most = visits >= visits.max(axis=1, keepdims=True)
         key = np.where(most & (gumbel > -np.inf), gumbel + sigma, -np.inf)
     action = np.where(roots.terminated, 0, np.argmax(key, axis=1))

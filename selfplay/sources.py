@@ -207,7 +207,7 @@ class Search(TargetSource):
     @staticmethod
     def describe(cfg) -> str:
         st = cfg.search
-        root = f", Gumbel root over {st.considered_actions} actions" if st.root_selection == "gumbel" else ""
+        root = f", Gumbel root over {st.gumbel_considered} actions" if st.gumbel_considered else ""
         return f"MCTS mode, {st.simulations} simulations a move{root}, targets {st.search_target}"
 
     @staticmethod
@@ -252,7 +252,7 @@ class Search(TargetSource):
             epsilon_greedy(learner, learner.frozen, np.flatnonzero(~learner_moves), actions)
         seats = ((learner.online, learner_moves, st.dirichlet_alpha), (learner.frozen, ~learner_moves, 0.0))
         for net, sel, noise in seats[: 2 if st.opponent_search else 1]:
-            gumbel = st.root_selection == "gumbel" and net is learner.online
+            gumbel = st.gumbel_considered if net is learner.online else 0
             idx = np.flatnonzero(sel)
             if not len(idx):
                 continue
@@ -269,7 +269,7 @@ class Search(TargetSource):
                     simulations=st.simulations,
                     dirichlet_alpha=0.0 if gumbel else noise,
                     root_all=st.root_all and not gumbel,
-                    gumbel_considered=st.considered_actions if gumbel else 0,
+                    gumbel_considered=gumbel,
                 ),
                 learner.rng,
                 stop=learner.stop_requested,
