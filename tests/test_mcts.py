@@ -240,3 +240,35 @@ def test_network_priors_are_the_softmax_of_legal_q_at_the_temperature(temperatur
     e = np.exp((q[0, legal] - q[0, legal].max()) / temperature)
     np.testing.assert_allclose(priors[0, legal], e / e.sum(), rtol=1e-5)
     assert priors[0, 3] == 0 and value[0] == pytest.approx(q[0, legal].max())
+
+
+def test_search_targets_by_hand():
+    """One root with actions 0-1 visited (3 and 1 times), 2 legal and unvisited, 3 illegal:
+    "visits" regresses the visited actions' Q by visit share; "completed" every legal
+    action equally, the unvisited one toward the root's value."""
+    nan = np.nan
+    res = mcts.SearchResult(
+        visits=np.array([[3, 1, 0, 0]], np.float32),
+        q=np.array([[0.5, -0.2, nan, nan]], np.float32),
+        value=np.array([0.3], np.float32),
+        action=np.array([0]),
+        simulations=4,
+    )
+    legal = np.array([[True, True, True, False]])
+    q, w = mcts.SEARCH_TARGETS["visits"].targets(res, legal)
+    np.testing.assert_allclose(w, [[0.75, 0.25, 0, 0]])
+    np.testing.assert_allclose(q[:, :2], [[0.5, -0.2]])
+    q, w = mcts.SEARCH_TARGETS["completed"].targets(res, legal)
+    np.testing.assert_allclose(w, [[1 / 3, 1 / 3, 1 / 3, 0]], rtol=1e-6)
+    np.testing.assert_allclose(q[:, :3], [[0.5, -0.2, 0.3]])
+
+
+def test_hex_takes_visit_targets_and_connect_four_completed_q():
+    """The measured choice per game (docs/experiments.md) is the profile's, in MCTS mode and
+    in the strong preset."""
+    from selfplay.config import default_config
+
+    for name in ("hex_5x5", "hex_9x9", "hex_11x11"):
+        assert default_config(name, mcts=True).search.search_target == "visits"
+        assert default_config(name, preset="strong").search.search_target == "visits"
+    assert default_config("connect_four", mcts=True).search.search_target == "completed"
