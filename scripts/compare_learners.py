@@ -1,7 +1,8 @@
-"""Train learner configurations for the same wall-clock budget, one CPU core each, then
-compare them: head-to-head Bradley-Terry Elo with 95% intervals (both seats, seeded
-openings), the labelled connect four positions where the greedy move keeps the best
-outcome (all and non-trivial), and points against OpenSpiel's MCTS.
+"""Train learner configurations for the same wall-clock budget (one CPU core each where
+there are cores enough; the table says when not), then compare them: head-to-head
+Bradley-Terry Elo with 95% intervals (both seats, seeded openings), the labelled connect
+four positions where the greedy move keeps the best outcome (all and non-trivial), and
+points against OpenSpiel's MCTS.
 
     python scripts/compare_learners.py --game connect_four --minutes 15 \\
         --config dqn: --config mcts:--mcts --games 200 --out runs/compare
@@ -25,6 +26,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+
+def _sharing(args, runs: int) -> str:
+    """How the runs shared the machine: one core each, or more processes than cores."""
+    cores = os.cpu_count() or 1
+    side_by_side = min(args.parallel or min(runs, cores), runs)
+    return "one core each" if side_by_side <= cores else f"{side_by_side} processes side by side on {cores} cores"
 
 
 def train_all(args, configs: list[tuple[str, list[str]]]) -> None:
@@ -137,7 +145,7 @@ def main() -> None:
         json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "configs": configs, "rows": rows}, indent=2)
     )
     print(
-        f"\n{args.game}, {args.minutes:g} min of training each, one core each; "
+        f"\n{args.game}, {args.minutes:g} min of training each, {_sharing(args, len(configs))}; "
         f"head to head {args.games} games per pair, Elo relative to {names[0]}\n"
     )
     print(
