@@ -138,7 +138,7 @@ def main() -> None:
             )
         if args.mcts_games:
             m = evaluate.versus(agents[n], args.game, f"mcts:{args.mcts_sims}", args.mcts_games, args.seed)
-            row.update(vs_mcts=m["score"])
+            row.update(vs_mcts=m["score"], vs_mcts_seats=[m["seat0"]["score"], m["seat1"]["score"]])
         rows.append(row)
         print(json.dumps(row), flush=True)
     (args.out / "compare.json").write_text(
@@ -149,12 +149,17 @@ def main() -> None:
         f"head to head {args.games} games per pair, Elo relative to {names[0]}\n"
     )
     print(
-        f"| learner | options | moves | updates | Elo (95%) | best kept: all / non-trivial | vs MCTS {args.mcts_sims} |"
+        f"| learner | options | moves | updates | Elo (95%) | best kept: all / non-trivial "
+        f"| vs MCTS {args.mcts_sims} (as first / as second) |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for (n, opts), r in zip(configs, rows):
         kept = f"{r['kept']:.1%} / {r['kept_nontrivial']:.1%}" if "kept" in r else "n/a"
-        vs = f"{r['vs_mcts']:.1%}" if "vs_mcts" in r else "n/a"
+        vs = (
+            f"{r['vs_mcts']:.1%} ({r['vs_mcts_seats'][0]:.0%} / {r['vs_mcts_seats'][1]:.0%})"
+            if "vs_mcts" in r
+            else "n/a"
+        )
         print(
             f"| {n} | `{shlex.join(opts) or '(defaults)'}` | {r['moves']:,} | {r['updates']:,} | "
             f"{r['elo']:+.0f} ± {r['ci95']:.0f} | {kept} | {vs} |"
