@@ -207,11 +207,9 @@ class Hex(NativeGame):
             )
         )
 
-    def from_cells(self, cells: np.ndarray, current_player: np.ndarray | None = None) -> HexState:
+    def from_cells(self, cells: np.ndarray) -> HexState:
         """Positions (no history) from grids ``int8[B, N, N]`` (0 empty, 1 X, 2 O); the
-        mover is ``current_player``, else the player with fewer stones (X on equal counts).
-        The rules never read the counts, so O may be given the move on equal counts: the
-        image of an X-to-move position under a transpose (``symmetry_swaps``)."""
+        mover is the player with fewer stones (X on equal counts)."""
         flat = np.asarray(cells, np.int8).reshape(len(cells), self.num_actions)
         b = len(flat)
         board = np.zeros_like(flat)
@@ -221,38 +219,25 @@ class Hex(NativeGame):
             owner = flat[:, cell]
             terminated |= _place(board, parent, np.full(b, cell), (owner - 1).astype(np.int64), owner > 0, self.size)
         count = (flat != 0).sum(axis=1).astype(np.int32)
-        mover = count % 2 if current_player is None else np.asarray(current_player, np.int8)
         return HexState(
             **position_fields(
-                mover, board == 0, terminated, count, past=self._empty_past(b), board=board, parent=parent
+                count % 2, board == 0, terminated, count, past=self._empty_past(b), board=board, parent=parent
             )
         )
 
     def symmetries(self) -> tuple[np.ndarray, np.ndarray]:
-        """The identity, the half turn, the transpose and the anti-transpose (the transpose
-        after the half turn). The half turn keeps each player's edges. The transposes
-        (cell (r, c) to (c, r)) keep the board's adjacency but swap the goals, so they swap
-        the colours and who is to move too (``symmetry_swaps``); a mirror of the rhombus
-        breaks the adjacency."""
-        n = self.size
-        r, c = np.divmod(np.arange(self.num_actions), n)
-        cells = np.stack([r * n + c, (n - 1 - r) * n + (n - 1 - c), c * n + r, (n - 1 - c) * n + (n - 1 - r)])
-        cells = cells.astype(np.int64)
+        """The identity and the half turn: the only symmetries that keep each player's
+        edges (a mirror of the rhombus breaks its adjacency, a transpose swaps the goals)."""
+        cells = np.stack([np.arange(self.num_actions), np.arange(self.num_actions)[::-1]]).astype(np.int64)
         return cells, cells
 
-    def symmetry_swaps(self) -> np.ndarray:
-        return np.array([False, False, True, True])
-
     def symmetry_channels(self) -> np.ndarray:
-        """The half turn swaps each player's two edges, so each pair of edge planes swaps;
-        the transpose keeps them (X's top becomes O's left: each player's first edge), and
-        the anti-transpose swaps them like the half turn. The winning cells keep their
-        meaning; the mover plane is complemented where the players swap."""
+        """The half turn swaps each player's two edges, so each pair of edge planes swaps
+        (the winning cells keep their meaning)."""
         channels = super().symmetry_channels()
         if self.derived:
             first = self.derived_start
-            for k in (1, 3):
-                channels[k, first : first + 4] = first + np.array([1, 0, 3, 2])
+            channels[1, first : first + 4] = first + np.array([1, 0, 3, 2])
         return channels
 
     def derived_obs(self, state: HexState, mover: np.ndarray) -> np.ndarray:

@@ -91,26 +91,13 @@ class NativeGame:
     def _action_perms(self, cells: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def symmetry_swaps(self) -> np.ndarray:
-        """``bool[S]``: symmetry k also swaps the players' colours and who is to move. No
-        symmetry does, unless the engine says so: Hex's transpose turns X's top-to-bottom
-        goal into O's left-to-right one, so the image of a position with X to move is the
-        transposed board, colours swapped, with O to move. The value of a move is the same
-        for the mover in both, so the symmetry is one of the game's all the same."""
-        return np.zeros(len(self.symmetries()[0]), bool)
-
     def symmetry_channels(self) -> np.ndarray:
         """``int64[S, C]``: symmetry k's observation plane j is plane ``[k, j]`` of the
-        original (with its cells moved as ``symmetries`` says); an entry ``~i`` (negative)
-        means the complement ``1 - plane i``. The identity, unless a symmetry swaps what
-        derived planes mean (Hex's half turn swaps an edge for the opposite one) or swaps
-        the players (``symmetry_swaps``), which complements the mover plane. The stone
-        planes need nothing: they are the mover's and the opponent's, whoever moves."""
-        swaps = self.symmetry_swaps()
-        channels = np.tile(np.arange(self.obs_shape[0], dtype=np.int64), (len(swaps), 1))
-        if self.mover_plane:
-            channels[swaps, -1] = ~channels[swaps, -1]
-        return channels
+        original (with its cells moved as ``symmetries`` says). The identity, unless a
+        symmetry swaps what derived planes mean (Hex's half turn swaps an edge for the
+        opposite one)."""
+        s = len(self.symmetries()[0])
+        return np.tile(np.arange(self.obs_shape[0], dtype=np.int64), (s, 1))
 
     def derived_obs(self, state: State, mover: np.ndarray) -> np.ndarray:
         """``[B, D, H, W]`` (0/1): the derived planes, mover's first (see the module)."""

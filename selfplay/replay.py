@@ -16,17 +16,12 @@ import numpy as np
 def transform_planes(obs: np.ndarray, cells: np.ndarray, channels: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Observations ``[N, C, H, W]`` under board symmetry ``k[i]`` each: every plane's cells
     moved by ``cells[k]`` (new position j holds old cell ``argsort(cells)[j]``), then the
-    planes reordered by ``channels[k]``, an entry ``~i`` taking ``1 - plane i``
-    (``NativeGame.symmetry_channels``)."""
+    planes reordered by ``channels[k]`` (``NativeGame.symmetry_channels``)."""
     n, c, h, w = obs.shape
     inv_cells = np.argsort(cells, axis=1)[k]
     moved = np.take_along_axis(obs.reshape(n, c, h * w), inv_cells[:, None, :], axis=2)
     if not (channels == np.arange(c)).all():
-        picked = channels[k]
-        moved = np.take_along_axis(moved, np.where(picked < 0, ~picked, picked)[:, :, None], axis=1)
-        complement = picked < 0
-        if complement.any():
-            moved = np.where(complement[:, :, None], 1 - moved, moved)
+        moved = np.take_along_axis(moved, channels[k][:, :, None], axis=1)
     return moved.reshape(n, c, h, w)
 
 

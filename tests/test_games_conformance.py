@@ -179,33 +179,15 @@ def test_unknown_and_unfit_games_are_refused():
         assert "\n" not in str(e.value)
 
 
-def _image_grid(g, grid, k):
-    """Grids ``int8[B, cells]`` under symmetry k: the cells moved and, where the symmetry
-    swaps the players (``symmetry_swaps``), the colours swapped."""
-    image = np.empty_like(grid)
-    image[:, g.symmetries()[0][k]] = np.where(grid == 0, 0, 3 - grid) if g.symmetry_swaps()[k] else grid
-    return image
-
-
-def _image_position(g, name, grid, mover, k):
-    """The image of the positions ``grid`` with ``mover`` to move under symmetry k (the
-    other player to move where it swaps the players)."""
-    swap = bool(g.symmetry_swaps()[k])
-    kwargs = {"current_player": 1 - mover if swap else mover} if name == "othello" or swap else {}
-    return g.from_cells(_image_grid(g, grid, k).reshape(-1, *g.board_shape), **kwargs)
-
-
 @pytest.mark.parametrize("name", [n for n in games.registered() if ":" not in n])
 def test_symmetries_map_positions_moves_and_outcomes(name):
     """Each declared symmetry is one of the game's: the image of a position has the image
-    of its legal moves, and playing the image of a move gives the image of the result
-    (with the players' colours and returns swapped where the symmetry swaps them)."""
+    of its legal moves, and playing the image of a move gives the image of the result."""
     g = games.make(name)
     cells, actions = g.symmetries()
-    swaps = g.symmetry_swaps()
-    assert swaps.shape == (len(cells),) and not swaps[0]
     np.testing.assert_array_equal(cells[0], np.arange(cells.shape[1]))
     rng = np.random.default_rng(5)
+    kwargs = (lambda s: {"current_player": s.current_player}) if name == "othello" else (lambda s: {})
     s = g.init(64)
     checked = 0
     while not s.terminated.all():
@@ -213,18 +195,18 @@ def test_symmetries_map_positions_moves_and_outcomes(name):
         a = games.random_actions(s, rng)
         nxt = g.step(s, a)
         grid_next = np.stack([g.cells(nxt, i) for i in range(s.batch_size)]).reshape(s.batch_size, -1)
-        live = ~s.terminated
         for k in range(len(cells)):
-            im_state = _image_position(g, name, grid, s.current_player, k)
+            image = np.empty_like(grid)
+            image[:, cells[k]] = grid
+            im_state = g.from_cells(image.reshape(-1, *g.board_shape), **kwargs(s))
+            live = ~s.terminated
             np.testing.assert_array_equal(im_state.legal_action_mask[:, actions[k]][live], s.legal_action_mask[live])
             im_next = g.step(games.take(im_state, np.flatnonzero(live)), actions[k][a[live]])
+            want = np.empty_like(grid_next)
+            want[:, cells[k]] = grid_next
             got = np.stack([g.cells(im_next, i) for i in range(im_next.batch_size)]).reshape(im_next.batch_size, -1)
-            np.testing.assert_array_equal(got, _image_grid(g, grid_next, k)[live])
-            going = ~nxt.terminated[live]
-            mover = nxt.current_player[live]
-            np.testing.assert_array_equal(im_next.current_player[going], (1 - mover if swaps[k] else mover)[going])
-            rewards = nxt.rewards[live][:, ::-1] if swaps[k] else nxt.rewards[live]
-            np.testing.assert_array_equal(im_next.rewards, rewards)
+            np.testing.assert_array_equal(got, want[live])
+            np.testing.assert_array_equal(im_next.rewards, nxt.rewards[live])
             np.testing.assert_array_equal(im_next.terminated, nxt.terminated[live])
             checked += int(live.sum())
         s = nxt
@@ -238,14 +220,15 @@ DERIVED = [n for n in games.registered() if ":" not in n and games.make(n).deriv
 @pytest.mark.parametrize("name", [n for n in games.registered() if ":" not in n])
 def test_symmetries_move_observations(name):
     """Augmentation is honest: a symmetry applied to an observation's planes (cells moved,
-    planes reordered and complemented by ``symmetry_channels``) is the observation of the
-    image position, derived planes included where the engine has them."""
+    planes reordered by ``symmetry_channels``) is the observation of the image position,
+    derived planes included where the engine has them."""
     from selfplay.replay import transform_planes
 
     g = games.make(name, derived=name in DERIVED)
     cells, _ = g.symmetries()
     channels = g.symmetry_channels()
     assert channels.shape == (len(cells), g.obs_shape[0])
+    kwargs = (lambda s: {"current_player": s.current_player}) if name == "othello" else (lambda s: {})
     rng = np.random.default_rng(11)
     s = g.init(64)
     checked = 0
@@ -254,7 +237,9 @@ def test_symmetries_move_observations(name):
         grid = np.stack([g.cells(s, i) for i in live]).reshape(len(live), -1)
         obs = g.observe(games.take(s, live))
         for k in range(len(cells)):
-            im_state = _image_position(g, name, grid, s.current_player[live], k)
+            image = np.empty_like(grid)
+            image[:, cells[k]] = grid
+            im_state = g.from_cells(image.reshape(-1, *g.board_shape), **kwargs(games.take(s, live)))
             moved = transform_planes(obs, cells, channels, np.full(len(live), k))
             np.testing.assert_array_equal(moved, g.observe(im_state))
             checked += len(live)
