@@ -207,9 +207,11 @@ class Hex(NativeGame):
             )
         )
 
-    def from_cells(self, cells: np.ndarray) -> HexState:
+    def from_cells(self, cells: np.ndarray, current_player: np.ndarray | None = None) -> HexState:
         """Positions (no history) from grids ``int8[B, N, N]`` (0 empty, 1 X, 2 O); the
-        mover is the player with fewer stones (X on equal counts)."""
+        mover is ``current_player``, else the player with fewer stones (X on equal counts).
+        The rules never read the counts, so X may be given the move with fewer stones than
+        O: the image of an O-to-move position under the transpose (``canonical_frame``)."""
         flat = np.asarray(cells, np.int8).reshape(len(cells), self.num_actions)
         b = len(flat)
         board = np.zeros_like(flat)
@@ -219,9 +221,10 @@ class Hex(NativeGame):
             owner = flat[:, cell]
             terminated |= _place(board, parent, np.full(b, cell), (owner - 1).astype(np.int64), owner > 0, self.size)
         count = (flat != 0).sum(axis=1).astype(np.int32)
+        mover = count % 2 if current_player is None else np.asarray(current_player, np.int8)
         return HexState(
             **position_fields(
-                count % 2, board == 0, terminated, count, past=self._empty_past(b), board=board, parent=parent
+                mover, board == 0, terminated, count, past=self._empty_past(b), board=board, parent=parent
             )
         )
 
@@ -239,6 +242,18 @@ class Hex(NativeGame):
             first = self.derived_start
             channels[1, first : first + 4] = first + np.array([1, 0, 3, 2])
         return channels
+
+    def canonical_frame(self) -> tuple[np.ndarray, np.ndarray]:
+        """The transpose, cell (r, c) to (c, r), for both cells and actions. It keeps the
+        board's adjacency and turns O's left-to-right goal into X's top-to-bottom one, so
+        a position with O to move, transposed, reads as one with X to move and the colours
+        swapped: the stone planes (the mover's, the opponent's) and the edge planes (each
+        side's first edge, then its second: O's left becomes X's top) keep their meaning,
+        and only the mover plane changes."""
+        n = self.size
+        r, c = np.divmod(np.arange(self.num_actions), n)
+        perm = (c * n + r).astype(np.int64)
+        return perm, perm
 
     def derived_obs(self, state: HexState, mover: np.ndarray) -> np.ndarray:
         n = self.size

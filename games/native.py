@@ -99,6 +99,15 @@ class NativeGame:
         s = len(self.symmetries()[0])
         return np.tile(np.arange(self.obs_shape[0], dtype=np.int64), (s, 1))
 
+    def canonical_frame(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """For an engine with a mover plane, a board symmetry that swaps the players' goals,
+        as ``(cells int64[H*W], actions int64[A])`` (moving cell i to ``cells[i]`` and action
+        a to ``actions[a]``, as ``symmetries`` does); None where there is none. Under it a
+        position with player 1 to move reads as one with player 0 to move: every plane but
+        the mover plane keeps its meaning. A network built with ``canonical`` plays every
+        position in player 0's frame through it (``selfplay.network.Canonical``)."""
+        return None
+
     def derived_obs(self, state: State, mover: np.ndarray) -> np.ndarray:
         """``[B, D, H, W]`` (0/1): the derived planes, mover's first (see the module)."""
         raise NotImplementedError

@@ -219,7 +219,7 @@ def check_resumable(d: dict, path) -> None:
 def build_net(d: dict, path="checkpoint"):
     """The online network of a loaded checkpoint dict, weights in place, in eval mode."""
     import games
-    from selfplay.network import NetConfig, build
+    from selfplay.network import NetConfig, build_for
 
     try:
         g = games.make(d["game"], history=int(d["history"]), derived=d.get("derived", False))
@@ -232,7 +232,7 @@ def build_net(d: dict, path="checkpoint"):
             f"{list(g.obs_shape)} and {g.num_actions}: a checkpoint from before a change of its planes?)"
         )
     try:
-        net = build(NetConfig(**d["net_config"]), g.obs_shape, g.num_actions)
+        net = build_for(NetConfig(**d["net_config"]), g)
         net.load_state_dict(d["weights"])
     except (TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(

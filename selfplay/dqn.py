@@ -31,7 +31,7 @@ import torch
 import games
 from selfplay import serial
 from selfplay.config import TrainConfig, check_memory
-from selfplay.network import build, legal_q
+from selfplay.network import build_for, legal_q
 from selfplay.replay import Replay
 from selfplay.sources import source_for
 
@@ -46,7 +46,7 @@ class Learner:
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.device = torch.device("cpu")
-        self.online = build(cfg.net, self.game.obs_shape, self.game.num_actions)
+        self.online = build_for(cfg.net, self.game)
         self.frozen = copy.deepcopy(self.online)
         for p in self.frozen.parameters():
             p.requires_grad_(False)

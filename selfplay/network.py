@@ -26,6 +26,11 @@ class NetConfig:
     layers: int = opt(2, "MLP: number of hidden layers.", lo=1, hi=64)
     channels: int = opt(64, "resnet: channels of every convolution.", lo=1, hi=4_096)
     blocks: int = opt(4, "resnet: number of residual blocks.", lo=1, hi=128)
+    canonical: bool = opt(
+        False,
+        "play every position in the first player's frame through the game's goal-swapping "
+        "symmetry (Hex: the transpose when O moves), so both colours share one network.",
+    )
 
     def __post_init__(self):
         check_fields(self)
@@ -81,10 +86,52 @@ class ResNetQ(nn.Module):
         return self.head(self.blocks(self.stem(obs)))
 
 
-def build(cfg: NetConfig, obs_shape: tuple[int, int, int], num_actions: int) -> nn.Module:
-    """The Q-network for a game's observation shape and action count."""
+class Canonical(nn.Module):
+    """A Q-network that sees every position from the first player's side. Where the last
+    plane (the mover plane) says the second player moves, it moves every plane's cells by
+    the game's goal-swapping symmetry (``NativeGame.canonical_frame``) and sets the mover
+    plane, asks the inner network, and moves the Q values back to the real actions. The
+    same weights then play both colours; the map is a permutation, so gradients pass
+    through it and the replay memory keeps real positions and real actions."""
+
+    def __init__(self, inner: nn.Module, cells, actions):
+        super().__init__()
+        self.inner = inner
+        cells, actions = torch.as_tensor(cells, dtype=torch.long), torch.as_tensor(actions, dtype=torch.long)
+        self.register_buffer("gather_cells", torch.argsort(cells), persistent=False)  # new j holds old cell [j]
+        self.register_buffer("actions", actions, persistent=False)  # real action a is image action [a]
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = obs.shape
+        flat = obs.reshape(b, c, h * w)
+        swap = flat[:, -1, 0] < 0.5  # the mover plane is ones where the first player moves
+        image = flat[:, :, self.gather_cells].clone()
+        image[:, -1] = 1.0
+        x = torch.where(swap[:, None, None], image, flat).reshape(b, c, h, w)
+        q = self.inner(x)
+        return torch.where(swap[:, None], q[:, self.actions], q)
+
+
+def build(cfg: NetConfig, obs_shape: tuple[int, int, int], num_actions: int, frame=None) -> nn.Module:
+    """The Q-network for a game's observation shape and action count; ``frame`` is the
+    game's ``canonical_frame()``, needed when ``cfg.canonical`` (:func:`build_for`)."""
     cls = MLPQ if cfg.kind == "mlp" else ResNetQ
-    return cls(tuple(obs_shape), int(num_actions), cfg)
+    net = cls(tuple(obs_shape), int(num_actions), cfg)
+    if not cfg.canonical:
+        return net
+    if frame is None:
+        raise ValueError("canonical must be off for this game: it has no symmetry that swaps the players' goals")
+    return Canonical(net, *frame)
+
+
+def build_for(cfg: NetConfig, game) -> nn.Module:
+    """The Q-network for a game (its shapes, and its canonical frame where it has one)."""
+    frame = game.canonical_frame() if hasattr(game, "canonical_frame") else None
+    if cfg.canonical and frame is None:
+        raise ValueError(
+            f"canonical must be off for {game.name}: it has no symmetry that swaps the players' goals (Hex has one)"
+        )
+    return build(cfg, game.obs_shape, game.num_actions, frame)
 
 
 def masked(q: torch.Tensor, legal_mask: torch.Tensor) -> torch.Tensor:

@@ -247,6 +247,67 @@ def test_symmetries_move_observations(name):
     assert checked > 64 * len(cells) * 5
 
 
+@pytest.mark.parametrize("name", [n for n in games.registered() if ":" not in n])
+def test_canonical_frame_swaps_the_goals(name):
+    """Where an engine offers a canonical frame (Hex), it is one of the game's symmetries
+    once the colours swap: the image of a position with O to move (cells moved, colours
+    swapped, X to move) has the image of its legal moves, and the image of a move gives
+    the image of the result, winner included. The network's view agrees: the
+    observation's planes, moved, are the image's observation (derived planes included)
+    but for the mover plane, and the Q values come back to the real actions. Where there
+    is none, a canonical network is refused in one line."""
+    import torch
+
+    from selfplay.network import NetConfig, build_for
+
+    plain = games.make(name)
+    if plain.canonical_frame() is None:
+        with pytest.raises(ValueError, match="no symmetry that swaps") as e:
+            build_for(NetConfig(hidden=8, layers=1, canonical=True), plain)
+        assert "\n" not in str(e.value)
+        return
+    g = games.make(name, derived=bool(plain.derived_planes))
+    cells, actions = g.canonical_frame()
+    torch.manual_seed(0)
+    net = build_for(NetConfig(hidden=8, layers=1, canonical=True), g)
+    rng = np.random.default_rng(7)
+    s, checked = g.init(64), 0
+    while not s.terminated.all():
+        o = np.flatnonzero(~s.terminated & (s.current_player == 1))
+        a = games.random_actions(s, rng)
+        nxt = g.step(s, a)
+        if len(o):
+            grid = np.stack([g.cells(s, i) for i in o]).reshape(len(o), -1)
+            image = np.empty_like(grid)
+            image[:, cells] = np.where(grid == 0, 0, 3 - grid)
+            im = g.from_cells(image.reshape(-1, *g.board_shape), current_player=np.zeros(len(o), np.int8))
+            np.testing.assert_array_equal(im.legal_action_mask[:, actions], s.legal_action_mask[o])
+            obs = g.observe(games.take(s, o))
+            moved = np.empty_like(obs.reshape(len(o), obs.shape[1], -1))
+            moved[:, :, cells] = obs.reshape(len(o), obs.shape[1], -1)
+            moved[:, -1] = 1.0
+            np.testing.assert_array_equal(moved.reshape(obs.shape), g.observe(im))
+            with torch.no_grad():
+                q, q_image = net(torch.from_numpy(obs)), net.inner(torch.from_numpy(g.observe(im)))
+            np.testing.assert_array_equal(q.numpy(), q_image[:, actions].numpy())
+            im_next = g.step(im, actions[a[o]])
+            want_grid = np.stack([g.cells(nxt, i) for i in o]).reshape(len(o), -1)
+            want = np.empty_like(want_grid)
+            want[:, cells] = np.where(want_grid == 0, 0, 3 - want_grid)
+            got = np.stack([g.cells(im_next, i) for i in range(len(o))]).reshape(len(o), -1)
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(im_next.terminated, nxt.terminated[o])
+            np.testing.assert_array_equal(im_next.rewards, nxt.rewards[o][:, ::-1])
+            checked += len(o)
+        x = np.flatnonzero(~s.terminated & (s.current_player == 0))
+        if len(x):  # X to move: the network is the inner one as it is
+            obs = torch.from_numpy(g.observe(games.take(s, x)))
+            with torch.no_grad():
+                np.testing.assert_array_equal(net(obs).numpy(), net.inner(obs).numpy())
+        s = nxt
+    assert checked > 64 * 5
+
+
 def test_derived_planes_are_offered_only_where_an_engine_has_them():
     assert set(DERIVED) >= {"connect_four", "hex_9x9", "othello"}
     for name in DERIVED:
