@@ -193,12 +193,14 @@ PROFILES: dict[str, GameProfile] = {
     # Hex sees which stones each group joins to an edge (derived planes): +297 +- 94 Elo head
     # to head at 15 minutes on 9x9, 67% against MCTS 100 from 55%; its search targets are
     # the visited actions' (with ~80 legal moves and 16 simulations, completed Q sets most
-    # of them to the root value): +410 +- 95 at 15 minutes (docs/experiments.md)
+    # of them to the root value): +410 +- 95 at 15 minutes; its network plays O's positions
+    # transposed, as X (canonical frame): +92 +- 50 at 15 minutes, and greedy 52% against
+    # MCTS 1,000 from 36% (docs/experiments.md)
     **{
         f"hex_{n}x{n}": GameProfile(
             opening_plies=2,
-            train={**BOARD_TRAIN, "derived": True},
-            mcts={**BOARD_MCTS, "search_target": "visits"},
+            train={**BOARD_TRAIN, "derived": True, "net": {**BOARD_TRAIN["net"], "canonical": True}},
+            mcts={**BOARD_MCTS, "search_target": "visits", "net": {**BOARD_MCTS["net"], "canonical": True}},
             presets={"strong": BOARD_STRONG},
         )
         for n in range(5, 12)
