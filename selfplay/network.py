@@ -94,20 +94,25 @@ class Canonical(nn.Module):
     same weights then play both colours; the map is a permutation, so gradients pass
     through it and the replay memory keeps real positions and real actions."""
 
-    def __init__(self, inner: nn.Module, cells, actions):
+    def __init__(self, inner: nn.Module, obs_shape, cells, actions):
         super().__init__()
         self.inner = inner
-        cells, actions = torch.as_tensor(cells, dtype=torch.long), torch.as_tensor(actions, dtype=torch.long)
-        self.register_buffer("gather_cells", torch.argsort(cells), persistent=False)  # new j holds old cell [j]
-        self.register_buffer("actions", actions, persistent=False)  # real action a is image action [a]
+        c, h, w = obs_shape
+        cells = torch.as_tensor(cells, dtype=torch.long)
+        # one gather over the flattened planes: plane k's new cell j is old cell argsort(cells)[j];
+        # the mover plane reads a column of ones appended after the planes
+        image = (torch.arange(c)[:, None] * (h * w) + torch.argsort(cells)[None, :]).reshape(-1)
+        image[(c - 1) * h * w :] = c * h * w
+        self.register_buffer("image_index", image, persistent=False)
+        self.register_buffer("same_index", torch.arange(c * h * w), persistent=False)
+        self.register_buffer("actions", torch.as_tensor(actions, dtype=torch.long), persistent=False)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = obs.shape
-        flat = obs.reshape(b, c, h * w)
-        swap = flat[:, -1, 0] < 0.5  # the mover plane is ones where the first player moves
-        image = flat[:, :, self.gather_cells].clone()
-        image[:, -1] = 1.0
-        x = torch.where(swap[:, None, None], image, flat).reshape(b, c, h, w)
+        b = obs.shape[0]
+        flat = obs.reshape(b, -1)
+        swap = flat[:, -1] < 0.5  # the mover plane (last) is ones where the first player moves
+        index = torch.where(swap[:, None], self.image_index[None], self.same_index[None])
+        x = torch.gather(torch.cat([flat, flat.new_ones(b, 1)], 1), 1, index).reshape(obs.shape)
         q = self.inner(x)
         return torch.where(swap[:, None], q[:, self.actions], q)
 
@@ -121,7 +126,7 @@ def build(cfg: NetConfig, obs_shape: tuple[int, int, int], num_actions: int, fra
         return net
     if frame is None:
         raise ValueError("canonical must be off for this game: it has no symmetry that swaps the players' goals")
-    return Canonical(net, *frame)
+    return Canonical(net, obs_shape, *frame)
 
 
 def build_for(cfg: NetConfig, game) -> nn.Module:
