@@ -95,7 +95,10 @@ def connect(workers: int, address: str | None = None, object_store_mb: int = 256
         if address:
             ray.init(address=address, **quiet)
         else:
-            ray.init(num_cpus=max(workers, 1), object_store_memory=object_store_mb * 2**20, **quiet)
+            # "local": always a new instance of our own, never one another program on this
+            # machine started (a test's cluster, a user's `ray start`): plain ray.init() would
+            # join that, and refuse our num_cpus
+            ray.init(address="local", num_cpus=max(workers, 1), object_store_memory=object_store_mb * 2**20, **quiet)
     except Exception as e:  # ConnectionError, ValueError, RuntimeError: one line
         raise DistributedError(f"cannot start or join Ray ({str(e).splitlines()[0][:160]})") from None
     return True

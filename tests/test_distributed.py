@@ -94,6 +94,27 @@ def test_actors_run_on_both_nodes_of_a_two_node_cluster():
         cluster.shutdown()
 
 
+def test_without_an_address_a_run_starts_its_own_ray_beside_a_running_one():
+    """Another Ray on this machine (a user's ``ray start``, a test's cluster) is not joined
+    by a run given no address: a plain ``ray.init()`` would join it and refuse num_cpus
+    ("When connecting to an existing cluster, num_cpus and num_gpus must not be provided")."""
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "object_store_memory": 100 * 2**20, "include_dashboard": False},
+    )
+    try:
+        cluster.wait_for_nodes()
+        with distributed.session(1):
+            assert len(ray.nodes()) == 1
+            assert ray.get_runtime_context().gcs_address != cluster.address
+        assert not ray.is_initialized()
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
 def test_train_joins_a_running_two_node_cluster_uses_both_nodes_and_leaves_it_running(tmp_path):
     """``selfplay train --workers 2 --ray-address ADDR``, as a user with a cluster runs it:
     the actors spread over both nodes (the metrics say how many), and the run disconnects
