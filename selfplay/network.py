@@ -117,7 +117,9 @@ class Canonical(nn.Module):
         return torch.where(swap[:, None], q[:, self.actions], q)
 
 
-def build(cfg: NetConfig, obs_shape: tuple[int, int, int], num_actions: int, frame=None) -> nn.Module:
+def build(
+    cfg: NetConfig, obs_shape: tuple[int, int, int], num_actions: int, frame=None, game_name: str = "this game"
+) -> nn.Module:
     """The Q-network for a game's observation shape and action count; ``frame`` is the
     game's ``canonical_frame()``, needed when ``cfg.canonical`` (:func:`build_for`)."""
     cls = MLPQ if cfg.kind == "mlp" else ResNetQ
@@ -125,18 +127,16 @@ def build(cfg: NetConfig, obs_shape: tuple[int, int, int], num_actions: int, fra
     if not cfg.canonical:
         return net
     if frame is None:
-        raise ValueError("canonical must be off for this game: it has no symmetry that swaps the players' goals")
+        raise ValueError(
+            f"canonical must be off for {game_name}: it has no symmetry that swaps the players' goals (Hex has one)"
+        )
     return Canonical(net, obs_shape, *frame)
 
 
 def build_for(cfg: NetConfig, game) -> nn.Module:
     """The Q-network for a game (its shapes, and its canonical frame where it has one)."""
-    frame = game.canonical_frame() if hasattr(game, "canonical_frame") else None
-    if cfg.canonical and frame is None:
-        raise ValueError(
-            f"canonical must be off for {game.name}: it has no symmetry that swaps the players' goals (Hex has one)"
-        )
-    return build(cfg, game.obs_shape, game.num_actions, frame)
+    frame_of = getattr(game, "canonical_frame", None)  # the adapters have none
+    return build(cfg, game.obs_shape, game.num_actions, frame_of() if frame_of else None, game.name)
 
 
 def masked(q: torch.Tensor, legal_mask: torch.Tensor) -> torch.Tensor:

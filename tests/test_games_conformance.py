@@ -268,6 +268,14 @@ def test_canonical_frame_swaps_the_goals(name):
         return
     g = games.make(name, derived=bool(plain.derived_planes))
     cells, actions = g.canonical_frame()
+
+    def swapped_image(state, rows):
+        """The grids of ``state``'s games ``rows`` with cells moved by the frame and colours swapped."""
+        grid = np.stack([g.cells(state, i) for i in rows]).reshape(len(rows), -1)
+        image = np.empty_like(grid)
+        image[:, cells] = np.where(grid == 0, 0, 3 - grid)
+        return image.reshape(-1, *g.board_shape)
+
     torch.manual_seed(0)
     net = build_for(NetConfig(hidden=8, layers=1, canonical=True), g)
     rng = np.random.default_rng(7)
@@ -277,10 +285,7 @@ def test_canonical_frame_swaps_the_goals(name):
         a = games.random_actions(s, rng)
         nxt = g.step(s, a)
         if len(o):
-            grid = np.stack([g.cells(s, i) for i in o]).reshape(len(o), -1)
-            image = np.empty_like(grid)
-            image[:, cells] = np.where(grid == 0, 0, 3 - grid)
-            im = g.from_cells(image.reshape(-1, *g.board_shape), current_player=np.zeros(len(o), np.int8))
+            im = g.from_cells(swapped_image(s, o), current_player=np.zeros(len(o), np.int8))
             np.testing.assert_array_equal(im.legal_action_mask[:, actions], s.legal_action_mask[o])
             obs = g.observe(games.take(s, o))
             moved = np.empty_like(obs.reshape(len(o), obs.shape[1], -1))
@@ -291,11 +296,8 @@ def test_canonical_frame_swaps_the_goals(name):
                 q, q_image = net(torch.from_numpy(obs)), net.inner(torch.from_numpy(g.observe(im)))
             np.testing.assert_array_equal(q.numpy(), q_image[:, actions].numpy())
             im_next = g.step(im, actions[a[o]])
-            want_grid = np.stack([g.cells(nxt, i) for i in o]).reshape(len(o), -1)
-            want = np.empty_like(want_grid)
-            want[:, cells] = np.where(want_grid == 0, 0, 3 - want_grid)
-            got = np.stack([g.cells(im_next, i) for i in range(len(o))]).reshape(len(o), -1)
-            np.testing.assert_array_equal(got, want)
+            got = np.stack([g.cells(im_next, i) for i in range(len(o))])
+            np.testing.assert_array_equal(got, swapped_image(nxt, o))
             np.testing.assert_array_equal(im_next.terminated, nxt.terminated[o])
             np.testing.assert_array_equal(im_next.rewards, nxt.rewards[o][:, ::-1])
             checked += len(o)
