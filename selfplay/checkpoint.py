@@ -16,6 +16,8 @@ refused, not run. Keys:
     selfplay                      the in-flight batch of games (native games) and seats
     replay                        the replay memory (only when asked for)
     last_eval                     the latest evaluation (JSON)
+    averaged                      a play-only file whose weights are the mean of several
+                                  checkpoints' (:func:`average`): their names and moves (JSON)
 
 Writes go to a temporary file in the same folder, are flushed to disk, then renamed
 over the target: an interrupted write never leaves a broken checkpoint behind.
@@ -114,8 +116,49 @@ def slim(d: dict) -> dict:
         "weights",
         "counters",
         "last_eval",
+        "averaged",
     )
     return {k: d[k] for k in keep if k in d}
+
+
+#: what must be equal for two checkpoints' weights to be averaged: the same network on the
+#: same observation of the same game
+_SAME_NET = ("game", "history", "derived", "obs_shape", "num_actions", "net_config")
+
+
+def average(paths) -> dict:
+    """A play-only checkpoint whose weights are the element-wise mean of the online
+    networks of ``paths`` (checkpoints of one run: the same game, planes and network), as
+    KataGo averages its snapshots before a release (stochastic weight averaging). The
+    greedy policy of a self-play run swings from one checkpoint to the next; the mean of
+    a few late ones plays more steadily (docs/experiments.md). Everything but the weights
+    comes from the file with the most moves; ``averaged`` records the files and their
+    moves. Raise CheckpointError with one line when a file is unreadable or its network
+    differs from the others'."""
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise CheckpointError("nothing to average: no checkpoint files given")
+    ds = [load(p) for p in paths]
+    for p, d in zip(paths[1:], ds[1:]):
+        for key in _SAME_NET:
+            if d.get(key) != ds[0].get(key):
+                raise CheckpointError(
+                    f"{p}: cannot be averaged with {paths[0]}: "
+                    f"its {key} differs ({d.get(key)!r} against {ds[0].get(key)!r})"
+                )
+    moves = [int((d.get("counters") or {}).get("moves", 0)) for d in ds]
+    newest = ds[max(range(len(ds)), key=lambda i: moves[i])]
+    out = slim(newest)
+    weights = {}
+    for k, w in newest["weights"].items():
+        if w.is_floating_point():
+            weights[k] = (sum(d["weights"][k].double() for d in ds) / len(ds)).to(w.dtype)
+        else:  # counters such as a batch norm's batches seen: the newest file's
+            weights[k] = w.clone()
+    out["weights"] = weights
+    out["averaged"] = json.dumps({"files": [{"file": p.name, "moves": m} for p, m in zip(paths, moves)]})
+    build_net(out, paths[0])  # the mean fits the network it describes
+    return out
 
 
 def load(path: str | os.PathLike, game: str | None = None) -> dict:
@@ -180,7 +223,7 @@ def _check_fields(d: dict, path) -> None:
         bad.append("weights are not tensors")
     if not isinstance(d["obs_shape"], list) or not isinstance(d["num_actions"], int):
         bad.append("obs_shape/num_actions malformed")
-    for key in ("last_eval", "train_config"):
+    for key in ("last_eval", "train_config", "averaged"):
         if key in d:
             try:
                 if not isinstance(d[key], str) or not isinstance(json.loads(d[key]), dict):

@@ -1,5 +1,6 @@
 """Checkpoints: exact round trips, exact resume, and refusal of bad files."""
 
+import json
 import os
 import pickle
 
@@ -280,3 +281,69 @@ def test_a_checkpoint_with_derived_planes_plays_as_saved_and_one_from_before_the
     del d["derived"]
     torch.save(d, tmp_path / "old.pt")
     assert not load_agent(tmp_path / "old.pt").game.derived
+
+
+def test_average_is_the_mean_of_the_weights_and_refuses_networks_that_differ(tmp_path):
+    """checkpoint.average: the element-wise mean of the files' online weights (so a file
+    averaged with itself is unchanged, and two files give the midpoint), the newest file's
+    counters, the files named in ``averaged``; a file of another network, another game or
+    none at all is refused in one line naming it."""
+    learner = dqn.Learner(_cfg())
+    _run(learner, 200)
+    checkpoint.save_learner(learner, tmp_path / "a.pt")
+    _run(learner, 400)
+    checkpoint.save_learner(learner, tmp_path / "b.pt")
+    a, b = (checkpoint.load(tmp_path / f) for f in ("a.pt", "b.pt"))
+
+    same = checkpoint.average([tmp_path / "a.pt", tmp_path / "a.pt"])
+    for k, w in a["weights"].items():
+        torch.testing.assert_close(same["weights"][k], w, rtol=0, atol=1e-7)
+
+    mid = checkpoint.average([tmp_path / "b.pt", tmp_path / "a.pt"])
+    assert any(not torch.equal(a["weights"][k], b["weights"][k]) for k in a["weights"])
+    for k in a["weights"]:
+        torch.testing.assert_close(mid["weights"][k], (a["weights"][k] + b["weights"][k]) / 2)
+    assert mid["counters"] == b["counters"] and "optimizer" not in mid
+    assert [f["file"] for f in json.loads(mid["averaged"])["files"]] == ["b.pt", "a.pt"]
+    checkpoint.atomic_save(mid, tmp_path / "mid.pt")
+    agent = load_agent(tmp_path / "mid.pt")  # it loads and plays as the mean network
+    _, net = checkpoint.build_net(mid)
+    s = agent.game.init(4)
+    np.testing.assert_array_equal(agent.q_values(s), QAgent(agent.game, net).q_values(s))
+
+    other_net = dqn.Learner(_cfg(net=NetConfig(kind="mlp", hidden=16, layers=1)))
+    checkpoint.save_learner(other_net, tmp_path / "wide.pt")
+    checkpoint.save_learner(dqn.Learner(_cfg("connect_four")), tmp_path / "c4.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    for bad, field in (("wide.pt", "net_config"), ("c4.pt", "game"), ("junk.pt", "not a readable checkpoint")):
+        with pytest.raises(CheckpointError) as e:
+            checkpoint.average([tmp_path / "a.pt", tmp_path / bad])
+        assert "\n" not in str(e.value) and bad in str(e.value) and field in str(e.value)
+    with pytest.raises(CheckpointError, match="nothing to average"):
+        checkpoint.average([])
+
+
+def test_ship_script_averages_the_newest_step_files_by_moves(tmp_path):
+    """``scripts/ship_checkpoint.py RUN DST --average N`` takes the N step files with the
+    most moves (step_1000 is newer than step_900), and refuses, with one line and no file
+    written, a run with fewer step files."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    learner = dqn.Learner(_cfg())
+    for moves in (200, 900, 1000):
+        _run(learner, moves)
+        checkpoint.save_learner(learner, tmp_path / f"step_{learner.moves}.pt")
+    names = sorted(p.name for p in tmp_path.glob("step_*.pt"))
+    script = Path(__file__).parent.parent / "scripts" / "ship_checkpoint.py"
+    r = subprocess.run([sys.executable, script, tmp_path, tmp_path / "out.pt", "--average", "2"], capture_output=True)
+    assert r.returncode == 0, r.stderr
+    files = [f["file"] for f in json.loads(checkpoint.load(tmp_path / "out.pt")["averaged"])["files"]]
+    newest = sorted(names, key=lambda n: int(n[5:-3]))[-2:]
+    assert files == newest and "step_2" not in "".join(files)
+    r = subprocess.run(
+        [sys.executable, script, tmp_path, tmp_path / "none.pt", "--average", "4"], capture_output=True, text=True
+    )
+    assert r.returncode != 0 and r.stderr.strip().count("\n") == 0 and "holds 3 step files" in r.stderr
+    assert not (tmp_path / "none.pt").exists()
