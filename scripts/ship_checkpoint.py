@@ -7,11 +7,10 @@ python scripts/ship_checkpoint.py runs/hexc checkpoints/hex_9x9.pt --average 4
 """
 
 import argparse
-import re
 import sys
-from pathlib import Path
 
 from selfplay import checkpoint
+from selfplay.runner import step_files
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("src", help="a checkpoint file, or with --average a run folder")
@@ -23,16 +22,12 @@ try:
     if args.average:
         if args.average < 1:
             raise checkpoint.CheckpointError(f"--average must be at least 1, not {args.average}")
-        steps = sorted(
-            (int(m.group(1)), f)
-            for f in Path(args.src).glob("step_*.pt")
-            if (m := re.fullmatch(r"step_(\d+)\.pt", f.name))
-        )
+        steps = step_files(args.src)  # oldest first, by moves
         if len(steps) < args.average:
             raise checkpoint.CheckpointError(
                 f"{args.src}: holds {len(steps)} step files, not the {args.average} to average"
             )
-        files = [f for _, f in steps[-args.average :]]
+        files = steps[-args.average :]
         d = checkpoint.average(files)
         src = ", ".join(f.name for f in files)
     else:
