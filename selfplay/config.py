@@ -15,6 +15,7 @@ import numpy as np
 
 import games
 from selfplay.checks import SEED_MAX, check_fields, opt
+from selfplay.mcts import SEARCH_TARGETS
 from selfplay.network import NetConfig
 from selfplay.profiles import profile
 from selfplay.sources import source_for
@@ -48,9 +49,9 @@ class SearchSettings:
     search_target: str = opt(
         "visits",
         'how a search becomes targets: "visits" (visited root actions, weighted by '
-        'visits) or "completed" (every legal root action, unvisited ones at the root '
-        "value)",
-        choices=("visits", "completed"),
+        'visits), "completed" (every legal root action, unvisited ones at the root '
+        'value) or "mixed" (completed, weighted half by visits and half equally)',
+        choices=tuple(SEARCH_TARGETS),
     )
     root_all: bool = opt(False, "visit every legal root action once before PUCT chooses")
     root_selection: str = opt(

@@ -553,6 +553,13 @@ def _completed_targets(res: SearchResult, legal_mask: np.ndarray):
     return q, uniform(legal_mask).astype(np.float32)
 
 
+def _mixed_targets(res: SearchResult, legal_mask: np.ndarray):
+    # completed Q's targets, each legal action weighted half by its share of the visits and
+    # half equally: the best moves get most of the weight, the lesser ones keep a ranking
+    q, even = _completed_targets(res, legal_mask)
+    return q, (0.5 * shares(res.visits) + 0.5 * even).astype(np.float32)
+
+
 #: the search target sources by name (``TrainConfig.search_target``)
 SEARCH_TARGETS: dict[str, SearchTarget] = {
     t.name: t
@@ -562,6 +569,11 @@ SEARCH_TARGETS: dict[str, SearchTarget] = {
             "completed",
             "every legal root action: empirical Q where visited, else the root value; equal weights",
             _completed_targets,
+        ),
+        SearchTarget(
+            "mixed",
+            "completed Q's targets, weighted half by visit shares and half equally",
+            _mixed_targets,
         ),
     )
 }

@@ -245,7 +245,8 @@ def test_network_priors_are_the_softmax_of_legal_q_at_the_temperature(temperatur
 def test_search_targets_by_hand():
     """One root with actions 0-1 visited (3 and 1 times), 2 legal and unvisited, 3 illegal:
     "visits" regresses the visited actions' Q by visit share; "completed" every legal
-    action equally, the unvisited one toward the root's value."""
+    action equally, the unvisited one toward the root's value; "mixed" completed's targets
+    at the mean of the two weightings."""
     nan = np.nan
     res = mcts.SearchResult(
         visits=np.array([[3, 1, 0, 0]], np.float32),
@@ -260,6 +261,9 @@ def test_search_targets_by_hand():
     np.testing.assert_allclose(q[:, :2], [[0.5, -0.2]])
     q, w = mcts.SEARCH_TARGETS["completed"].targets(res, legal)
     np.testing.assert_allclose(w, [[1 / 3, 1 / 3, 1 / 3, 0]], rtol=1e-6)
+    np.testing.assert_allclose(q[:, :3], [[0.5, -0.2, 0.3]])
+    q, w = mcts.SEARCH_TARGETS["mixed"].targets(res, legal)
+    np.testing.assert_allclose(w, [[0.375 + 1 / 6, 0.125 + 1 / 6, 1 / 6, 0]], rtol=1e-6)
     np.testing.assert_allclose(q[:, :3], [[0.5, -0.2, 0.3]])
 
 
