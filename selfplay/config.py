@@ -48,9 +48,7 @@ class SearchSettings:
     dirichlet_alpha: float = opt(0.5, "Dirichlet noise concentration at the learner's roots", lo=0, hi=1_000)
     search_target: str = opt(
         "visits",
-        'how a search becomes targets: "visits" (visited root actions, weighted by '
-        'visits), "completed" (every legal root action, unvisited ones at the root '
-        'value) or "mixed" (completed, weighted half by visits and half equally)',
+        "how a search becomes targets: " + "; ".join(f'"{t.name}": {t.doc}' for t in SEARCH_TARGETS.values()),
         choices=tuple(SEARCH_TARGETS),
     )
     root_all: bool = opt(False, "visit every legal root action once before PUCT chooses")
