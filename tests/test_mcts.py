@@ -267,7 +267,7 @@ def test_search_targets_by_hand():
     np.testing.assert_allclose(q[:, :3], [[0.5, -0.2, 0.3]])
 
 
-def test_hex_takes_visit_targets_and_connect_four_completed_q():
+def test_hex_takes_visit_targets_connect_four_mixed_and_tic_tac_toe_completed_q():
     """The measured choice per game (docs/experiments.md) is the profile's, in MCTS mode and
     in the strong preset."""
     from selfplay.config import default_config
@@ -275,4 +275,6 @@ def test_hex_takes_visit_targets_and_connect_four_completed_q():
     for name in ("hex_5x5", "hex_9x9", "hex_11x11"):
         assert default_config(name, mcts=True).search.search_target == "visits"
         assert default_config(name, preset="strong").search.search_target == "visits"
-    assert default_config("connect_four", mcts=True).search.search_target == "completed"
+    assert default_config("connect_four", mcts=True).search.search_target == "mixed"
+    assert default_config("connect_four", preset="strong").search.search_target == "mixed"
+    assert default_config("tic_tac_toe", mcts=True).search.search_target == "completed"
