@@ -180,7 +180,7 @@ PROFILES: dict[str, GameProfile] = {
         perfect_player="perfect",
         # the cells that would complete four (derived planes): at 15 minutes +52 +- 49 Elo
         # head to head, 87.0% of the non-trivial labelled positions from 78.3%
-        train={**BOARD_TRAIN, "derived": True},
+        train={**BOARD_TRAIN, "derived": 1},
         mcts=BOARD_MCTS,
         # the long run behind the strong agent (training/c4_derived/SEGMENTS.md): MCTS mode's
         # defaults (the 256-wide MLP beat a 512-wide one at an hour of one core each), 150M
@@ -199,7 +199,7 @@ PROFILES: dict[str, GameProfile] = {
     **{
         f"hex_{n}x{n}": GameProfile(
             opening_plies=2,
-            train={**BOARD_TRAIN, "derived": True, "net": {**BOARD_TRAIN["net"], "canonical": True}},
+            train={**BOARD_TRAIN, "derived": 1, "net": {**BOARD_TRAIN["net"], "canonical": True}},
             mcts={**BOARD_MCTS, "search_target": "visits", "net": {**BOARD_MCTS["net"], "canonical": True}},
             presets={"strong": BOARD_STRONG},
         )
