@@ -256,10 +256,11 @@ def slug(name: str) -> str:
     return safe.strip("_")
 
 
-def make(name: str, history: int = 0, derived: bool = False) -> Game:
+def make(name: str, history: int = 0, derived: int = 0) -> Game:
     """The game called ``name``: a native one, ``openspiel:<short_name>(params)``, or
     ``pettingzoo:<env>``. ``history`` stacks the last K positions into observations;
-    ``derived`` adds the engine's derived planes (``games.native``; native engines only).
+    ``derived`` adds the engine's derived planes up to that level (``games.native``; native
+    engines only; ``True`` is level 1).
     Raises :class:`UnknownGameError` with a one-line reason, ValueError for an option the
     game cannot take."""
     name = canonical_name(name)

@@ -38,6 +38,7 @@ SIZES = range(5, 12)
 LETTERS = "abcdefghijk"
 _DR = np.array([-1, -1, 0, 0, 1, 1], np.int64)
 _DC = np.array([0, 1, -1, 1, -1, 0], np.int64)
+_FAR = 1 << 20
 
 
 @njit(cache=True, inline="always")
@@ -94,12 +95,13 @@ def _root(parent, b, x):
 
 
 @njit(cache=True)
-def _derived(board, parent, mover, n):
-    """``int8[B, 6, N*N]``: the mover's stones whose group touches its first edge (top for
-    X, left for O), those touching its second edge (bottom, right), then the same two for
-    the opponent's stones and edges; then the empty cells where a stone of the mover, and
-    one of the opponent, would join that player's two edges (an immediate win)."""
-    out = np.zeros((len(board), 6, n * n), np.int8)
+def _derived(board, parent, mover, n, planes):
+    """``int8[B, planes, N*N]`` (6 or 8): the mover's stones whose group touches its first
+    edge (top for X, left for O), those touching its second edge (bottom, right), then the
+    same two for the opponent's stones and edges; then the empty cells where a stone of the
+    mover, and one of the opponent, would join that player's two edges (an immediate win);
+    with 8, then the empty cells on the mover's shortest connections and the opponent's."""
+    out = np.zeros((len(board), planes, n * n), np.int8)
     edge = n * n
     root = np.empty(n * n, np.int64)  # each cell's group (-1 empty), for this game
     roots = np.empty(4, np.int64)  # each edge's group
@@ -133,7 +135,78 @@ def _derived(board, parent, mover, n):
                 out[b, 4 if mover[b] == 0 else 5, a] = 1
             if o1 and o2:
                 out[b, 4 if mover[b] == 1 else 5, a] = 1
+    if planes > 6:
+        _shortest(board, mover, n, out, 6)
     return out
+
+
+@njit(cache=True)
+def _distances(board, b, n, p, edge, dist, queue):
+    """0-1 breadth-first search: ``dist[cell]`` = the fewest empty cells (the cell itself
+    included) on a path from player ``p``'s edge ``edge`` (0 its first, 1 its second) to the
+    cell, through p's stones (free) and empty cells; the opponent's cells stay unreachable."""
+    m = n * n
+    for a in range(m):
+        dist[a] = _FAR
+    head = tail = 2 * m  # a deque in ``queue``: free moves pushed in front, costly ones behind
+    for k in range(n):
+        if p == 0:
+            a = k if edge == 0 else (n - 1) * n + k
+        else:
+            a = k * n if edge == 0 else k * n + n - 1
+        v = board[b, a]
+        if v == 2 - p:
+            continue
+        dist[a] = 0 if v == p + 1 else 1
+        if dist[a] == 0:
+            head -= 1
+            queue[head] = a
+        else:
+            queue[tail] = a
+            tail += 1
+    while head < tail:
+        a = queue[head]
+        head += 1
+        r, c = a // n, a % n
+        for k in range(6):
+            rr, cc = r + _DR[k], c + _DC[k]
+            if 0 <= rr < n and 0 <= cc < n:
+                x = rr * n + cc
+                v = board[b, x]
+                if v == 2 - p:
+                    continue
+                w = 0 if v == p + 1 else 1
+                if dist[a] + w < dist[x]:
+                    dist[x] = dist[a] + w
+                    if w == 0:
+                        head -= 1
+                        queue[head] = x
+                    else:
+                        queue[tail] = x
+                        tail += 1
+
+
+@njit(cache=True)
+def _shortest(board, mover, n, out, first):
+    """Planes ``first`` and ``first + 1`` of ``out`` (int8[B, D, N*N]): the empty cells on one
+    of the mover's shortest connections (fewest empty cells still to fill between its two
+    edges), then the opponent's."""
+    m = n * n
+    d1 = np.empty(m, np.int64)
+    d2 = np.empty(m, np.int64)
+    queue = np.empty(8 * m, np.int64)
+    for b in range(len(board)):
+        for side in range(2):
+            p = mover[b] if side == 0 else 1 - mover[b]
+            _distances(board, b, n, p, 0, d1, queue)
+            _distances(board, b, n, p, 1, d2, queue)
+            best = _FAR
+            for a in range(m):
+                if board[b, a] == 0 and d1[a] + d2[a] - 1 < best:
+                    best = d1[a] + d2[a] - 1
+            for a in range(m):
+                if board[b, a] == 0 and d1[a] + d2[a] - 1 == best:
+                    out[b, first + side, a] = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,9 +232,13 @@ class Hex(NativeGame):
         "opponent's stones joined to its second edge",
         "empty cells where the mover's stone would win at once",
         "empty cells where the opponent's stone would win at once",
+        "empty cells on one of the mover's shortest connections",
+        "empty cells on one of the opponent's shortest connections",
     )
+    #: level 1: the edge groups and the winning cells; level 2 adds the shortest connections
+    derived_levels = (6, 8)
 
-    def __init__(self, board_size: int = 11, history: int = 0, derived: bool = False):
+    def __init__(self, board_size: int = 11, history: int = 0, derived: int = 0):
         if board_size not in SIZES:
             raise ValueError(f"hex board_size must be {SIZES.start} to {SIZES.stop - 1}, not {board_size}")
         self.size = n = int(board_size)
@@ -257,7 +334,8 @@ class Hex(NativeGame):
 
     def derived_obs(self, state: HexState, mover: np.ndarray) -> np.ndarray:
         n = self.size
-        return _derived(state.board, state.parent, mover.astype(np.int64), n).reshape(-1, self.num_derived, n, n)
+        planes = _derived(state.board, state.parent, mover.astype(np.int64), n, self.num_derived)
+        return planes.reshape(-1, self.num_derived, n, n)
 
     def planes(self, state: HexState) -> np.ndarray:
         n = self.size
@@ -313,4 +391,4 @@ class Hex(NativeGame):
 
 
 for _n in SIZES:
-    register(f"hex_{_n}x{_n}", lambda history=0, derived=False, _n=_n: Hex(_n, history=history, derived=derived))
+    register(f"hex_{_n}x{_n}", lambda history=0, derived=0, _n=_n: Hex(_n, history=history, derived=derived))

@@ -14,8 +14,10 @@ An engine may also offer *derived planes* (``derived_planes`` names them): facts
 current position that its own bookkeeping knows and a network would need many layers to
 work out, such as which stones a Hex group joins to an edge (OpenSpiel's Hex observation
 carries the same) or where a connect four line would be completed. They are on when the
-game is made with ``derived=True`` and sit between the stone planes and the mover plane,
-mover's first. ``symmetry_channels`` says how a board symmetry permutes them.
+game is made with ``derived=1`` (or ``True``) and sit between the stone planes and the mover
+plane, mover's first. An engine may offer them in levels (``derived_levels``): level 2 adds
+more planes after level 1's (Hex: the cells on each player's shortest connection).
+``symmetry_channels`` says how a board symmetry permutes them.
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ class NativeState(State):
     past: np.ndarray
 
 
+def check_derived(name: str, derived, levels: int) -> int:
+    """``derived`` as a level from 0 to ``levels`` (a bool counts as 0 or 1); ValueError
+    in one line naming the game otherwise."""
+    level = int(derived) if isinstance(derived, (bool, int, np.integer)) else -1
+    if 0 <= level <= levels:
+        return level
+    if not levels:
+        raise ValueError(f"{name} has no derived planes")
+    offered = "1" if levels == 1 else f"1 to {levels}"
+    raise ValueError(f"{name} has derived planes at level {offered} (0 for none), not {derived!r}")
+
+
 class NativeGame:
     """Base for the vectorised engines; subclasses define the rules."""
 
@@ -43,18 +57,25 @@ class NativeGame:
     binary_obs = True
     #: append a plane of ones where player 0 moves (the players' goals differ)
     mover_plane = False
-    #: names of the derived planes this engine can add (``derived=True``), in order
+    #: names of the derived planes this engine can add, in order
     derived_planes: tuple[str, ...] = ()
+    #: how many of them each level of ``derived`` adds: level k adds the first
+    #: ``derived_levels[k - 1]``. Unset, an engine has one level, all of them
+    derived_levels: tuple[int, ...] = ()
 
-    def __init__(self, history: int = 0, derived: bool = False):
+    def __init__(self, history: int = 0, derived: int = 0):
         self.history = int(history)
-        if derived and not self.derived_planes:
-            raise ValueError(f"{self.name} has no derived planes")
-        self.derived = bool(derived)
+        #: the level of derived planes on (0 none; True, from configs before levels, is 1)
+        self.derived = check_derived(self.name, derived, len(self.levels()))
+
+    @classmethod
+    def levels(cls) -> tuple[int, ...]:
+        """The number of derived planes at each level, 1 up (empty: none offered)."""
+        return cls.derived_levels or ((len(cls.derived_planes),) if cls.derived_planes else ())
 
     @property
     def num_derived(self) -> int:
-        return len(self.derived_planes) if self.derived else 0
+        return self.levels()[self.derived - 1] if self.derived else 0
 
     @property
     def derived_start(self) -> int:

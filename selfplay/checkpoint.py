@@ -5,8 +5,9 @@ read back with ``torch.load(weights_only=True)``: a file that carries code to ex
 refused, not run. Keys:
 
     format, format_version        "selfplay-checkpoint", FORMAT_VERSION
-    game, history, derived        what games.make needs to rebuild the game (derived:
-                                  absent in files older than it, read as False)
+    game, history, derived        what games.make needs to rebuild the game (derived: the
+                                  level of derived planes; true or false in files from
+                                  before levels, absent in older ones: read as 1, 0, 0)
     obs_shape, num_actions        checked against the game on load
     net_config, train_config      dataclass fields as dicts
     weights, frozen_weights       state dicts of the online network and the frozen copy
@@ -214,8 +215,8 @@ def _check_fields(d: dict, path) -> None:
         bad.append("game is not a string")
     if not isinstance(d["history"], int) or isinstance(d["history"], bool) or not 0 <= d["history"] <= 64:
         bad.append("history is not a small whole number")
-    if not isinstance(d.get("derived", False), bool):
-        bad.append("derived is not true or false")
+    if not isinstance(d.get("derived", 0), int) or not 0 <= d.get("derived", 0) <= 8:
+        bad.append("derived is not a level from 0 to 8")
     if not isinstance(d["net_config"], dict):
         bad.append("net_config is not a record")
     if not isinstance(d["weights"], dict) or not all(isinstance(v, torch.Tensor) for v in d["weights"].values()):
@@ -264,7 +265,7 @@ def build_net(d: dict, path="checkpoint"):
     from selfplay.network import NetConfig, build_for
 
     try:
-        g = games.make(d["game"], history=int(d["history"]), derived=d.get("derived", False))
+        g = games.make(d["game"], history=int(d["history"]), derived=d.get("derived", 0))
     except (games.UnknownGameError, ValueError) as e:
         raise CheckpointError(f"{path}: {e}") from None
     if list(g.obs_shape) != list(d["obs_shape"]) or g.num_actions != d["num_actions"]:

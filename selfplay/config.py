@@ -93,10 +93,14 @@ class TrainConfig:
 
     game: str = opt("tic_tac_toe", "game name as given to games.make")
     history: int = opt(0, "number of earlier positions stacked into the observation", lo=0, hi=64)
-    derived: bool = opt(
-        False,
-        "add the engine's derived planes to the observation (Hex: the stones each group joins "
-        "to an edge; connect four: the cells that would complete four)",
+    derived: int = opt(
+        0,
+        "add the engine's derived planes to the observation, up to this level: 0 none; 1 "
+        "Hex's stones each group joins to an edge and its winning cells, connect four's cells "
+        "that would complete four, Othello's legal moves; 2 adds Hex's empty cells on each "
+        "player's shortest connection",
+        lo=0,
+        hi=2,
     )
     net: NetConfig = opt(NetConfig(), "network shape")
     steps: int = opt(200_000, "total moves to play (all parallel games together)", lo=1, hi=MOVES_MAX)
@@ -174,6 +178,8 @@ class TrainConfig:
     def from_dict(cls, d: dict) -> TrainConfig:
         d = dict(d)
         d["net"] = NetConfig(**d["net"])
+        if isinstance(d.get("derived"), bool):  # configs saved before derived had levels
+            d["derived"] = int(d["derived"])
         search = dict(d.get("search") or {})
         for k in SEARCH_FIELDS & d.keys():  # configs saved before the search settings had a record
             search[k] = d.pop(k)

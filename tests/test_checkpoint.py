@@ -264,13 +264,24 @@ def test_every_field_replaced_by_junk_or_removed_is_refused_with_one_line_naming
 
 
 def test_a_checkpoint_with_derived_planes_plays_as_saved_and_one_from_before_them_still_loads(tmp_path):
-    """``derived`` is saved and rebuilds the same observation; files written before the
-    field existed (no key) load as plain-plane agents."""
-    learner = dqn.Learner(_cfg("hex_5x5", derived=True, steps=400))
+    """``derived`` (a level) is saved and rebuilds the same observation; files written
+    before levels (``derived`` true) load at level 1, and files written before the field
+    existed (no key) as plain-plane agents."""
+    learner = dqn.Learner(_cfg("hex_5x5", derived=2, steps=400))
     _run(learner, 200)
     checkpoint.save_learner(learner, tmp_path / "d.pt")
     agent = load_agent(tmp_path / "d.pt")
-    assert agent.game.derived and agent.game.obs_shape == learner.game.obs_shape
+    assert agent.game.derived == 2 and agent.game.obs_shape == learner.game.obs_shape
+
+    level1 = dqn.Learner(_cfg("hex_5x5", derived=1, steps=400))
+    d = checkpoint.learner_to_dict(level1)
+    d["derived"] = True
+    d["train_config"] = d["train_config"].replace('"derived": 1', '"derived": true')
+    assert '"derived": true' in d["train_config"]
+    torch.save(d, tmp_path / "bool.pt")
+    checkpoint.check_resumable(checkpoint.load(tmp_path / "bool.pt"), tmp_path / "bool.pt")
+    old = load_agent(tmp_path / "bool.pt")
+    assert old.game.derived == 1 and old.game.obs_shape == level1.game.obs_shape
     s = agent.game.init(8)
     for _ in range(5):
         s = agent.game.step(s, games.random_actions(s, np.random.default_rng(1)))

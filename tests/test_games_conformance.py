@@ -213,8 +213,13 @@ def test_symmetries_map_positions_moves_and_outcomes(name):
     assert checked > 64 * len(cells) * 5
 
 
-#: the native engines with derived planes (``derived=True``)
+#: the native engines with derived planes (``derived=1`` and up)
 DERIVED = [n for n in games.registered() if ":" not in n and games.make(n).derived_planes]
+
+
+def _all_derived(name: str) -> int:
+    """The highest level of derived planes an engine offers (0 where none)."""
+    return len(games.make(name).levels())
 
 
 @pytest.mark.parametrize("name", [n for n in games.registered() if ":" not in n])
@@ -224,7 +229,7 @@ def test_symmetries_move_observations(name):
     derived planes included where the engine has them."""
     from selfplay.replay import transform_planes
 
-    g = games.make(name, derived=name in DERIVED)
+    g = games.make(name, derived=_all_derived(name))
     cells, _ = g.symmetries()
     channels = g.symmetry_channels()
     assert channels.shape == (len(cells), g.obs_shape[0])
@@ -266,7 +271,7 @@ def test_canonical_frame_swaps_the_goals(name):
             build_for(NetConfig(hidden=8, layers=1, canonical=True), plain)
         assert "\n" not in str(e.value)
         return
-    g = games.make(name, derived=bool(plain.derived_planes))
+    g = games.make(name, derived=_all_derived(name))
     cells, actions = g.canonical_frame()
 
     def swapped_image(state, rows):
@@ -311,10 +316,22 @@ def test_canonical_frame_swaps_the_goals(name):
 
 
 def test_derived_planes_are_offered_only_where_an_engine_has_them():
+    """Each level adds its planes (``True`` is level 1, as configs saved before levels
+    say); the top level adds every named plane; a level past the top, or any level on a
+    game without derived planes, is refused in one line."""
     assert set(DERIVED) >= {"connect_four", "hex_9x9", "othello"}
+    assert games.make("hex_9x9").levels() == (6, 8)
     for name in DERIVED:
-        g0, g1 = games.make(name), games.make(name, derived=True)
-        assert g1.obs_shape[0] == g0.obs_shape[0] + len(g1.derived_planes)
+        g0 = games.make(name)
+        levels = g0.levels()
+        assert levels[-1] == len(g0.derived_planes) and list(levels) == sorted(set(levels))
+        assert games.make(name, derived=True).obs_shape == games.make(name, derived=1).obs_shape
+        for k, count in enumerate(levels, 1):
+            assert games.make(name, derived=k).obs_shape[0] == g0.obs_shape[0] + count
+        for bad in (len(levels) + 1, -1, "2"):
+            with pytest.raises(ValueError, match=f"{name} has derived planes at level") as e:
+                games.make(name, derived=bad)
+            assert "\n" not in str(e.value)
     for name in ("tic_tac_toe", "openspiel:breakthrough(rows=6,columns=6)"):
         with pytest.raises(ValueError, match="no derived planes") as e:
             games.make(name, derived=True)
@@ -387,3 +404,56 @@ def test_othello_derived_planes_are_each_sides_legal_moves():
         seen += int(obs[:, 3].sum())
         s = g.step(s, games.random_actions(s, rng))
     assert seen > 1000
+
+
+def _connection_cost(grid: np.ndarray, player: int) -> float:
+    """The fewest empty cells ``player`` (0: X, top to bottom; 1: O, left to right) must
+    still fill to join its edges on ``grid`` (0 empty, 1 X, 2 O), by relaxing every cell
+    until nothing changes (Bellman-Ford; the engine uses a breadth-first search)."""
+    n = grid.shape[0]
+    if player == 1:  # O's left-to-right goal is X's top-to-bottom one on the transpose
+        grid, player = np.where(grid == 0, 0, 3 - grid).T, 0
+    cost = np.where(grid == 1, 0.0, np.where(grid == 0, 1.0, np.inf))
+    dist = np.full((n, n), np.inf)
+    dist[0] = cost[0]
+    changed = True
+    while changed:
+        changed = False
+        for r in range(n):
+            for c in range(n):
+                for dr, dc in ((-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0)):
+                    rr, cc = r + dr, c + dc
+                    if 0 <= rr < n and 0 <= cc < n and dist[rr, cc] + cost[r, c] < dist[r, c]:
+                        dist[r, c] = dist[rr, cc] + cost[r, c]
+                        changed = True
+    return dist[n - 1].min()
+
+
+@pytest.mark.parametrize("size", [5, 7])
+def test_hex_shortest_connection_planes_are_the_cells_that_shorten_it(size):
+    """Hex's level-2 planes mark an empty cell for a player exactly when that player's
+    stone there would cut the cells it still needs to join its edges by one: the empty
+    cells on one of its shortest connections. Checked over random games, mover's and
+    opponent's, against a cost computed another way (:func:`_connection_cost`)."""
+    g = games.make(f"hex_{size}x{size}", derived=2)
+    first = g.derived_start + 6
+    rng = np.random.default_rng(size)
+    s, marked, checked = g.init(24), 0, 0
+    while not s.terminated.all():
+        live = np.flatnonzero(~s.terminated)
+        obs = g.observe(games.take(s, live))
+        for j, i in enumerate(live):
+            grid = g.cells(s, int(i))
+            mover = int(s.current_player[i])
+            for side, player in ((first, mover), (first + 1, 1 - mover)):
+                base = _connection_cost(grid, player)
+                want = np.zeros(grid.shape, bool)
+                for r, c in zip(*np.nonzero(grid == 0)):
+                    trial = grid.copy()
+                    trial[r, c] = player + 1
+                    want[r, c] = _connection_cost(trial, player) == base - 1
+                np.testing.assert_array_equal(obs[j, side].astype(bool), want)
+                marked += int(want.sum())
+                checked += 1
+        s = g.step(s, games.random_actions(s, rng))
+    assert checked > 24 * size and marked > 4 * checked  # many positions, each with paths marked
