@@ -338,13 +338,12 @@ def test_derived_planes_are_offered_only_where_an_engine_has_them():
         assert "\n" not in str(e.value)
 
 
-def _sweep_winning_cell_planes(g, first: int, wins, batch: int, seed: int) -> int:
+def _sweep_cell_planes(g, first: int, want, batch: int, seed: int) -> tuple[int, int]:
     """Over random games of ``g`` (made with derived planes), check that planes ``first``
-    (the mover) and ``first + 1`` (the opponent) mark exactly the empty cells where that
-    player's stone would win, ``wins(grid, player)`` judging the board with the stone
-    placed; return how many cells were marked."""
+    (the mover) and ``first + 1`` (the opponent) are ``want(grid, player)`` (bool, the
+    board's shape); return how many cells were marked and how many planes checked."""
     rng = np.random.default_rng(seed)
-    s, marked = g.init(batch), 0
+    s, marked, checked = g.init(batch), 0, 0
     while not s.terminated.all():
         live = np.flatnonzero(~s.terminated)
         obs = g.observe(games.take(s, live))
@@ -352,15 +351,31 @@ def _sweep_winning_cell_planes(g, first: int, wins, batch: int, seed: int) -> in
             grid = g.cells(s, int(i))
             mover = int(s.current_player[i])
             for side, player in ((first, mover), (first + 1, 1 - mover)):
-                want = np.zeros(grid.shape, bool)
-                for r, c in zip(*np.nonzero(grid == 0)):
-                    trial = grid.copy()
-                    trial[r, c] = player + 1
-                    want[r, c] = wins(trial, player)
-                np.testing.assert_array_equal(obs[j, side].astype(bool), want)
-                marked += int(want.sum())
+                expected = want(grid, player)
+                np.testing.assert_array_equal(obs[j, side].astype(bool), expected)
+                marked += int(expected.sum())
+                checked += 1
         s = g.step(s, games.random_actions(s, rng))
-    return marked
+    return marked, checked
+
+
+def _placing_one(grid: np.ndarray, player: int, holds) -> np.ndarray:
+    """bool grid: the empty cells where ``holds(trial)`` is true once ``player``'s stone is there."""
+    out = np.zeros(grid.shape, bool)
+    for r, c in zip(*np.nonzero(grid == 0)):
+        trial = grid.copy()
+        trial[r, c] = player + 1
+        out[r, c] = holds(trial)
+    return out
+
+
+def _sweep_winning_cell_planes(g, first: int, wins, batch: int, seed: int) -> int:
+    """Planes ``first`` and ``first + 1`` mark exactly the empty cells where that player's
+    stone would win, ``wins(grid, player)`` judging the board with the stone placed; return
+    how many cells were marked."""
+    return _sweep_cell_planes(
+        g, first, lambda grid, player: _placing_one(grid, player, lambda t: wins(t, player)), batch, seed
+    )[0]
 
 
 def test_connect_four_derived_planes_are_the_cells_that_complete_four():
@@ -436,24 +451,10 @@ def test_hex_shortest_connection_planes_are_the_cells_that_shorten_it(size):
     cells on one of its shortest connections. Checked over random games, mover's and
     opponent's, against a cost computed another way (:func:`_connection_cost`)."""
     g = games.make(f"hex_{size}x{size}", derived=2)
-    first = g.derived_start + 6
-    rng = np.random.default_rng(size)
-    s, marked, checked = g.init(24), 0, 0
-    while not s.terminated.all():
-        live = np.flatnonzero(~s.terminated)
-        obs = g.observe(games.take(s, live))
-        for j, i in enumerate(live):
-            grid = g.cells(s, int(i))
-            mover = int(s.current_player[i])
-            for side, player in ((first, mover), (first + 1, 1 - mover)):
-                base = _connection_cost(grid, player)
-                want = np.zeros(grid.shape, bool)
-                for r, c in zip(*np.nonzero(grid == 0)):
-                    trial = grid.copy()
-                    trial[r, c] = player + 1
-                    want[r, c] = _connection_cost(trial, player) == base - 1
-                np.testing.assert_array_equal(obs[j, side].astype(bool), want)
-                marked += int(want.sum())
-                checked += 1
-        s = g.step(s, games.random_actions(s, rng))
+
+    def on_shortest(grid, player):
+        base = _connection_cost(grid, player)
+        return _placing_one(grid, player, lambda trial: _connection_cost(trial, player) == base - 1)
+
+    marked, checked = _sweep_cell_planes(g, g.derived_start + 6, on_shortest, batch=24, seed=size)
     assert checked > 24 * size and marked > 4 * checked  # many positions, each with paths marked
