@@ -36,7 +36,8 @@ from selfplay import load_agent
 from selfplay.agents import QAgent
 from selfplay.exact import POSITIONS, _states_from_moves, exact_connect_four, load_c4_positions
 from selfplay.mcts import SEARCH_TARGETS, NetworkEvaluator, SearchConfig, auto_lanes, search
-from selfplay.network import NetConfig, build_for
+from selfplay.network import NetConfig, build_for, masked
+from selfplay.sources import search_loss
 
 
 def board_keys(game, states) -> np.ndarray:
@@ -46,7 +47,9 @@ def board_keys(game, states) -> np.ndarray:
 
 
 def positions(teacher, n_games: int, batch: int, rng, exclude: set) -> tuple:
-    """(states, boards) of every position before the end of ``n_games`` epsilon-greedy games."""
+    """``(states, seen, left_out)``: one copy of every board before the end of ``n_games``
+    epsilon-greedy games, less those in ``exclude``; how many positions were seen, and how
+    many distinct boards ``exclude`` took out."""
     game, kept = teacher.game, []
     for start in range(0, n_games, batch):
         b = min(batch, n_games - start)
@@ -55,9 +58,7 @@ def positions(teacher, n_games: int, batch: int, rng, exclude: set) -> tuple:
         while not s.terminated.all():
             live = np.flatnonzero(~s.terminated)
             kept.append(games.take(s, live))
-            greedy = teacher.act(s, rng)
-            coin = rng.random(b) < eps
-            s = game.step(s, np.where(coin, games.random_actions(s, rng), greedy))
+            s = game.step(s, games.explore(s, teacher.act(s, rng), eps, rng))  # eps: one per game
     states = games.concat(kept)
     keys = board_keys(game, states)
     _, first = np.unique(keys, return_index=True)  # one copy of each board
@@ -79,9 +80,9 @@ def labels(teacher, states, sims: int, target: str, batch: int, rng) -> tuple[np
     return np.concatenate(q_all), np.concatenate(w_all)
 
 
-def train_student(game, cfg: NetConfig, obs, q, w, legal, epochs: int, lr: float, seed: int, init=None):
-    torch.manual_seed(seed)
-    net = build_for(cfg, game) if init is None else copy.deepcopy(init).train()  # init: a fine-tune
+def train_student(net, obs, q, w, legal, epochs: int, lr: float, seed: int):
+    """Train ``net`` on the labels, a tenth held out: ``(net, agreement on train, held out)``."""
+    net.train()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     n = len(obs)
     order = np.random.default_rng(seed).permutation(n)
@@ -94,7 +95,7 @@ def train_student(game, cfg: NetConfig, obs, q, w, legal, epochs: int, lr: float
         perm = rng.permutation(train)
         for i in range(0, len(perm) - 511, 512):
             idx = torch.from_numpy(perm[i : i + 512])
-            loss = (wt[idx] * (net(x[idx]) - y[idx]) ** 2).sum(1).mean()
+            loss = search_loss(net(x[idx]), y[idx], wt[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -103,7 +104,7 @@ def train_student(game, cfg: NetConfig, obs, q, w, legal, epochs: int, lr: float
 
     def agree(rows):  # share of positions whose greedy move is the labels' best move
         with torch.no_grad():
-            pred = net(x[rows]).masked_fill(~torch.from_numpy(legal[rows]), -9).argmax(1).numpy()
+            pred = masked(net(x[rows]), torch.from_numpy(legal[rows])).argmax(1).numpy()
         best = np.where(legal[rows], q[rows], -9).argmax(1)
         return float((pred == best).mean())
 
@@ -166,15 +167,17 @@ def main():
         "students": [],
     }
     print(f"teacher greedy {out['teacher_greedy']:.1%}, searching {out['teacher_search']:.1%}", flush=True)
-    runs = [(w_, None) for w_ in args.widths]
+    runs = [(f"student {w_}x{args.layers}", w_, args.lr) for w_ in args.widths]
     if args.finetune:
-        runs.append((None, teacher.net))
-    for width, init in runs:
-        cfg = NetConfig(kind="mlp", hidden=width or 1, layers=args.layers)  # unused for a fine-tune
-        name = "the teacher, fine-tuned" if init is not None else f"student {width}x{args.layers}"
+        runs.append(("the teacher, fine-tuned", None, args.lr / 10))
+    for name, width, lr in runs:
+        torch.manual_seed(args.seed)
+        if width is None:
+            start = copy.deepcopy(teacher.net)
+        else:
+            start = build_for(NetConfig(kind="mlp", hidden=width, layers=args.layers), game)
         t2 = time.time()
-        lr = args.lr / 10 if init is not None else args.lr
-        net, fit, held = train_student(game, cfg, obs, q, w, legal, args.epochs, lr, args.seed, init)
+        net, fit, held = train_student(start, obs, q, w, legal, args.epochs, lr, args.seed)
         row = {
             "name": name,
             "width": width,

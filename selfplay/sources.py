@@ -120,6 +120,12 @@ class TargetSource:
         """Take back ``acting_state()``."""
 
 
+def search_loss(q_pred: torch.Tensor, q: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """The search targets' loss: squared error of every action's Q, weighted per row (the
+    weights of a row sum to 1), averaged over the batch."""
+    return (weight * (q_pred - q) ** 2).sum(dim=1).mean()
+
+
 def td_loss(learner) -> torch.Tensor:
     """The TD loss on a replay minibatch: Q(s, a) of the move taken against the frozen,
     negated target (:func:`td_targets`)."""
@@ -300,8 +306,7 @@ class Search(TargetSource):
         t = {k: torch.from_numpy(v).to(learner.device) for k, v in t.items()}
         learner.online.train()
         q_all = learner.online(t["obs"])
-        search_loss = (t["weight"] * (q_all - t["q"]) ** 2).sum(dim=1).mean()
-        return search_loss + st.td_weight * td
+        return search_loss(q_all, t["q"], t["weight"]) + st.td_weight * td
 
     def updates_due(self, batched_moves: int) -> int:
         learner, st = self.learner, self.learner.cfg.search
