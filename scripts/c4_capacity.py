@@ -34,7 +34,7 @@ import torch
 import games
 from selfplay import load_agent
 from selfplay.agents import QAgent
-from selfplay.exact import POSITIONS, _states_from_moves, exact_connect_four, load_c4_positions
+from selfplay.exact import POSITIONS, exact_connect_four, load_c4_positions, states_from_moves
 from selfplay.mcts import SEARCH_TARGETS, NetworkEvaluator, SearchConfig, auto_lanes, search
 from selfplay.network import NetConfig, build_for, masked
 from selfplay.sources import search_loss
@@ -140,7 +140,7 @@ def main():
         print(f"{len(obs):,} labelled positions from {args.cache}", flush=True)
     else:
         data = load_c4_positions(POSITIONS)
-        exclude = set(board_keys(game, _states_from_moves(game, data["moves"].astype(np.int64))))
+        exclude = set(board_keys(game, states_from_moves(game, data["moves"].astype(np.int64))))
         states, seen, dropped = positions(teacher, args.games, 256, rng, exclude)
         print(
             f"{states.batch_size:,} positions ({seen:,} seen, {dropped:,} labelled ones left out) "

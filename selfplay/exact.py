@@ -37,7 +37,7 @@ def load_c4_positions(path: Path = POSITIONS) -> dict:
     return {k: d[k] for k in d.files}
 
 
-def _states_from_moves(game, move_rows: np.ndarray):
+def states_from_moves(game, move_rows: np.ndarray):
     """One batch state per row of ``move_rows`` (-1 padded), all in one batch."""
     lengths = (move_rows >= 0).sum(axis=1)
     s = game.init(len(move_rows))
@@ -53,7 +53,7 @@ def _states_from_moves(game, move_rows: np.ndarray):
 def exact_connect_four(agent, rng: np.random.Generator, path: Path = POSITIONS) -> dict:
     data = load_c4_positions(path)
     game = games.make("connect_four")
-    states = _states_from_moves(game, data["moves"].astype(np.int64))
+    states = states_from_moves(game, data["moves"].astype(np.int64))
     chosen = agent.act(states, rng)
     vals = data["values"].astype(np.int64)
     legal = vals > -9

@@ -205,7 +205,7 @@ def test_labelled_connect_four_positions_rebuild_and_score_a_perfect_player():
     # the positions are rebuilt correctly: the real solver agrees on a sample of late ones
     late = np.flatnonzero(data["phase"] == "late")[:20]
     g = games.make("connect_four")
-    states = exact._states_from_moves(g, data["moves"][late].astype(np.int64))
+    states = exact.states_from_moves(g, data["moves"][late].astype(np.int64))
     chosen = PerfectAgent().act(states, np.random.default_rng(0))
     vals = data["values"][late].astype(int)
     assert (vals[np.arange(len(late)), chosen] == np.where(vals > -9, vals, -99).max(axis=1)).all()
