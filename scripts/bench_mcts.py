@@ -79,14 +79,15 @@ def main():
     ap.add_argument("--seconds", type=float, default=3.0)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    g = games.make("connect_four")
     if args.checkpoint:
         from selfplay import load_agent
 
-        net = load_agent(args.checkpoint).net
+        agent = load_agent(args.checkpoint)
+        g, net = agent.game, agent.net  # the agent's game: its observation planes fit the net
     else:
         from selfplay.config import default_config
 
+        g = games.make("connect_four")
         net = build(default_config("connect_four").net, g.obs_shape, g.num_actions)
     net_ev = mcts.NetworkEvaluator(g, net)
     rows = [
