@@ -226,29 +226,41 @@ def profile(game_name: str) -> GameProfile:
 
 
 def openings(game_name: str, count: int, seed: int, plies: int | None = None) -> list[list[int]]:
-    """Up to ``count`` distinct seeded random openings of the profile's plies (or
-    ``plies``) that do not end the game and that the profile counts as balanced;
-    ValueError when there is none."""
+    """Up to ``count`` distinct seeded random openings that do not end the game and that
+    the profile counts as balanced: of ``plies`` plies where given; else of the profile's
+    plies and, once those run out, one ply deeper, and so on, so that a long match of
+    players who always make the same move in a position plays ``count`` different games
+    (connect four has only 49 openings of 2 plies). ValueError when there is none."""
     game = games.make(game_name)
     prof = profile(game_name)
+    deepen = plies is None
     plies = prof.opening_plies if plies is None else plies
     rng = np.random.default_rng(seed)
     found: list[list[int]] = []
     seen: set[tuple] = set()
-    for _ in range(200 * count):
-        if len(found) == count:
+    while True:
+        misses = 0  # draws in a row that gave nothing new: the depth is spent after enough
+        for _ in range(200 * count):
+            if len(found) == count or misses >= max(1000, 20 * len(found)):
+                break
+            s, moves = game.init(1), []
+            for _ in range(plies):
+                a = int(games.random_actions(s, rng)[0])
+                s = game.step(s, np.array([a]))
+                moves.append(a)
+            if (
+                s.terminated[0]
+                or tuple(moves) in seen
+                or (prof.balanced is not None and plies and not prof.balanced(s)[0])
+            ):
+                misses += 1
+                continue
+            misses = 0
+            seen.add(tuple(moves))
+            found.append(moves)
+        if not deepen or len(found) == count or not found or plies >= prof.opening_plies + 8:
             break
-        s, moves = game.init(1), []
-        for _ in range(plies):
-            a = int(games.random_actions(s, rng)[0])
-            s = game.step(s, np.array([a]))
-            moves.append(a)
-        if s.terminated[0] or tuple(moves) in seen:
-            continue
-        if prof.balanced is not None and plies and not prof.balanced(s)[0]:
-            continue
-        seen.add(tuple(moves))
-        found.append(moves)
+        plies += 1
     if plies and not found:
         raise ValueError(
             f"no opening of {plies} random plies leaves a {game_name} game in play and balanced: "
@@ -259,9 +271,10 @@ def openings(game_name: str, count: int, seed: int, plies: int | None = None) ->
 
 def schedule(game_name: str, num_games: int, seed: int = 0, plies: int | None = None) -> list[arena.Planned]:
     """The games of a match, a tournament pairing or an eval: game k plays opening k // 2
-    of the game profile's seeded set, ``a`` first when k is even, so each opening is
-    played from both seats. A game with fewer distinct openings than asked for goes
-    round again (a stochastic player then plays distinct games), so exactly
-    ``num_games`` are planned."""
+    of the game profile's seeded set (:func:`openings`: deeper ones once the profile's
+    plies run out), ``a`` first when k is even, so each opening is played from both
+    seats. Where there are still fewer distinct openings than asked for (given ``plies``,
+    or a game that ends first) the schedule goes round again (a stochastic player then
+    plays distinct games), so exactly ``num_games`` are planned."""
     ops = openings(game_name, max(1, (num_games + 1) // 2), seed, plies)
     return [arena.Planned(tuple(ops[(k // 2) % len(ops)]), k % 2 == 0, (k // 2) // len(ops)) for k in range(num_games)]

@@ -3,10 +3,11 @@
 Players are named as :mod:`selfplay.players` parses them (checkpoints, folders,
 ``PATH@search=N``, ``random``, ``mcts:N``, ``minimax``, ``perfect``).
 
-Every pair plays ``games_per_pair`` games from :func:`selfplay.arena.schedule`: each
-opening of a seeded set twice, seats swapped, going round again where a game has fewer
-distinct openings than asked for. A game is identified by (game, player A, player B,
-opening moves, who moved first, round), with players identified by checkpoint content
+Every pair plays ``games_per_pair`` games from :func:`selfplay.profiles.schedule`: each
+opening of a seeded set twice, seats swapped; openings one ply deeper once the game's own
+run out, and round again only where a fixed ``--opening-plies`` has fewer than asked for.
+A game is identified by (game, player A, player B, opening moves, who moved first, round),
+with players identified by checkpoint content
 hash and each pair ordered by identity, so the pair (A, B) is the pair (B, A). A rerun
 plays only the games that are missing and never counts one twice; each finished chunk of
 games is committed at once, so a killed tournament loses only the games in flight.
