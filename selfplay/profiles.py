@@ -185,15 +185,18 @@ PROFILES: dict[str, GameProfile] = {
         # Elo over completed Q at 15 minutes; its 3-hour run beat the completed-Q one +53 +- 34
         # greedy and met the search-200 targets (training/c4_mixed/SEGMENTS.md)
         mcts={**BOARD_MCTS, "search_target": "mixed"},
-        # the long run behind the shipped agent (training/c4_w512/SEGMENTS.md): MCTS mode's
+        # the long run behind the shipped agent (training/c4_s32/SEGMENTS.md): MCTS mode's
         # defaults with a 512-wide MLP (256 wide wins at 15 minutes and an hour; over the
-        # 3-hour budget 512 wide beat 256 wide's run +70 +- 35 Elo greedy), 150M moves
-        # bounded by --minutes, evaluated and saved seldom enough to cost little
+        # 3-hour budget 512 wide beat 256 wide's run +70 +- 35 Elo greedy, training/c4_w512)
+        # and 32 simulations a move (16 win at 15 minutes; over 3 hours 32 beat 16's run
+        # +71 +- 35 greedy at as many moves a minute), 150M moves bounded by --minutes,
+        # evaluated and saved seldom enough to cost little
         presets={
             "strong": {
                 **BOARD_STRONG,
                 "eval_every": 10_000_000,
                 "checkpoint_every": 5_000_000,
+                "simulations": 32,
                 "net": {**BOARD_MCTS["net"], "hidden": 512},
             }
         },

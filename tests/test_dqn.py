@@ -144,15 +144,17 @@ def test_the_strong_preset_is_mcts_mode_bounded_by_minutes_and_options_beside_it
     mcts = config.default_config(game, mcts=True)
     strong = config.default_config(game, preset="strong")
     # the preset starts from MCTS mode's settings for the game and changes only the run's
-    # bounds, and on connect four the network's width (its 3-hour run, training/c4_w512)
-    assert strong.mcts and strong.search == mcts.search
+    # bounds, and on connect four the network's width and the simulations a move (its
+    # 3-hour runs, training/c4_w512 and training/c4_s32)
+    assert strong.mcts
     if game == "connect_four":
         assert strong.net == dataclasses.replace(mcts.net, hidden=512) and mcts.net.hidden == 256
+        assert strong.search == dataclasses.replace(mcts.search, simulations=32) and mcts.search.simulations == 16
     else:
-        assert strong.net == mcts.net
+        assert strong.net == mcts.net and strong.search == mcts.search
     assert strong.steps >= 100_000_000 > mcts.steps
     changed = {f.name for f in dataclasses.fields(strong) if getattr(strong, f.name) != getattr(mcts, f.name)}
-    assert changed <= {"steps", "eval_every", "checkpoint_every", "net"}
+    assert changed <= {"steps", "eval_every", "checkpoint_every", "net", "search"}
     assert config.default_config(game, preset="strong", lr=1.5e-4, steps=None).lr == 1.5e-4
 
 
