@@ -189,8 +189,8 @@ PROFILES: dict[str, GameProfile] = {
         # defaults with a 512-wide MLP (256 wide wins at 15 minutes and an hour; over the
         # 3-hour budget 512 wide beat 256 wide's run +70 +- 35 Elo greedy, training/c4_w512)
         # and 32 simulations a move (16 win at 15 minutes; over 3 hours 32 beat 16's run
-        # +71 +- 35 greedy at as many moves a minute), 150M moves bounded by --minutes,
-        # evaluated and saved seldom enough to cost little
+        # +28 +- 22 Elo greedy over 1,000 distinct games, at as many moves a minute), 150M
+        # moves bounded by --minutes, evaluated and saved seldom enough to cost little
         presets={
             "strong": {
                 **BOARD_STRONG,
