@@ -228,6 +228,27 @@ def profile(game_name: str) -> GameProfile:
     return PROFILES.get(games.canonical_name(game_name), DEFAULT)
 
 
+def _draw_openings(game, prof, plies: int, count: int, rng, found: list, seen: set) -> None:
+    """Add to ``found`` (and ``seen``) new random openings of ``plies`` plies, in play and
+    balanced, until it holds ``count`` or the depth is spent: enough draws in a row that
+    gave nothing new."""
+    misses = 0
+    for _ in range(200 * count):
+        if len(found) == count or misses >= max(1000, 20 * len(found)):
+            return
+        s, moves = game.init(1), []
+        for _ in range(plies):
+            a = int(games.random_actions(s, rng)[0])
+            s = game.step(s, np.array([a]))
+            moves.append(a)
+        if s.terminated[0] or tuple(moves) in seen or (prof.balanced is not None and plies and not prof.balanced(s)[0]):
+            misses += 1
+            continue
+        misses = 0
+        seen.add(tuple(moves))
+        found.append(moves)
+
+
 def openings(game_name: str, count: int, seed: int, plies: int | None = None) -> list[list[int]]:
     """Up to ``count`` distinct seeded random openings that do not end the game and that
     the profile counts as balanced: of ``plies`` plies where given; else of the profile's
@@ -242,25 +263,7 @@ def openings(game_name: str, count: int, seed: int, plies: int | None = None) ->
     found: list[list[int]] = []
     seen: set[tuple] = set()
     while True:
-        misses = 0  # draws in a row that gave nothing new: the depth is spent after enough
-        for _ in range(200 * count):
-            if len(found) == count or misses >= max(1000, 20 * len(found)):
-                break
-            s, moves = game.init(1), []
-            for _ in range(plies):
-                a = int(games.random_actions(s, rng)[0])
-                s = game.step(s, np.array([a]))
-                moves.append(a)
-            if (
-                s.terminated[0]
-                or tuple(moves) in seen
-                or (prof.balanced is not None and plies and not prof.balanced(s)[0])
-            ):
-                misses += 1
-                continue
-            misses = 0
-            seen.add(tuple(moves))
-            found.append(moves)
+        _draw_openings(game, prof, plies, count, rng, found, seen)
         if not deepen or len(found) == count or not found or plies >= prof.opening_plies + 8:
             break
         plies += 1

@@ -7,10 +7,10 @@ Every pair plays ``games_per_pair`` games from :func:`selfplay.profiles.schedule
 opening of a seeded set twice, seats swapped; openings one ply deeper once the game's own
 run out, and round again only where a fixed ``--opening-plies`` has fewer than asked for.
 A game is identified by (game, player A, player B, opening moves, who moved first, round),
-with players identified by checkpoint content
-hash and each pair ordered by identity, so the pair (A, B) is the pair (B, A). A rerun
-plays only the games that are missing and never counts one twice; each finished chunk of
-games is committed at once, so a killed tournament loses only the games in flight.
+with players identified by checkpoint content hash and each pair ordered by identity, so
+the pair (A, B) is the pair (B, A). A rerun plays only the games that are missing and never
+counts one twice; each finished chunk of games is committed at once, so a killed
+tournament loses only the games in flight.
 
 The store refuses, with one line and before writing anything, a file that is not a
 SQLite database, fails SQLite's integrity check (corrupt, truncated), or holds tables of
