@@ -3,11 +3,12 @@ is still importing its libraries ends it with one line, like one at any later mo
 
 
 def main() -> None:
-    try:
-        from selfplay.cli import main as cli_main
-    except KeyboardInterrupt:
-        from selfplay.errors import exit_interrupted
+    from selfplay.errors import exit_interrupted, interrupts_held
 
+    try:
+        with interrupts_held():  # torch, numba and scipy load here (most of the start-up)
+            from selfplay.cli import main as cli_main
+    except KeyboardInterrupt:
         exit_interrupted("\ninterrupted: nothing was saved")
     cli_main()
 

@@ -185,6 +185,30 @@ def test_ctrl_c_during_start_up_exits_cleanly_without_a_traceback(tmp_path, dela
     assert "Traceback" not in output and "Aborted" not in output and "interrupted" in output
 
 
+def test_a_ctrl_c_while_interrupts_are_held_arrives_just_after_the_block():
+    """The start-up's imports run with SIGINT held (a KeyboardInterrupt inside a compiled
+    library's import can abort the process): the signal must wait for the block, not be
+    lost. In a fresh process, as at start-up."""
+    import subprocess
+    import sys
+
+    script = """
+import os, signal, sys, time
+from selfplay.errors import interrupts_held
+try:
+    with interrupts_held():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.3)  # without the hold the interrupt comes here
+        import torch
+        print("block done", flush=True)
+    print("after the block", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set()), flush=True)
+"""
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert r.stdout.split("\n")[:2] == ["block done", "interrupted False"], r.stdout + r.stderr
+
+
 def _catches_sigint(pid: int) -> bool:
     """Whether process ``pid`` has a SIGINT handler installed (Linux /proc; True elsewhere)."""
     try:
