@@ -143,6 +143,13 @@ class TrainConfig:
     eval_games: int = opt(100, "games per seat in each evaluation against random and the frozen copy", lo=1, hi=100_000)
     checkpoint_every: int = opt(50_000, "moves between checkpoints (0 = only at the end)", lo=0, hi=MOVES_MAX)
     seed: int = opt(0, "random seed (numpy and torch)", lo=0, hi=SEED_MAX)
+    precision: str = opt(
+        "fp32",
+        'the network\'s arithmetic in self-play and the gradient steps: "fp32", or "bf16" '
+        "(bfloat16 autocast; the weights, the optimizer and evaluation stay float32); bf16 "
+        "pays on CPUs with AMX or AVX-512 BF16 and on GPUs, and is slower elsewhere",
+        choices=("fp32", "bf16"),
+    )
 
     def __post_init__(self):
         if isinstance(self.net, dict):

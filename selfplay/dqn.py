@@ -155,9 +155,15 @@ class Learner:
         self.pending.pop(0)
 
     # -------------------------------------------------------------- learning
+    def autocast(self):
+        """The run's precision for the network's calls (``cfg.precision``): bfloat16
+        autocast on the learner's device, or float32 as it is."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16")
+
     def update(self) -> float:
         """One gradient step on the target source's loss; returns the loss."""
-        loss = self.source.loss()
+        with self.autocast():
+            loss = self.source.loss()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -186,7 +192,8 @@ class Learner:
 
     def play(self) -> None:
         """One batched move of self-play, as the target source plays it."""
-        self.source.play()
+        with self.autocast():
+            self.source.play()
 
     def state_dict(self, with_replay: bool = False) -> dict:
         """Everything a resume needs, as tensors, numbers and strings (``torch.save`` with

@@ -49,7 +49,7 @@ class MLPQ(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.body(obs)
+        return self.body(obs).float()  # float32 Q under a bfloat16 autocast too
 
 
 class _Block(nn.Module):
@@ -83,7 +83,7 @@ class ResNetQ(nn.Module):
         )
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.head(self.blocks(self.stem(obs)))
+        return self.head(self.blocks(self.stem(obs))).float()  # float32 Q under a bfloat16 autocast too
 
 
 class Canonical(nn.Module):

@@ -158,8 +158,10 @@ def test_the_strong_preset_is_mcts_mode_bounded_by_minutes_and_options_beside_it
     assert config.default_config(game, preset="strong", lr=1.5e-4, steps=None).lr == 1.5e-4
 
 
-def test_learns_win_in_one_and_must_block_in_tic_tac_toe():
-    """A short run learns the two tactical basics (known answers)."""
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_learns_win_in_one_and_must_block_in_tic_tac_toe(precision):
+    """A short run learns the two tactical basics (known answers), in float32 and in
+    bfloat16 arithmetic."""
     cfg = config.default_config(
         "tic_tac_toe",
         steps=60_000,
@@ -168,6 +170,7 @@ def test_learns_win_in_one_and_must_block_in_tic_tac_toe():
         checkpoint_every=0,
         seed=1,
         replay_capacity=1_000_000,
+        precision=precision,
     )
     learner = dqn.Learner(cfg)
     dqn.train(learner)
@@ -262,3 +265,31 @@ def test_tic_tac_toe_reaches_exact_play_from_the_defaults_in_plain_and_mcts_mode
     dqn.train(learner)
     ex = exact_tic_tac_toe(QAgent(learner.game, learner.online), np.random.default_rng(0), num_games=50)
     assert ex["positions"] == 4520 and ex["kept"] == 1.0 and ex["vs_perfect"]["losses"] == 0
+
+
+@pytest.mark.parametrize("mcts", [False, True])
+def test_bf16_runs_the_network_in_bfloat16_and_keeps_weights_optimizer_and_q_in_float32(mcts):
+    cfg = config.default_config(
+        "connect_four", mcts=mcts, precision="bf16", num_envs=32, learning_starts=64, batch_size=32
+    )
+    learner = dqn.Learner(cfg)
+    seen = set()
+    for net in (learner.online, learner.frozen):
+        for m in net.modules():
+            if isinstance(m, torch.nn.Linear):
+                m.register_forward_hook(lambda mod, args, out: seen.add(out.dtype))
+    while learner.updates == 0:
+        learner.train_step()
+    assert seen == {torch.bfloat16}  # every matrix product of play and of the gradient steps
+    assert all(p.dtype == torch.float32 for p in learner.online.parameters())
+    assert all(
+        v.dtype == torch.float32
+        for st in learner.optimizer.state.values()
+        for k, v in st.items()
+        if torch.is_tensor(v) and k != "step"
+    )
+    seen.clear()
+    q = QAgent(learner.game, learner.online).q_values(learner.state)  # outside the run: float32
+    assert seen == {torch.float32} and q.dtype == np.float32
+    with learner.autocast():
+        assert learner.online(torch.zeros(2, *learner.game.obs_shape)).dtype == torch.float32  # Q itself stays float32
