@@ -22,17 +22,27 @@ import time
 
 
 def parse(run: str):
+    """``GAME[+mcts][/FIELD=VALUE:...]``: the game's default config (MCTS mode's with
+    ``+mcts``), with fields of the training config, its search settings or its network
+    (``hidden=512``) set."""
+    import dataclasses
+
     from selfplay import config
+    from selfplay.network import NetConfig
 
     game, _, extra = run.partition("/")
-    overrides = {}
+    overrides, net = {}, {}
     for item in filter(None, extra.split(":")):
         k, v = item.split("=", 1)
-        kind = type(getattr(config.SearchSettings(), k, getattr(config.TrainConfig(), k, "")))
-        overrides[k] = v.lower() in ("1", "true", "yes") if kind is bool else kind(v)
+        into = net if k in {f.name for f in dataclasses.fields(NetConfig)} else overrides
+        kind = type(getattr(config.SearchSettings(), k, getattr(config.TrainConfig(), k, getattr(NetConfig(), k, ""))))
+        into[k] = v.lower() in ("1", "true", "yes") if kind is bool else kind(v)
     mcts = game.endswith("+mcts")
+    name = game.removesuffix("+mcts")
+    if net:
+        overrides["net"] = dataclasses.replace(config.default_config(name, mcts=True if mcts else None).net, **net)
     return config.default_config(
-        game.removesuffix("+mcts"),
+        name,
         mcts=True if mcts else None,
         steps=10**9,
         eval_every=0,
