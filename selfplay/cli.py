@@ -415,7 +415,9 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
         "; ".join(
             x
             for x in (
-                f"learner on {device}" + (f", {threads} torch thread{'s' * (threads != 1)}" if device == "cpu" else ""),
+                f"learner on {device}"
+                + (f", {threads} torch thread{'s' * (threads != 1)}" if device == "cpu" else "")
+                + (", bfloat16 arithmetic" if cfg.precision == "bf16" else ""),
                 where,
                 why,
             )
