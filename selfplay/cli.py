@@ -388,7 +388,7 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from selfplay import runner, sources
+    from selfplay import network, runner, sources
     from selfplay.distributed import DistributedError, auto_scale
 
     learner.to(device)
@@ -417,7 +417,12 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
             for x in (
                 f"learner on {device}"
                 + (f", {threads} torch thread{'s' * (threads != 1)}" if device == "cpu" else "")
-                + (", bfloat16 arithmetic" if cfg.precision == "bf16" else ""),
+                + (", bfloat16 arithmetic" if cfg.precision == "bf16" else "")
+                + (
+                    " (this CPU has no native bfloat16: slower than --precision fp32 here)"
+                    if cfg.precision == "bf16" and device == "cpu" and not network.native_bf16()
+                    else ""
+                ),
                 where,
                 why,
             )

@@ -139,6 +139,15 @@ def build_for(cfg: NetConfig, game) -> nn.Module:
     return build(cfg, game.obs_shape, game.num_actions, frame_of() if frame_of else None, game.name)
 
 
+def native_bf16() -> bool:
+    """Whether this CPU does bfloat16 matrix products natively (AMX or AVX-512 BF16, as
+    oneDNN sees it); elsewhere ``--precision bf16`` runs slower than float32."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def masked(q: torch.Tensor, legal_mask: torch.Tensor) -> torch.Tensor:
     """Q with illegal actions set to -inf, so they never win a max or argmax."""
     return q.masked_fill(~legal_mask, float("-inf"))

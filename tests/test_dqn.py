@@ -293,3 +293,21 @@ def test_bf16_runs_the_network_in_bfloat16_and_keeps_weights_optimizer_and_q_in_
     assert seen == {torch.float32} and q.dtype == np.float32
     with learner.autocast():
         assert learner.online(torch.zeros(2, *learner.game.obs_shape)).dtype == torch.float32  # Q itself stays float32
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_train_says_bf16_and_warns_where_the_cpu_has_no_native_bfloat16(tmp_path, monkeypatch, native):
+    from click.testing import CliRunner
+
+    from selfplay import network
+    from selfplay.cli import cli
+
+    monkeypatch.setattr(network, "native_bf16", lambda: native)
+    args = ["train", "--game", "tic_tac_toe", "--out", str(tmp_path / "r"), "--steps", "256"]
+    args += ["--learning-starts", "64", "--eval-every", "0", "--eval-games", "1", "--device", "cpu"]
+    r = CliRunner().invoke(cli, [*args, "--precision", "bf16", "--workers", "0"])
+    assert r.exit_code == 0, r.output
+    assert "bfloat16 arithmetic" in r.output
+    assert ("no native bfloat16" in r.output) is (not native)
+    r = CliRunner().invoke(cli, [*args, "--force", "--workers", "0"])
+    assert r.exit_code == 0 and "bfloat16" not in r.output
