@@ -171,6 +171,7 @@ def test_ctrl_c_during_start_up_exits_cleanly_without_a_traceback(tmp_path, dela
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as at a terminal, if pytest runs as `&`
     )
     t0 = time.time()
     # the interpreter's own bootstrap comes first: a SIGINT before Python has installed its
@@ -195,6 +196,9 @@ def test_a_ctrl_c_while_interrupts_are_held_arrives_just_after_the_block():
     script = """
 import os, signal, sys, time
 from selfplay.errors import interrupts_held
+# as at a terminal: a test run started as a background job (`pytest &`) passes SIGINT ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 try:
     with interrupts_held():
         os.kill(os.getpid(), signal.SIGINT)
