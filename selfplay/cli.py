@@ -388,7 +388,7 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from selfplay import network, runner, sources
+    from selfplay import runner, sources
     from selfplay.distributed import DistributedError, auto_scale
 
     learner.to(device)
@@ -417,12 +417,7 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
             for x in (
                 f"learner on {device}"
                 + (f", {threads} torch thread{'s' * (threads != 1)}" if device == "cpu" else "")
-                + (", bfloat16 arithmetic" if cfg.precision == "bf16" else "")
-                + (
-                    " (this CPU has no native bfloat16: slower than --precision fp32 here)"
-                    if cfg.precision == "bf16" and device == "cpu" and not network.native_bf16()
-                    else ""
-                ),
+                + _precision_text(cfg.precision, device),
                 where,
                 why,
             )
@@ -492,6 +487,18 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
             raise click.ClickException(str(e) + hint) from None
     click.echo(f"done: {_eval_text(final)}")
     click.echo(f"checkpoint: {out_dir}/latest.pt   curve: {out_dir}/learning_curve.png")
+
+
+def _precision_text(precision: str, device: str) -> str:
+    """The start-up line's words on ``--precision``: none for fp32; bf16 named, with a
+    warning where the CPU has no native bfloat16."""
+    from selfplay import network
+
+    if precision != "bf16":
+        return ""
+    if device == "cpu" and not network.native_bf16():
+        return ", bfloat16 arithmetic (this CPU has no native bfloat16: slower than --precision fp32 here)"
+    return ", bfloat16 arithmetic"
 
 
 def _device(name: str) -> str:
