@@ -310,9 +310,12 @@ def load_agent(
     move_time: float | None = None,
     game: str | None = None,
     name: str | None = None,
+    symmetric: bool | None = None,
 ):
-    """A greedy (or searching) agent from a checkpoint file. TypeError or ValueError for
-    arguments of the wrong kind or range, CheckpointError for a file that cannot be used."""
+    """A greedy (or searching) agent from a checkpoint file. ``symmetric``: its Q is the mean
+    over the board's symmetries (``network.SymmetryMean``); None = the game's default
+    (``GameProfile.symmetric``). TypeError or ValueError for arguments of the wrong kind or
+    range, CheckpointError for a file that cannot be used."""
     from selfplay.agents import QAgent
     from selfplay.checks import real, whole
 
@@ -322,11 +325,23 @@ def load_agent(
     move_time = None if move_time is None else real(move_time, "move_time", 0.001, 600)
     if game is not None and not isinstance(game, str):
         raise TypeError(f"game must be a game name, not {type(game).__name__}")
+    if symmetric is not None and not isinstance(symmetric, bool):
+        raise TypeError(f"symmetric must be True, False or None, not {type(symmetric).__name__}")
     d = _read(path, game=game)
     g, net = build_net(d, path)  # builds and checks the network once
+    if symmetric is None:
+        from selfplay.profiles import profile
+
+        symmetric = profile(d["game"]).symmetric
+    if symmetric:
+        from selfplay.network import symmetry_mean
+
+        averaged = symmetry_mean(net, g)
+        symmetric, net = averaged is not net, averaged  # a game without symmetries plays as it is
     info = {
         "path": str(path),
         "game": d["game"],
+        "symmetric": symmetric,
         "counters": d.get("counters", {}),
         "last_eval": json.loads(d.get("last_eval", "{}") or "{}"),
     }

@@ -539,7 +539,16 @@ def _use_color() -> bool:
     return tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-def _load_player_agent(game_name: str, checkpoint, search, move_time):
+def symmetric_option(f):
+    """``--symmetric/--no-symmetric`` of the commands that load one agent (play, gtp, eval)."""
+    return click.option(
+        "--symmetric/--no-symmetric",
+        default=None,
+        help="the agent's Q as the mean over the board's symmetries [default: on, where the game declares any]",
+    )(f)
+
+
+def _load_player_agent(game_name: str, checkpoint, search, move_time, symmetric=None):
     from selfplay import human
     from selfplay.checkpoint import CheckpointError, load_agent
 
@@ -550,7 +559,7 @@ def _load_player_agent(game_name: str, checkpoint, search, move_time):
             f"or train one with: selfplay train --game {game_name}"
         )
     try:
-        return load_agent(path, search=search, move_time=move_time, game=game_name)
+        return load_agent(path, search=search, move_time=move_time, game=game_name, symmetric=symmetric)
     except CheckpointError as e:
         raise click.UsageError(str(e)) from None
 
@@ -575,7 +584,8 @@ def _load_player_agent(game_name: str, checkpoint, search, move_time):
 @click.option("--second", "side", flag_value="second", help="the agent moves first")
 @click.option("--random-side", "side", flag_value="random", help="toss for who moves first")
 @click.option("--seed", type=Whole(0, SEED_MAX), default=None, help="random seed for the agent's ties and the toss")
-def play(game_name, checkpoint, search, move_time, side, seed):
+@symmetric_option
+def play(game_name, checkpoint, search, move_time, side, seed, symmetric):
     """Play against a trained agent in the terminal.
 
     Type moves in the game's notation (connect four: a column 1-7; tic-tac-toe: 1-9 like a
@@ -592,7 +602,7 @@ def play(game_name, checkpoint, search, move_time, side, seed):
         from selfplay import players
 
         game_name = (players.infer_game([checkpoint]) if checkpoint else None) or "connect_four"
-    agent = _load_player_agent(game_name, checkpoint, search, move_time)
+    agent = _load_player_agent(game_name, checkpoint, search, move_time, symmetric)
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     seat = {"first": 0, "second": 1}.get(side, seed % 2)
     click.echo(
@@ -630,7 +640,8 @@ def play(game_name, checkpoint, search, move_time, side, seed):
 @click.option("--search", type=Whole(1, 1_000_000), default=None, help="MCTS simulations per generated move")
 @click.option("--move-time", type=Real(0.001, 600), default=None, help="thinking time per generated move (s)")
 @click.option("--seed", type=Whole(0, SEED_MAX), default=0, show_default=True, help="random seed for the agent's ties")
-def gtp(checkpoint, search, move_time, seed):
+@symmetric_option
+def gtp(checkpoint, search, move_time, seed, symmetric):
     """Speak the Go Text Protocol (version 2) on standard input and output.
 
     For games whose moves are GTP vertices: Hex (openspiel:hex(board_size=N)), Othello,
@@ -641,7 +652,7 @@ def gtp(checkpoint, search, move_time, seed):
     from selfplay.checkpoint import CheckpointError, load_agent
 
     try:
-        agent = load_agent(checkpoint, search=search, move_time=move_time)
+        agent = load_agent(checkpoint, search=search, move_time=move_time, symmetric=symmetric)
     except CheckpointError as e:
         raise click.UsageError(str(e)) from None
     why = G.unfit(agent.game)
@@ -1007,7 +1018,8 @@ def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, bet
 @click.option("--seed", type=Whole(0, SEED_MAX), default=0, show_default=True)
 @game_workers
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
-def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, workers, ray_address, as_json):
+@symmetric_option
+def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, workers, ray_address, as_json, symmetric):
     """Report a checkpoint's strength: exact play, and matches against random and MCTS."""
     import json
     from pathlib import Path
@@ -1027,7 +1039,7 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, wor
         )
     _check_workers(workers, ray_address)
     try:
-        agent = load_agent(checkpoint, search=search, move_time=move_time)
+        agent = load_agent(checkpoint, search=search, move_time=move_time, symmetric=symmetric)
     except CheckpointError as e:
         raise click.UsageError(str(e)) from None
     game_name = agent.game.name
@@ -1039,11 +1051,17 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, wor
     except players.PlayerError as e:
         raise click.UsageError(f"--opponents: {e}") from None
     try:  # the matches' player: built afresh for each chunk of games, here or on a worker
-        player = agent if move_time is not None else players.checkpoint_player(Path(checkpoint), search)
+        player = agent if move_time is not None else players.checkpoint_player(Path(checkpoint), search, symmetric)
     except players.PlayerError as e:
         raise click.UsageError(str(e)) from None
     rng = np.random.default_rng(seed)
-    report = {"checkpoint": checkpoint, "game": game_name, "search": search, "move_time": move_time}
+    report = {
+        "checkpoint": checkpoint,
+        "game": game_name,
+        "search": search,
+        "move_time": move_time,
+        "symmetric": agent.info["symmetric"],
+    }
     exact_eval = profile(game_name).exact_eval
     if exact_eval is not None:
         try:
@@ -1061,7 +1079,12 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, wor
         click.echo(json.dumps(report, indent=2))
         return
     console = _console()
-    who = checkpoint + (f" @search={search}" if search else "") + (f" @{move_time}s/move" if move_time else "")
+    who = (
+        checkpoint
+        + (f" @search={search}" if search else "")
+        + (f" @{move_time}s/move" if move_time else "")
+        + (" (Q: the mean over the board's symmetries)" if agent.info["symmetric"] else "")
+    )
     console.print(f"[bold]{who}[/bold] ({game_name})")
     ex = report.get("exact")
     if "exact_missing" in report:

@@ -117,6 +117,47 @@ class Canonical(nn.Module):
         return torch.where(swap[:, None], q[:, self.actions], q)
 
 
+class SymmetryMean(nn.Module):
+    """A Q-network whose Q is the mean over the board's symmetries (test-time
+    augmentation): each position is asked in every symmetric image at once, in one batch
+    of S x B, and each image's Q values are moved back to the real actions before the
+    mean. Training augments with the same symmetries, so the images should agree; where
+    the network is unsure they differ, and their mean errs less than any one of them.
+    ``cells``/``actions``/``channels`` as ``NativeGame.symmetries`` and
+    ``symmetry_channels`` give them; row 0 is the identity. For play, not for training."""
+
+    def __init__(self, inner: nn.Module, obs_shape, cells, actions, channels):
+        super().__init__()
+        self.inner = inner
+        c, h, w = obs_shape
+        inv_cells = torch.argsort(torch.as_tensor(cells, dtype=torch.long), dim=1)  # [S, HW]
+        channels = torch.as_tensor(channels, dtype=torch.long)  # [S, C]
+        # image k's plane j, cell p is the original's plane channels[k, j], cell inv_cells[k, p]
+        index = (channels[:, :, None] * (h * w) + inv_cells[:, None, :]).reshape(len(inv_cells), -1)
+        self.register_buffer("image_index", index, persistent=False)
+        self.register_buffer("actions", torch.as_tensor(actions, dtype=torch.long), persistent=False)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        b, s = obs.shape[0], self.image_index.shape[0]
+        images = obs.reshape(b, -1)[:, self.image_index]  # [B, S, C*H*W]
+        q = self.inner(images.reshape(b * s, *obs.shape[1:])).reshape(b, s, -1)
+        # in image k, action a of the original is action actions[k, a]
+        back = torch.gather(q, 2, self.actions[None].expand(b, -1, -1))
+        return back.mean(dim=1)
+
+
+def symmetry_mean(net: nn.Module, game) -> nn.Module:
+    """``net`` averaged over ``game``'s board symmetries (:class:`SymmetryMean`); ``net``
+    itself for a game that declares none (the adapters) or only the identity."""
+    symmetries = getattr(game, "symmetries", None)
+    if symmetries is None:
+        return net
+    cells, actions = symmetries()
+    if len(cells) < 2:
+        return net
+    return SymmetryMean(net, game.obs_shape, cells, actions, game.symmetry_channels()).eval()
+
+
 def build(
     cfg: NetConfig, obs_shape: tuple[int, int, int], num_actions: int, frame=None, game_name: str = "this game"
 ) -> nn.Module:

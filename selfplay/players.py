@@ -4,6 +4,9 @@ Players, as typed on the command line (tournament, match, eval opponents, compar
 
     PATH.pt               a checkpoint (greedy)
     PATH.pt@search=N      a checkpoint searching N simulations a move
+    PATH.pt@sym=0         a checkpoint without the mean over the board's symmetries (1: with
+                          it; the default is the game's, ``GameProfile.symmetric``); with
+                          search too: ``PATH.pt@search=200,sym=0``
     FOLDER/               every checkpoint in the folder (same content counted once)
     random                uniform random legal moves
     mcts:N                OpenSpiel's C++ MCTS, random rollouts, N simulations
@@ -46,6 +49,8 @@ class Player:
     simulations: int | None = None
     #: the game a checkpoint was trained on (None for bots)
     game: str | None = None
+    #: a checkpoint's Q averaged over the board's symmetries; None = the game's default
+    symmetric: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,45 +143,69 @@ def _build_mcts(player, game_name, seed):
     return OpenSpielMCTSAgent(games.make(game_name), player.simulations, seed=seed)
 
 
-def checkpoint_player(path: Path, search: int | None = None) -> Player:
+def checkpoint_player(path: Path, search: int | None = None, symmetric: bool | None = None) -> Player:
     try:
         d = load(path)
     except CheckpointError as e:
         raise PlayerError(str(e)) from None
-    ident = _hash(path) + (f"@search={search}" if search else "")
+    if symmetric is not None:
+        from selfplay.profiles import profile
+
+        if symmetric == profile(d["game"]).symmetric:
+            symmetric = None  # the game's default, named or not, is one player
+    opts = ",".join(
+        ([f"search={search}"] if search else []) + ([f"sym={int(symmetric)}"] if symmetric is not None else [])
+    )
+    at = f"@{opts}" if opts else ""
     name = f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem
     return Player(
-        label=name + (f"@search={search}" if search else ""),
-        ident=ident,
+        label=name + at,
+        ident=_hash(path) + at,
         kind="checkpoint",
         path=str(path),
         search=search,
         game=d["game"],
+        symmetric=symmetric,
     )
+
+
+#: a checkpoint's options after "@": name -> (check of the text, its value)
+_CHECKPOINT_OPTIONS = {
+    "search": (lambda v: v.isdigit() and 1 <= int(v) <= 1_000_000, int),
+    "sym": (lambda v: v in ("0", "1"), lambda v: v == "1"),
+}
+_EXPECTED = "PATH@search=N with N from 1 to 1,000,000, PATH@sym=0 or 1, or both (PATH@search=N,sym=0)"
+
+
+def _checkpoint_options(spec: str, opts: str) -> dict:
+    """``"search=200,sym=0"`` -> ``{"search": 200, "symmetric": False}``; PlayerError for
+    anything else, naming what is expected."""
+    found: dict = {}
+    for opt in opts.split(","):
+        key, _, val = opt.partition("=")
+        if key not in _CHECKPOINT_OPTIONS or key in found or not _CHECKPOINT_OPTIONS[key][0](val):
+            raise PlayerError(f"{spec!r}: expected {_EXPECTED}")
+        found[key] = _CHECKPOINT_OPTIONS[key][1](val)
+    return {"search": found.get("search"), "symmetric": found.get("sym")}
 
 
 def _parse_checkpoint(spec: str):
     # a file or folder that exists is that, whatever its name holds (an "@" too)
-    path_s, _, opt = spec.rpartition("@") if "@" in spec and not Path(spec).exists() else (spec, "", "")
-    search = None
-    if opt:
-        key, _, val = opt.partition("=")
-        if key != "search" or not val.isdigit() or not 1 <= int(val) <= 1_000_000:
-            raise PlayerError(f"{spec!r}: expected PATH@search=N with N from 1 to 1,000,000")
-        search = int(val)
+    path_s, _, opts = spec.rpartition("@") if "@" in spec and not Path(spec).exists() else (spec, "", "")
+    options = _checkpoint_options(spec, opts) if opts else {}
     path = Path(path_s)
     if path.is_dir():
         found = sorted(path.glob("*.pt"), key=lambda p: (len(p.stem), p.stem))
         if not found:
             raise PlayerError(f"{path}: no checkpoints (*.pt) in this folder")
-        return [checkpoint_player(p, search) for p in found]
+        return [checkpoint_player(p, **options) for p in found]
     if path.exists():
-        return [checkpoint_player(path, search)]
+        return [checkpoint_player(path, **options)]
     return None
 
 
 def _build_checkpoint(player, game_name, seed):
-    return load_agent(player.path, search=player.search, game=game_name)
+    return load_agent(player.path, search=player.search, game=game_name, symmetric=player.symmetric)
 
 
 #: every kind of player, tried in this order (checkpoint paths last)
@@ -196,7 +225,10 @@ KINDS: dict[str, PlayerKind] = {
             "mcts", "mcts:N, OpenSpiel's C++ MCTS with random rollouts", _parse_mcts, _build_mcts, _mcts_refuses
         ),
         PlayerKind(
-            "checkpoint", "PATH, FOLDER or PATH@search=N: trained checkpoints", _parse_checkpoint, _build_checkpoint
+            "checkpoint",
+            "PATH, FOLDER, PATH@search=N or PATH@sym=0: trained checkpoints",
+            _parse_checkpoint,
+            _build_checkpoint,
         ),
     )
 }

@@ -12,7 +12,7 @@ import games
 from selfplay import checkpoint, config, dqn, load_agent
 from selfplay.agents import QAgent
 from selfplay.checkpoint import CheckpointError
-from selfplay.network import NetConfig
+from selfplay.network import NetConfig, symmetry_mean
 
 
 def _cfg(game="tic_tac_toe", **kw):
@@ -40,13 +40,19 @@ def test_saved_and_reloaded_checkpoint_predicts_exactly_the_same(tmp_path):
     learner = dqn.Learner(_cfg())
     _run(learner, 400)
     checkpoint.save_learner(learner, tmp_path / "a.pt")
-    agent = load_agent(tmp_path / "a.pt")
+    agent = load_agent(tmp_path / "a.pt", symmetric=False)
     rng = np.random.default_rng(0)
     g = learner.game
     s = g.init(16)
     for _ in range(4):
         s = g.step(s, games.random_actions(s, rng))
     np.testing.assert_array_equal(agent.q_values(s), QAgent(learner.game, learner.online).q_values(s))
+    # as it plays by default: the same network's mean over the board's symmetries
+    played = load_agent(tmp_path / "a.pt")
+    assert played.info["symmetric"] and not agent.info["symmetric"]
+    want = QAgent(g, symmetry_mean(learner.online, g)).q_values(s)
+    np.testing.assert_array_equal(played.q_values(s), want)
+    assert not np.array_equal(played.q_values(s), agent.q_values(s))
 
 
 @pytest.mark.parametrize(
@@ -270,7 +276,7 @@ def test_a_checkpoint_with_derived_planes_plays_as_saved_and_one_from_before_the
     learner = dqn.Learner(_cfg("hex_5x5", derived=2, steps=400))
     _run(learner, 200)
     checkpoint.save_learner(learner, tmp_path / "d.pt")
-    agent = load_agent(tmp_path / "d.pt")
+    agent = load_agent(tmp_path / "d.pt", symmetric=False)
     assert agent.game.derived == 2 and agent.game.obs_shape == learner.game.obs_shape
 
     level1 = dqn.Learner(_cfg("hex_5x5", derived=1, steps=400))
@@ -317,7 +323,7 @@ def test_average_is_the_mean_of_the_weights_and_refuses_networks_that_differ(tmp
     assert mid["counters"] == b["counters"] and "optimizer" not in mid
     assert [f["file"] for f in json.loads(mid["averaged"])["files"]] == ["b.pt", "a.pt"]
     checkpoint.atomic_save(mid, tmp_path / "mid.pt")
-    agent = load_agent(tmp_path / "mid.pt")  # it loads and plays as the mean network
+    agent = load_agent(tmp_path / "mid.pt", symmetric=False)  # it loads and plays as the mean network
     _, net = checkpoint.build_net(mid)
     s = agent.game.init(4)
     np.testing.assert_array_equal(agent.q_values(s), QAgent(agent.game, net).q_values(s))

@@ -253,6 +253,56 @@ def test_symmetries_move_observations(name):
 
 
 @pytest.mark.parametrize("name", [n for n in games.registered() if ":" not in n])
+def test_the_symmetry_mean_is_the_mean_over_the_image_positions(name):
+    """``network.SymmetryMean`` (how trained agents play) gives each action the mean of the
+    network's Q for that action's image in every image position, the images built by the
+    engine itself (``from_cells``), not by the planes' permutation under test; so its Q of
+    an image position is the image of its Q (equivariance). Derived planes, and Hex's
+    canonical network, included."""
+    import torch
+
+    from selfplay.network import NetConfig, SymmetryMean, build_for, symmetry_mean
+
+    g = games.make(name, derived=_all_derived(name))
+    cells, actions = g.symmetries()
+    torch.manual_seed(0)
+    net = build_for(NetConfig(hidden=16, layers=1, canonical=g.canonical_frame() is not None), g).eval()
+    mean = symmetry_mean(net, g)
+    assert isinstance(mean, SymmetryMean)
+    kwargs = (lambda s: {"current_player": s.current_player}) if name == "othello" else (lambda s: {})
+    rng = np.random.default_rng(3)
+    s, checked = g.init(32), 0
+    with torch.no_grad():
+        while not s.terminated.all():
+            live = games.take(s, np.flatnonzero(~s.terminated))
+            grid = np.stack([g.cells(live, i) for i in range(live.batch_size)]).reshape(live.batch_size, -1)
+            images = []
+            for k in range(len(cells)):
+                image = np.empty_like(grid)
+                image[:, cells[k]] = grid
+                images.append(g.from_cells(image.reshape(-1, *g.board_shape), **kwargs(live)))
+            raw = [net(torch.from_numpy(g.observe(im))).numpy()[:, actions[k]] for k, im in enumerate(images)]
+            want = np.mean(raw, axis=0)
+            got = mean(torch.from_numpy(g.observe(live))).numpy()
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+            for k, im in enumerate(images):
+                of_image = mean(torch.from_numpy(g.observe(im))).numpy()
+                np.testing.assert_allclose(of_image[:, actions[k]], got, rtol=1e-5, atol=1e-6)
+            checked += live.batch_size
+            s = g.step(s, games.random_actions(s, rng))
+    assert checked > 32 * 5
+
+
+def test_the_symmetry_mean_leaves_a_game_without_symmetries_as_it_is():
+    """An adapter declares no symmetries: its network plays unchanged."""
+    from selfplay.network import NetConfig, build_for, symmetry_mean
+
+    g = games.make("openspiel:tic_tac_toe")
+    net = build_for(NetConfig(hidden=8, layers=1), g)
+    assert symmetry_mean(net, g) is net
+
+
+@pytest.mark.parametrize("name", [n for n in games.registered() if ":" not in n])
 def test_canonical_frame_swaps_the_goals(name):
     """Where an engine offers a canonical frame (Hex), it is one of the game's symmetries
     once the colours swap: the image of a position with O to move (cells moved, colours

@@ -19,6 +19,11 @@ TTT = "checkpoints/tic_tac_toe.pt"
         ("mcts:250", "mcts", {"simulations": 250}),
         (TTT, "checkpoint", {"game": "tic_tac_toe", "search": None}),
         (TTT + "@search=40", "checkpoint", {"game": "tic_tac_toe", "search": 40}),
+        (TTT + "@sym=0", "checkpoint", {"search": None, "symmetric": False, "label": "checkpoints/tic_tac_toe@sym=0"}),
+        (TTT + "@search=40,sym=0", "checkpoint", {"search": 40, "symmetric": False}),
+        (TTT + "@sym=0,search=40", "checkpoint", {"search": 40, "symmetric": False}),
+        # the game's default, named, is the same player as left out
+        (TTT + "@sym=1", "checkpoint", {"symmetric": None, "label": "checkpoints/tic_tac_toe"}),
     ],
 )
 def test_each_kind_parses_to_its_record(spec, kind, extra):
@@ -46,6 +51,12 @@ def test_a_folder_names_each_checkpoint_once_and_infers_its_game():
         (["mcts:5", "random"], "pettingzoo:go_v5(board_size=5)", "no OpenSpiel twin"),
         ([TTT + "@search=0", "random"], "tic_tac_toe", "PATH@search=N"),
         ([TTT + "@depth=3", "random"], "tic_tac_toe", "PATH@search=N"),
+        ([TTT + "@sym=2", "random"], "tic_tac_toe", "PATH@sym=0 or 1"),
+        ([TTT + "@sym=", "random"], "tic_tac_toe", "PATH@sym=0 or 1"),
+        ([TTT + "@sym=0,sym=1", "random"], "tic_tac_toe", "PATH@sym=0 or 1"),
+        ([TTT + "@search=5,", "random"], "tic_tac_toe", "PATH@search=N"),
+        ([TTT + "@search=5;sym=0", "random"], "tic_tac_toe", "PATH@search=N"),
+        ([TTT + "@sym=1", TTT], "tic_tac_toe", "at least two"),
         ([TTT, "random"], "connect_four", "not connect_four"),
         (["random", "random"], "tic_tac_toe", "at least two"),
     ],
@@ -75,3 +86,18 @@ def test_profiles_are_looked_up_by_canonical_name_and_name_perfect_players_of_th
     for game, prof in PROFILES.items():
         for kind in perfect:
             assert (P.KINDS[kind].refuses(game) is None) == (prof.perfect_player == kind), (game, kind)
+
+
+def test_with_and_without_the_symmetry_mean_are_two_players_that_play_as_named():
+    """``PATH@sym=0`` is another player than ``PATH`` (the game's default: the mean over the
+    board's symmetries), and each builds the agent it names."""
+    import numpy as np
+
+    import games
+
+    plain, averaged = P.resolve([TTT + "@sym=0", TTT], "tic_tac_toe")
+    assert plain.ident != averaged.ident
+    a_plain, a_averaged = P.make_agent(plain, "tic_tac_toe"), P.make_agent(averaged, "tic_tac_toe")
+    assert not a_plain.info["symmetric"] and a_averaged.info["symmetric"]
+    s = games.make("tic_tac_toe").init(1)
+    assert not np.array_equal(a_plain.q_values(s), a_averaged.q_values(s))
