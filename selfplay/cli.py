@@ -862,7 +862,7 @@ def tournament(
 ):
     """Round robin between checkpoints, folders of checkpoints and bots, with ratings.
 
-    PLAYERS: checkpoint files, folders, PATH@search=N, random, minimax, perfect, mcts:N.
+    PLAYERS: checkpoint files, folders, PATH@search=N, PATH@sym=0, random, minimax, perfect, mcts:N.
     """
     import csv
 

@@ -1,7 +1,7 @@
 """Round-robin tournaments between checkpoints and reference bots, stored in SQLite.
 
 Players are named as :mod:`selfplay.players` parses them (checkpoints, folders,
-``PATH@search=N``, ``random``, ``mcts:N``, ``minimax``, ``perfect``).
+``PATH@search=N``, ``PATH@sym=0``, ``random``, ``mcts:N``, ``minimax``, ``perfect``).
 
 Every pair plays ``games_per_pair`` games from :func:`selfplay.profiles.schedule`: each
 opening of a seeded set twice, seats swapped; openings one ply deeper once the game's own
