@@ -70,6 +70,11 @@ class SearchSettings:
     opponent_search: bool = opt(
         True, "the frozen opponent searches too (else it plays its greedy move, epsilon-greedy)"
     )
+    symmetric_search: bool = opt(
+        False,
+        "the searches ask the network's mean over the board's symmetries for their leaf values "
+        "and priors, as trained agents play (one network call per symmetry)",
+    )
     outcome_mix: float = opt(
         0.0,
         "share of the game's discounted outcome in the target of each searched move taken "

@@ -214,7 +214,8 @@ class Search(TargetSource):
     def describe(cfg) -> str:
         st = cfg.search
         root = f", Gumbel root over {st.gumbel_considered} actions" if st.gumbel_considered else ""
-        return f"MCTS mode, {st.simulations} simulations a move{root}, targets {st.search_target}"
+        mean = ", leaves by the mean over the board's symmetries" if st.symmetric_search else ""
+        return f"MCTS mode, {st.simulations} simulations a move{root}{mean}, targets {st.search_target}"
 
     @staticmethod
     def extra_memory(cfg, game) -> int:
@@ -266,6 +267,8 @@ class Search(TargetSource):
             if st.leaf == "rollout":
                 evaluator = mcts.RolloutEvaluator(learner.game, st.rollouts, learner.rng)
             else:
+                if st.symmetric_search:
+                    net = self._symmetric(net)
                 evaluator = mcts.NetworkEvaluator(learner.game, net, st.prior_temperature)  # puts net in eval mode
             res = mcts.search(
                 learner.game,
@@ -296,6 +299,16 @@ class Search(TargetSource):
         if self.pending is not None and done.any():
             envs = np.flatnonzero(done)
             self.targets.add(*self.pending.finish(envs, rewards[envs], plies[envs], cfg.gamma, st.outcome_mix))
+
+    def _symmetric(self, net):
+        """``net`` averaged over the board's symmetries (``network.SymmetryMean``), built once
+        per network: it reads the network's weights as they change."""
+        from selfplay.network import symmetry_mean
+
+        cache = self.__dict__.setdefault("_symmetric_nets", {})
+        if id(net) not in cache:
+            cache[id(net)] = (net, symmetry_mean(net, self.learner.game))
+        return cache[id(net)][1]
 
     def loss(self) -> torch.Tensor:
         learner, st = self.learner, self.learner.cfg.search

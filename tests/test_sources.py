@@ -210,3 +210,41 @@ def test_with_gumbel_roots_the_learner_plays_its_searchs_gumbel_choice_from_the_
         learner.play()
         played = learner.replay.action[(learner.replay.pos - n + np.arange(n)) % learner.replay.capacity]
         assert (played[mine] == res.action).all()
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_symmetric_search_stores_the_targets_of_a_search_on_the_networks_symmetry_mean(symmetric):
+    """``--symmetric-search``: the learner's searches evaluate leaves by the mean over the
+    board's symmetries (``network.SymmetryMean``), so the targets it stores are those of
+    a search with that evaluator, and not those of the network alone (and the other way
+    round without it)."""
+    from selfplay import mcts
+    from selfplay.network import symmetry_mean
+
+    learner = _learner(
+        mcts=True, num_envs=16, simulations=8, outcome_mix=0.0, dirichlet_alpha=0.0, symmetric_search=symmetric
+    )
+    for _ in range(6):  # positions that are not their own mirror image
+        learner.play()
+    st, g = learner.cfg.search, learner.game
+    s = learner.state
+    sub = games.take(s, np.flatnonzero(s.current_player == learner.learner_seat))
+
+    def targets(net):
+        res = mcts.search(
+            g,
+            sub,
+            mcts.NetworkEvaluator(g, net, st.prior_temperature),
+            mcts.SearchConfig(simulations=st.simulations, root_all=st.root_all),
+            np.random.default_rng(0),
+        )
+        return mcts.SEARCH_TARGETS[st.search_target].targets(res, sub.legal_action_mask)[0]
+
+    with torch.no_grad():
+        averaged, alone = targets(symmetry_mean(learner.online, g)), targets(learner.online)
+    before = learner.source.targets.pos
+    learner.play()
+    stored = learner.source.targets.q[before : before + sub.batch_size].astype(np.float32)
+    want, other = (averaged, alone) if symmetric else (alone, averaged)
+    np.testing.assert_allclose(stored, np.nan_to_num(want).astype(np.float16), atol=1e-3)
+    assert not np.allclose(stored, np.nan_to_num(other).astype(np.float16), atol=1e-3)
