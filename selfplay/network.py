@@ -122,7 +122,8 @@ class SymmetryMean(nn.Module):
     augmentation): each position is asked in every symmetric image at once, in one batch
     of S x B, and each image's Q values are moved back to the real actions before the
     mean. Training augments with the same symmetries, so the images should agree; where
-    the network is unsure they differ, and their mean errs less than any one of them.
+    the network is unsure they differ, and their mean tends to err less (measured in
+    docs/experiments.md).
     ``cells``/``actions``/``channels`` as ``NativeGame.symmetries`` and
     ``symmetry_channels`` give them; row 0 is the identity. For play, not for training."""
 
