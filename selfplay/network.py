@@ -8,6 +8,7 @@ ends in ``tanh`` (win +1, draw 0, loss -1). Illegal actions are masked to ``-inf
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 from torch import nn
@@ -129,13 +130,17 @@ class SymmetryMean(nn.Module):
 
     def __init__(self, inner: nn.Module, obs_shape, cells, actions, channels):
         super().__init__()
+        import numpy as np
+
+        from selfplay.replay import transform_planes
+
         self.inner = inner
-        c, h, w = obs_shape
-        inv_cells = torch.argsort(torch.as_tensor(cells, dtype=torch.long), dim=1)  # [S, HW]
-        channels = torch.as_tensor(channels, dtype=torch.long)  # [S, C]
-        # image k's plane j, cell p is the original's plane channels[k, j], cell inv_cells[k, p]
-        index = (channels[:, :, None] * (h * w) + inv_cells[:, None, :]).reshape(len(inv_cells), -1)
-        self.register_buffer("image_index", index, persistent=False)
+        s = len(cells)
+        # the images augmentation makes, of an observation whose every entry is its own index:
+        # image k's entry i is the original's entry image_index[k, i]
+        ids = np.broadcast_to(np.arange(math.prod(obs_shape)).reshape(1, *obs_shape), (s, *obs_shape))
+        index = transform_planes(ids, np.asarray(cells), np.asarray(channels), np.arange(s)).reshape(s, -1)
+        self.register_buffer("image_index", torch.as_tensor(index, dtype=torch.long), persistent=False)
         self.register_buffer("actions", torch.as_tensor(actions, dtype=torch.long), persistent=False)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:

@@ -205,6 +205,8 @@ class Search(TargetSource):
         cfg, game = learner.cfg, learner.game
         self.targets = SearchTargets(cfg.replay_capacity // 4, game.obs_shape, game.num_actions)
         self.episodes_at_iteration = 0
+        #: with symmetric_search, each network's SymmetryMean: id -> (network, its mean)
+        self._symmetric_nets: dict = {}
         #: with outcome_mix, the targets of games in play wait for their outcomes here
         self.pending = (
             PendingTargets(cfg.num_envs, game.obs_shape, game.num_actions) if cfg.search.outcome_mix else None
@@ -305,10 +307,9 @@ class Search(TargetSource):
         per network: it reads the network's weights as they change."""
         from selfplay.network import symmetry_mean
 
-        cache = self.__dict__.setdefault("_symmetric_nets", {})
-        if id(net) not in cache:
-            cache[id(net)] = (net, symmetry_mean(net, self.learner.game))
-        return cache[id(net)][1]
+        if id(net) not in self._symmetric_nets:
+            self._symmetric_nets[id(net)] = (net, symmetry_mean(net, self.learner.game))
+        return self._symmetric_nets[id(net)][1]
 
     def loss(self) -> torch.Tensor:
         learner, st = self.learner, self.learner.cfg.search
