@@ -42,6 +42,32 @@ class ConnectFourState(NativeState):
 
 
 _BOARD = np.bitwise_or.reduce(_U(1) << _CELL_BITS)  # the 42 cells, no sentinels
+_BOTTOM = np.bitwise_or.reduce(_U(1) << (_U(7) * np.arange(COLS, dtype=np.uint64)))  # row 0 of each column
+
+
+def playable_cells(occupied: np.ndarray) -> np.ndarray:
+    """uint64[...]: the cell where a stone dropped in each column would land (none in a full
+    column), from the bitboard of every stone: each column's stones sit on its bottom, so
+    adding its bottom bit carries into the first empty cell (Pons' solver's trick)."""
+    return (occupied + _BOTTOM) & _BOARD
+
+
+def making_three_cells(player: np.ndarray, opponent: np.ndarray) -> np.ndarray:
+    """uint64[...]: the empty cells where ``player``'s stone would make three in a line of
+    four cells that holds none of the opponent's stones (so its last cell is empty: a new
+    threat, or the second half of a double one), from the two players' bitboards."""
+    found = np.zeros_like(player)
+    for s in _SHIFTS:
+        s2, s3 = s + s, s + s + s
+        # a line of four cells is named by its lowest bit x: cells x, x + s, x + 2s, x + 3s
+        free = _BOARD & (_BOARD >> s) & (_BOARD >> s2) & (_BOARD >> s3)
+        free &= ~(opponent | (opponent >> s) | (opponent >> s2) | (opponent >> s3))
+        a, b, c, d = player, player >> s, player >> s2, player >> s3
+        two = (a & b) | (a & c) | (a & d) | (b & c) | (b & d) | (c & d)
+        three = (a & b & (c | d)) | (c & d & (a | b))
+        lines = free & two & ~three  # exactly two of the player's stones, two empty cells
+        found |= lines | (lines << s) | (lines << s2) | (lines << s3)
+    return found & _BOARD & ~(player | opponent)
 
 
 def completing_cells(player: np.ndarray, occupied: np.ndarray) -> np.ndarray:
@@ -80,7 +106,13 @@ class ConnectFour(NativeGame):
     derived_planes = (
         "empty cells where the mover's stone would complete four",
         "empty cells where the opponent's stone would complete four",
+        "the cells where a stone can be dropped now",
+        "empty cells where the mover's stone would make three in a line of four free of the opponent's",
+        "empty cells where the opponent's stone would make three in a line of four free of the mover's",
     )
+    #: level 1: the cells that complete four; level 2 adds the playable cells and the cells
+    #: that make three in an open line
+    derived_levels = (2, 5)
 
     def init(self, batch_size: int) -> ConnectFourState:
         b = check_batch_size(batch_size)
@@ -155,14 +187,17 @@ class ConnectFour(NativeGame):
 
     @staticmethod
     def _bit_planes(boards: np.ndarray) -> np.ndarray:
-        bits = (boards[:, :, None] >> _CELL_BITS) & _U(1)  # [B, 2, 42]
-        return bits.astype(np.int8).reshape(len(boards), 2, ROWS, COLS)
+        bits = (boards[:, :, None] >> _CELL_BITS) & _U(1)  # [B, P, 42]
+        return bits.astype(np.int8).reshape(*boards.shape, ROWS, COLS)
 
     def derived_obs(self, state: ConnectFourState, mover: np.ndarray) -> np.ndarray:
         batch = np.arange(state.batch_size)
         own, opp = state.stones[batch, mover], state.stones[batch, 1 - mover]
         occupied = own | opp
-        return self._bit_planes(np.stack([completing_cells(own, occupied), completing_cells(opp, occupied)], axis=1))
+        boards = [completing_cells(own, occupied), completing_cells(opp, occupied)]
+        if self.derived >= 2:
+            boards += [playable_cells(occupied), making_three_cells(own, opp), making_three_cells(opp, own)]
+        return self._bit_planes(np.stack(boards, axis=1))
 
     def last_move_cell(self, state, index=0):
         a = int(state.last_action[index])

@@ -103,7 +103,8 @@ class TrainConfig:
         "add the engine's derived planes to the observation, up to this level: 0 none; 1 "
         "Hex's stones each group joins to an edge and its winning cells, connect four's cells "
         "that would complete four, Othello's legal moves; 2 adds Hex's empty cells on each "
-        "player's shortest connection",
+        "player's shortest connection, and connect four's playable cells and the cells that "
+        "would make three in a line free of the opponent's stones",
         lo=0,
         hi=2,
     )

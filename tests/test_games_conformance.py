@@ -440,6 +440,52 @@ def test_connect_four_derived_planes_are_the_cells_that_complete_four():
     assert marked > 500  # the sweep met many threats, not only empty planes
 
 
+def _lines_of_four(shape) -> list[list[tuple[int, int]]]:
+    """Every line of four cells on a board of ``shape``, in the four directions."""
+    h, w = shape
+    out = []
+    for r in range(h):
+        for c in range(w):
+            for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+                cells = [(r + k * dr, c + k * dc) for k in range(4)]
+                if all(0 <= y < h and 0 <= x < w for y, x in cells):
+                    out.append(cells)
+    return out
+
+
+def test_connect_four_level_two_planes_are_the_playable_cells_and_the_cells_that_make_three():
+    """Level 2 adds the cell each non-full column would take next, and for each player the
+    empty cells where its stone would make three in a line of four holding none of the
+    other player's stones (judged by going over every line of four on the board)."""
+    g = games.make("connect_four", derived=2)
+    lines = _lines_of_four(g.board_shape)
+
+    def makes_three(grid, player):
+        out = np.zeros(grid.shape, bool)
+        for line in lines:
+            held = [grid[y, x] for y, x in line]
+            if held.count(player + 1) == 2 and held.count(2 - player) == 0:
+                for y, x in line:
+                    out[y, x] |= grid[y, x] == 0
+        return out
+
+    marked, _ = _sweep_cell_planes(g, 5, makes_three, batch=96, seed=6)
+    assert marked > 2000  # the sweep met many such cells, not only empty planes
+    rng = np.random.default_rng(8)
+    s = g.init(64)
+    while not s.terminated.all():
+        obs = g.observe(s)
+        for i in np.flatnonzero(~s.terminated):
+            grid = g.cells(s, int(i))
+            want = np.zeros(grid.shape, bool)
+            for col in range(grid.shape[1]):
+                empty = np.flatnonzero(grid[:, col] == 0)
+                if len(empty):
+                    want[empty[-1], col] = True
+            np.testing.assert_array_equal(obs[i, 4].astype(bool), want)
+        s = g.step(s, games.random_actions(s, rng))
+
+
 @pytest.mark.parametrize("size", [5, 9])
 def test_hex_winning_cell_planes_are_the_cells_that_join_a_players_edges(size):
     """Hex's last two derived planes mark an empty cell for a player exactly when that
