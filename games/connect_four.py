@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from numba import njit
 
 from games import text
 from games.core import (
@@ -52,16 +53,19 @@ def playable_cells(occupied: np.ndarray) -> np.ndarray:
     return (occupied + _BOTTOM) & _BOARD
 
 
+# per direction, the lines of four cells on the board, each named by its lowest bit x
+# (cells x, x + s, x + 2s, x + 3s)
+_LINES = tuple(_BOARD & (_BOARD >> s) & (_BOARD >> (s + s)) & (_BOARD >> (s + s + s)) for s in _SHIFTS)
+
+
 def making_three_cells(player: np.ndarray, opponent: np.ndarray) -> np.ndarray:
     """uint64[...]: the empty cells where ``player``'s stone would make three in a line of
     four cells that holds none of the opponent's stones (so its last cell is empty: a new
     threat, or the second half of a double one), from the two players' bitboards."""
-    found = np.zeros_like(player)
-    for s in _SHIFTS:
+    found = player & _U(0)
+    for s, lines_on_board in zip(_SHIFTS, _LINES):
         s2, s3 = s + s, s + s + s
-        # a line of four cells is named by its lowest bit x: cells x, x + s, x + 2s, x + 3s
-        free = _BOARD & (_BOARD >> s) & (_BOARD >> s2) & (_BOARD >> s3)
-        free &= ~(opponent | (opponent >> s) | (opponent >> s2) | (opponent >> s3))
+        free = lines_on_board & ~(opponent | (opponent >> s) | (opponent >> s2) | (opponent >> s3))
         a, b, c, d = player, player >> s, player >> s2, player >> s3
         two = (a & b) | (a & c) | (a & d) | (b & c) | (b & d) | (c & d)
         three = (a & b & (c | d)) | (c & d & (a | b))
@@ -92,6 +96,33 @@ def has_four(board: np.ndarray) -> np.ndarray:
         m = board & (board >> s)
         found |= (m & (m >> (s + s))) != 0
     return found
+
+
+_completing, _playable, _making_three = (
+    njit(cache=True)(f) for f in (completing_cells, playable_cells, making_three_cells)
+)
+
+
+@njit(cache=True)
+def _derived_boards(own, opp, planes):
+    """int8[B, planes, 42]: the derived planes (the functions above, compiled for one
+    position at a time: a position's planes cost a few dozen bit operations, and the
+    search asks for them at every simulation)."""
+    out = np.zeros((len(own), planes, ROWS * COLS), np.int8)
+    for i in range(len(own)):
+        o, p = own[i], opp[i]
+        occupied = o | p
+        boards = (
+            _completing(o, occupied),
+            _completing(p, occupied),
+            _playable(occupied),
+            _making_three(o, p),
+            _making_three(p, o),
+        )
+        for k in range(planes):
+            for j in range(ROWS * COLS):
+                out[i, k, j] = (boards[k] >> _CELL_BITS[j]) & _U(1)
+    return out
 
 
 class ConnectFour(NativeGame):
@@ -193,11 +224,7 @@ class ConnectFour(NativeGame):
     def derived_obs(self, state: ConnectFourState, mover: np.ndarray) -> np.ndarray:
         batch = np.arange(state.batch_size)
         own, opp = state.stones[batch, mover], state.stones[batch, 1 - mover]
-        occupied = own | opp
-        boards = [completing_cells(own, occupied), completing_cells(opp, occupied)]
-        if self.derived >= 2:
-            boards += [playable_cells(occupied), making_three_cells(own, opp), making_three_cells(opp, own)]
-        return self._bit_planes(np.stack(boards, axis=1))
+        return _derived_boards(own, opp, self.num_derived).reshape(len(own), self.num_derived, ROWS, COLS)
 
     def last_move_cell(self, state, index=0):
         a = int(state.last_action[index])
