@@ -104,24 +104,26 @@ _completing, _playable, _making_three = (
 
 
 @njit(cache=True)
+def _put(out, i, k, board):
+    for j in range(ROWS * COLS):
+        out[i, k, j] = (board >> _CELL_BITS[j]) & _U(1)
+
+
+@njit(cache=True)
 def _derived_boards(own, opp, planes):
     """int8[B, planes, 42]: the derived planes (the functions above, compiled for one
     position at a time: a position's planes cost a few dozen bit operations, and the
-    search asks for them at every simulation)."""
+    search asks for them at every simulation); level 2's only where asked for."""
     out = np.zeros((len(own), planes, ROWS * COLS), np.int8)
     for i in range(len(own)):
         o, p = own[i], opp[i]
         occupied = o | p
-        boards = (
-            _completing(o, occupied),
-            _completing(p, occupied),
-            _playable(occupied),
-            _making_three(o, p),
-            _making_three(p, o),
-        )
-        for k in range(planes):
-            for j in range(ROWS * COLS):
-                out[i, k, j] = (boards[k] >> _CELL_BITS[j]) & _U(1)
+        _put(out, i, 0, _completing(o, occupied))
+        _put(out, i, 1, _completing(p, occupied))
+        if planes > 2:
+            _put(out, i, 2, _playable(occupied))
+            _put(out, i, 3, _making_three(o, p))
+            _put(out, i, 4, _making_three(p, o))
     return out
 
 
@@ -218,8 +220,8 @@ class ConnectFour(NativeGame):
 
     @staticmethod
     def _bit_planes(boards: np.ndarray) -> np.ndarray:
-        bits = (boards[:, :, None] >> _CELL_BITS) & _U(1)  # [B, P, 42]
-        return bits.astype(np.int8).reshape(*boards.shape, ROWS, COLS)
+        bits = (boards[:, :, None] >> _CELL_BITS) & _U(1)  # [B, 2, 42]
+        return bits.astype(np.int8).reshape(len(boards), 2, ROWS, COLS)
 
     def derived_obs(self, state: ConnectFourState, mover: np.ndarray) -> np.ndarray:
         batch = np.arange(state.batch_size)
