@@ -216,12 +216,8 @@ class ConnectFour(NativeGame):
         return np.array([[perm[c] % COLS for c in range(COLS)] for perm in cells])
 
     def planes(self, state: ConnectFourState) -> np.ndarray:
-        return self._bit_planes(state.stones)
-
-    @staticmethod
-    def _bit_planes(boards: np.ndarray) -> np.ndarray:
-        bits = (boards[:, :, None] >> _CELL_BITS) & _U(1)  # [B, 2, 42]
-        return bits.astype(np.int8).reshape(len(boards), 2, ROWS, COLS)
+        bits = (state.stones[:, :, None] >> _CELL_BITS) & _U(1)  # [B, 2, 42]
+        return bits.astype(np.int8).reshape(state.batch_size, 2, ROWS, COLS)
 
     def derived_obs(self, state: ConnectFourState, mover: np.ndarray) -> np.ndarray:
         batch = np.arange(state.batch_size)
