@@ -381,6 +381,20 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
         _train_run(learner, out_dir, resume, save_replay or learner.replay_saved, threads, minutes, keep, scale, device)
 
 
+def _memory_line(learner, save_replay: bool) -> str:
+    """What a resume takes back of the replay memories: said either way, since a resume
+    without them is not the exact continuation --save-replay promises."""
+    held = {name: buf.size for name, buf in learner.buffers().items()}
+    if learner.replay_saved:
+        parts = ", ".join(f"{name} {n:,}" for name, n in held.items())
+        return f"replay memory restored with the checkpoint ({parts} positions): an exact resume"
+    tail = " (--save-replay keeps it from the next save on)" if not save_replay else ""
+    return (
+        f"no replay memory in {learner.resumed_from.name}: the memory refills from self-play, "
+        f"so this resume is not exact{tail}"
+    )
+
+
 def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, scale, device):
     """The training itself, once the run folder is held and the learner prepared."""
     import time
@@ -401,6 +415,7 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
         click.echo(
             f"resuming {cfg.game} at {learner.moves:,} of {cfg.steps:,} moves from {learner.resumed_from} ({mode})"
         )
+        click.echo(_memory_line(learner, save_replay))
     else:
         click.echo(
             f"training {cfg.game} for {cfg.steps:,} moves into {out_dir}/ ({mode}; net {cfg.net.kind}, "

@@ -418,6 +418,37 @@ def test_a_resume_of_a_run_saved_with_its_replay_memory_keeps_saving_it(tmp_path
     assert d["counters"]["moves"] >= 800 and "replay" in d
 
 
+def test_a_resume_says_whether_the_replay_memory_came_back(tmp_path):
+    """Not silent: a resume from a file without the memory (latest.pt lost, a step file, a run
+    saved without --save-replay) is not the exact continuation, and says so in one line."""
+    from selfplay import checkpoint
+
+    out = tmp_path / "run"
+    r = CliRunner().invoke(cli, ["train", "--out", str(out), *SMALL, "--steps", "600", "--save-replay"])
+    assert r.exit_code == 0, r.output
+    held = checkpoint.load(out / "latest.pt")["replay"]
+    r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--steps", "800"])
+    assert r.exit_code == 0, r.output
+    said = [line for line in r.output.splitlines() if "replay memory" in line]
+    assert said == [
+        f"replay memory restored with the checkpoint (replay {int(held['size']):,} positions): an exact resume"
+    ]
+    (out / "latest.pt").unlink()  # lost: the newest step file has no memory
+    r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--steps", "900", "--save-replay"])
+    assert r.exit_code == 0, r.output
+    said = [line for line in r.output.splitlines() if "replay memory" in line]
+    assert len(said) == 1 and said[0].startswith("no replay memory in step_") and "not exact" in said[0], r.output
+    assert "--save-replay keeps it" not in said[0]  # asked for already
+    plain = tmp_path / "plain"
+    assert CliRunner().invoke(cli, ["train", "--out", str(plain), *SMALL, "--steps", "600"]).exit_code == 0
+    r = CliRunner().invoke(cli, ["train", "--resume", str(plain), "--steps", "800"])
+    said = [line for line in r.output.splitlines() if "replay memory" in line]
+    assert said == [
+        "no replay memory in latest.pt: the memory refills from self-play, so this resume is not exact "
+        "(--save-replay keeps it from the next save on)"
+    ], r.output
+
+
 @pytest.mark.parametrize("error", [MemoryError(), RuntimeError("DefaultCPUAllocator: can't allocate memory")])
 def test_running_out_of_memory_mid_run_is_one_line_and_keeps_the_last_checkpoint(tmp_path, monkeypatch, error):
     from selfplay import dqn
