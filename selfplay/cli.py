@@ -384,9 +384,8 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
 def _memory_line(learner, save_replay: bool) -> str:
     """What a resume takes back of the replay memories: said either way, since a resume
     without them is not the exact continuation --save-replay promises."""
-    held = {name: buf.size for name, buf in learner.buffers().items()}
     if learner.replay_saved:
-        parts = ", ".join(f"{name} {n:,}" for name, n in held.items())
+        parts = ", ".join(f"{name} {buf.size:,}" for name, buf in learner.buffers().items())
         return f"replay memory restored with the checkpoint ({parts} positions): an exact resume"
     tail = " (--save-replay keeps it from the next save on)" if not save_replay else ""
     return (

@@ -418,6 +418,13 @@ def test_a_resume_of_a_run_saved_with_its_replay_memory_keeps_saving_it(tmp_path
     assert d["counters"]["moves"] >= 800 and "replay" in d
 
 
+def _resume_says(*args) -> list[str]:
+    """The lines a successful resume prints about the replay memory."""
+    r = CliRunner().invoke(cli, ["train", *args])
+    assert r.exit_code == 0, r.output
+    return [line for line in r.output.splitlines() if "replay memory" in line]
+
+
 def test_a_resume_says_whether_the_replay_memory_came_back(tmp_path):
     """Not silent: a resume from a file without the memory (latest.pt lost, a step file, a run
     saved without --save-replay) is not the exact continuation, and says so in one line."""
@@ -427,26 +434,21 @@ def test_a_resume_says_whether_the_replay_memory_came_back(tmp_path):
     r = CliRunner().invoke(cli, ["train", "--out", str(out), *SMALL, "--steps", "600", "--save-replay"])
     assert r.exit_code == 0, r.output
     held = checkpoint.load(out / "latest.pt")["replay"]
-    r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--steps", "800"])
-    assert r.exit_code == 0, r.output
-    said = [line for line in r.output.splitlines() if "replay memory" in line]
+    said = _resume_says("--resume", str(out), "--steps", "800")
     assert said == [
         f"replay memory restored with the checkpoint (replay {int(held['size']):,} positions): an exact resume"
     ]
     (out / "latest.pt").unlink()  # lost: the newest step file has no memory
-    r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--steps", "900", "--save-replay"])
-    assert r.exit_code == 0, r.output
-    said = [line for line in r.output.splitlines() if "replay memory" in line]
-    assert len(said) == 1 and said[0].startswith("no replay memory in step_") and "not exact" in said[0], r.output
+    said = _resume_says("--resume", str(out), "--steps", "900", "--save-replay")
+    assert len(said) == 1 and said[0].startswith("no replay memory in step_") and "not exact" in said[0], said
     assert "--save-replay keeps it" not in said[0]  # asked for already
     plain = tmp_path / "plain"
     assert CliRunner().invoke(cli, ["train", "--out", str(plain), *SMALL, "--steps", "600"]).exit_code == 0
-    r = CliRunner().invoke(cli, ["train", "--resume", str(plain), "--steps", "800"])
-    said = [line for line in r.output.splitlines() if "replay memory" in line]
+    said = _resume_says("--resume", str(plain), "--steps", "800")
     assert said == [
         "no replay memory in latest.pt: the memory refills from self-play, so this resume is not exact "
         "(--save-replay keeps it from the next save on)"
-    ], r.output
+    ]
 
 
 @pytest.mark.parametrize("error", [MemoryError(), RuntimeError("DefaultCPUAllocator: can't allocate memory")])
