@@ -47,6 +47,7 @@ class QAgent:
         move_time: float | None = None,
         info: dict | None = None,
         lanes: int | None = None,
+        solve: bool = False,
     ):
         from selfplay.checks import real, whole
 
@@ -59,6 +60,9 @@ class QAgent:
         self.lanes = (
             None if lanes is None else whole(lanes, "lanes", 1, 4096)
         )  # leaves per tree per wave; None = by batch
+        if not isinstance(solve, bool):
+            raise TypeError(f"solve must be True or False, not {type(solve).__name__}")
+        self.solve = solve  # the search proves wins and losses (mcts.SearchConfig.solve)
         self.info = info or {}
         self._state_type = type(game.init(0))
 
@@ -96,7 +100,7 @@ class QAgent:
             from selfplay import mcts
 
             b = max(1, int((~state.terminated).sum()))
-            cfg = mcts.SearchConfig(simulations=self.search, lanes=self.lanes or mcts.auto_lanes(b))
+            cfg = mcts.SearchConfig(simulations=self.search, lanes=self.lanes or mcts.auto_lanes(b), solve=self.solve)
             res = mcts.search(self.game, state, mcts.NetworkEvaluator(self.game, self.net), cfg, rng)
             probs = mcts.shares(res.visits)
             return probs.astype(np.float32), res.action

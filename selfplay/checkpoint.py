@@ -311,10 +311,12 @@ def load_agent(
     game: str | None = None,
     name: str | None = None,
     symmetric: bool | None = None,
+    solve: bool = False,
 ):
     """A greedy (or searching) agent from a checkpoint file. ``symmetric``: its Q is the mean
     over the board's symmetries (``network.SymmetryMean``); None = the game's default
-    (``GameProfile.symmetric``). TypeError or ValueError for arguments of the wrong kind or
+    (``GameProfile.symmetric``). ``solve``: its search proves wins and losses
+    (``mcts.SearchConfig.solve``). TypeError or ValueError for arguments of the wrong kind or
     range, CheckpointError for a file that cannot be used."""
     from selfplay.agents import QAgent
     from selfplay.checks import real, whole
@@ -327,6 +329,8 @@ def load_agent(
         raise TypeError(f"game must be a game name, not {type(game).__name__}")
     if symmetric is not None and not isinstance(symmetric, bool):
         raise TypeError(f"symmetric must be True, False or None, not {type(symmetric).__name__}")
+    if not isinstance(solve, bool):
+        raise TypeError(f"solve must be True or False, not {type(solve).__name__}")
     d = _read(path, game=game)
     g, net = build_net(d, path)  # builds and checks the network once
     if symmetric is None:
@@ -345,4 +349,4 @@ def load_agent(
         "counters": d.get("counters", {}),
         "last_eval": json.loads(d.get("last_eval", "{}") or "{}"),
     }
-    return QAgent(g, net, name=name or Path(path).stem, search=search, move_time=move_time, info=info)
+    return QAgent(g, net, name=name or Path(path).stem, search=search, move_time=move_time, info=info, solve=solve)

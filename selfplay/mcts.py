@@ -26,6 +26,13 @@ elsewhere; a lane that reaches another lane's pending leaf is undone. Terminal l
 get their exact value (the mover's reward). The empirical Q of the root's visited
 actions is the search's target for training (``--mcts``).
 
+With ``solve`` the search is an MCTS-Solver (Winands, Bjornsson and Saito 2008): a node
+is *settled* when it is terminal or proven, and proofs run up each path after its backup
+(a node is won for its mover when one child is won for it, and its value is the best of
+its children's once all of them are settled). A lane that reaches a settled node backs up
+that exact value, as at a terminal; selection takes a proven loss only when every move is
+one; a proven root stops its search and plays a move that keeps its proven value.
+
 An Evaluator maps a batch of states to ``(values float32[B], priors float32[B, A])``,
 values for the player to move, priors zero on illegal actions.
 """
@@ -130,6 +137,9 @@ class SearchConfig:
     #: sigma(Q) = (c_visit + max N) * c_scale * Q rescaled to [0, 1] (mctx's defaults)
     c_visit: float = 50.0
     c_scale: float = 0.1
+    #: MCTS-Solver: prove wins, losses and draws up the tree from terminal positions (see
+    #: the module's doc); play-time search uses it, training's search does not
+    solve: bool = False
 
     def __post_init__(self):
         if self.simulations < 1:
@@ -140,6 +150,8 @@ class SearchConfig:
             raise ValueError("gumbel_considered must be >= 0")
         if self.gumbel_considered and (self.root_all or self.dirichlet_alpha > 0):
             raise ValueError("Gumbel root selection takes no root_all and no Dirichlet noise: it explores by itself")
+        if self.gumbel_considered and self.solve:
+            raise ValueError("Gumbel root selection and the solver do not combine: the solver's move is the proven one")
 
 
 @dataclasses.dataclass
@@ -155,10 +167,17 @@ class SearchResult:
     action: np.ndarray
     #: simulations actually run per root (the fewest over the live roots)
     simulations: int
+    #: bool[B, A]: root actions whose value the solver proved (their ``q`` is exact); all
+    #: False without ``solve``
+    proven_actions: np.ndarray | None = None
+    #: bool[B]: roots the solver proved (``value`` exact, ``action`` keeps it)
+    proven: np.ndarray | None = None
 
 
 # lane status after selection
 _IDLE, _EXPAND, _TERMINAL, _COLLIDED = 0, 1, 2, 3
+#: a win's value (games.core: win +1, loss -1, draw 0): one child won proves its parent
+_WIN = 1.0
 
 
 @njit(cache=True)
@@ -168,11 +187,13 @@ def _select(
     P,
     child,
     legal,
-    terminal,
+    settled,
+    settled_value,
     lanes,
     c_puct,
     vloss,
     root_all,
+    solve,
     gumbel,
     level,
     root_value,
@@ -191,7 +212,8 @@ def _select(
     PUCT chooses among the root's actions. With Gumbel (``gumbel[t, a]`` = g + log P, -inf
     where not considered; ``level[t, k]`` the visit count sequential halving asks of lane
     k's root action) the root takes the action of that visit count with the highest
-    g + log P + sigma(completed Q)."""
+    g + log P + sigma(completed Q). With ``solve`` a child proven lost for the mover is taken
+    only when every legal move is one; a lane stops at a settled node (terminal or proven)."""
     b, _, a_n = N.shape
     for t in range(b):
         for k in range(lanes[t]):
@@ -219,6 +241,9 @@ def _select(
                         n = N[t, nd, a]
                         q = W[t, nd, a] / n if n > 0 else 0.0
                         score = q + c_puct * P[t, nd, a] * sq / (1.0 + n)
+                        c = child[t, nd, a]
+                        if solve and c >= 0 and settled[t, c] and settled_value[t, c] <= -1.0:
+                            score -= 1e9  # a proven loss: only when every move is one
                         if score > best:
                             act, best = a, score
                 path_node[t, k, d] = nd
@@ -236,7 +261,7 @@ def _select(
                     status[t, k] = _COLLIDED
                     break
                 nd = nxt
-                if terminal[t, nd]:
+                if settled[t, nd]:
                     status[t, k] = _TERMINAL
                     break
             depth[t, k] = d
@@ -316,6 +341,42 @@ def _gumbel_roots(prior, legal, m: int, rng: np.random.Generator):
 
 
 @njit(cache=True)
+def _prove(child, legal, player, settled, settled_value, path_node, depth, status, win):
+    """MCTS-Solver's proofs: from the parent of each lane's settled leaf up its path, settle
+    every node that one child won for its mover (value >= ``win``) or whose children are
+    all settled (value: the best of theirs); stop at the first node that stays open.
+    ``settled_value`` of a node is for the player who moved into it (its parent's mover);
+    of the root (slot 0), for the root's mover."""
+    b, k_n = status.shape
+    a_n = legal.shape[2]
+    for t in range(b):
+        for k in range(k_n):
+            if status[t, k] != _EXPAND and status[t, k] != _TERMINAL:
+                continue
+            for d in range(depth[t, k] - 1, -1, -1):
+                nd = path_node[t, k, d]
+                if settled[t, nd]:
+                    continue
+                best, all_settled = -np.inf, True
+                for a in range(a_n):
+                    if not legal[t, nd, a]:
+                        continue
+                    c = child[t, nd, a]
+                    if c >= 0 and settled[t, c]:
+                        best = max(best, settled_value[t, c])
+                    else:
+                        all_settled = False
+                if not (all_settled or best >= win):
+                    break
+                settled[t, nd] = True
+                if d == 0:
+                    settled_value[t, nd] = best
+                else:
+                    up = player[t, path_node[t, k, d - 1]]
+                    settled_value[t, nd] = best if up == player[t, nd] else -best
+
+
+@njit(cache=True)
 def _backup(N, W, player, path_node, path_action, depth, status, values, ref_player, vloss):
     """Replace each lane's virtual loss by its value, flipped to each node's mover; undo
     collided lanes."""
@@ -347,9 +408,10 @@ class _Tree:
         self.child = np.full((b, m, a_n), -1, np.int32)
         self.legal = np.zeros((b, m, a_n), bool)
         self.player = np.zeros((b, m), np.int8)
-        self.terminal = np.zeros((b, m), bool)
-        # value of a terminal node for the player who moved into it (its parent's mover)
-        self.term_value = np.zeros((b, m), np.float32)
+        # terminal or, with the solver, proven; its exact value for the player who moved into
+        # it (its parent's mover; the root's: for its own mover)
+        self.settled = np.zeros((b, m), bool)
+        self.settled_value = np.zeros((b, m), np.float32)
         self.nodes = games.take(roots, np.repeat(np.arange(b), m))  # row = tree * m + slot
         self.n_used = np.ones(b, np.int64)
 
@@ -362,8 +424,8 @@ class _Tree:
             ("child", -1),
             ("legal", False),
             ("player", 0),
-            ("terminal", False),
-            ("term_value", 0),
+            ("settled", False),
+            ("settled_value", 0),
         ):
             a = getattr(self, name)
             bigger = np.full((self.b, m) + a.shape[2:], fill, a.dtype)
@@ -401,11 +463,11 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
         table = np.array([considered_visits(m, cfg.simulations) for m in range(cfg.gumbel_considered + 1)])
     tree.legal[:, 0] = roots.legal_action_mask
     tree.player[:, 0] = roots.current_player
-    tree.terminal[:, 0] = roots.terminated
+    tree.settled[:, 0] = roots.terminated
     done = np.where(roots.terminated, cfg.simulations, 0).astype(np.int64)  # simulations run per tree
     max_depth = 1
-    while (done < cfg.simulations).any():
-        lanes = np.minimum(cfg.simulations - done, k_n).astype(np.int64)
+    while ((done < cfg.simulations) & ~tree.settled[:, 0]).any():
+        lanes = np.where(tree.settled[:, 0], 0, np.minimum(cfg.simulations - done, k_n)).astype(np.int64)
         if int((tree.n_used + lanes).max()) > tree.m:
             tree.grow(min(2 * tree.m + k_n, cfg.simulations + 1 + k_n))
         # ---- selection, compiled: every lane of every tree walks to a new leaf or a terminal
@@ -424,11 +486,13 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
             tree.P,
             tree.child,
             tree.legal,
-            tree.terminal,
+            tree.settled,
+            tree.settled_value,
             lanes,
             cfg.c_puct,
             vloss,
             cfg.root_all,
+            cfg.solve,
             gumbel,
             levels,
             root_value,
@@ -448,7 +512,7 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
         if len(t_t):
             last = depth[t_t, t_k] - 1
             term_node = tree.child[t_t, path_node[t_t, t_k, last], path_action[t_t, t_k, last]]
-            values[t_t, t_k] = tree.term_value[t_t, term_node]
+            values[t_t, t_k] = tree.settled_value[t_t, term_node]
             ref_player[t_t, t_k] = tree.player[t_t, path_node[t_t, t_k, last]]
         # ---- expansion: create all new leaves in one batched step, evaluate them in one call
         e_t, e_k = np.nonzero(status == _EXPAND)
@@ -464,10 +528,10 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
             tree.child[e_t, parent, action] = slot
             mover = parents.current_player.astype(np.int64)
             tree.player[e_t, slot] = leaves.current_player
-            tree.terminal[e_t, slot] = leaves.terminated
+            tree.settled[e_t, slot] = leaves.terminated
             tree.legal[e_t, slot] = leaves.legal_action_mask
             reward = leaves.rewards[np.arange(len(e_t)), mover]
-            tree.term_value[e_t, slot] = reward
+            tree.settled_value[e_t, slot] = reward
             ended = leaves.terminated
             v = np.where(ended, reward, 0).astype(np.float32)
             rp = mover.astype(np.int8)
@@ -482,6 +546,18 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
             ref_player[e_t, e_k] = rp
         # ---- backup, compiled
         _backup(tree.N, tree.W, tree.player, path_node, path_action, depth, status, values, ref_player, vloss)
+        if cfg.solve:
+            _prove(
+                tree.child,
+                tree.legal,
+                tree.player,
+                tree.settled,
+                tree.settled_value,
+                path_node,
+                depth,
+                status,
+                _WIN,
+            )
         done += ((status == _EXPAND) | (status == _TERMINAL)).sum(axis=1)
         max_depth = max(max_depth, int(depth.max()) + 1)
         if cfg.time_limit is not None and time.perf_counter() - start >= cfg.time_limit:
@@ -499,10 +575,30 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
         sigma = _sigma_roots(tree.N[:, 0], tree.W[:, 0], roots.legal_action_mask, root_value, cfg.c_visit, cfg.c_scale)
         most = visits >= visits.max(axis=1, keepdims=True)
         key = np.where(most & (gumbel > -np.inf), gumbel + sigma, -np.inf)
+    proven = np.zeros(roots.legal_action_mask.shape, bool)
+    if cfg.solve:  # a proven win first; a proven loss only when every move is one
+        kid = tree.child[:, 0]
+        rows = np.arange(b)[:, None]
+        proven = (kid >= 0) & tree.settled[rows, np.maximum(kid, 0)]
+        exact = np.where(proven, tree.settled_value[rows, np.maximum(kid, 0)], np.nan)
+        win = proven & (exact >= _WIN)
+        lose = proven & (exact <= -_WIN) & ~(win.any(axis=1, keepdims=True))
+        lose &= ~(lose | ~roots.legal_action_mask).all(axis=1, keepdims=True)
+        key = np.where(win.any(axis=1, keepdims=True), np.where(win, key, -np.inf), np.where(lose, -np.inf, key))
+        q_root = np.where(proven, exact, q_root).astype(np.float32)
+        value = np.where(tree.settled[:, 0] & ~roots.terminated, tree.settled_value[:, 0], value)
     action = np.where(roots.terminated, 0, np.argmax(key, axis=1))
     live_done = done[~roots.terminated]
     sims = int(live_done.min()) if len(live_done) else 0
-    return SearchResult(visits=visits, q=q_root, value=value.astype(np.float32), action=action, simulations=sims)
+    return SearchResult(
+        visits=visits,
+        q=q_root,
+        value=value.astype(np.float32),
+        action=action,
+        simulations=sims,
+        proven_actions=proven,
+        proven=tree.settled[:, 0] & ~roots.terminated if cfg.solve else np.zeros(b, bool),
+    )
 
 
 def auto_lanes(batch: int) -> int:
@@ -520,10 +616,13 @@ def search_actions(agent, state, rng: np.random.Generator) -> np.ndarray:
     evaluator = NetworkEvaluator(agent.game, agent.net)
     if not agent.move_time:
         b = max(1, int((~state.terminated).sum()))
-        cfg = SearchConfig(simulations=agent.search, lanes=agent.lanes or auto_lanes(b))
+        cfg = SearchConfig(simulations=agent.search, lanes=agent.lanes or auto_lanes(b), solve=agent.solve)
         return search(agent.game, state, evaluator, cfg, rng).action
     cfg = SearchConfig(
-        simulations=agent.search or 2_000_000, time_limit=agent.move_time, lanes=agent.lanes or auto_lanes(1)
+        simulations=agent.search or 2_000_000,
+        time_limit=agent.move_time,
+        lanes=agent.lanes or auto_lanes(1),
+        solve=agent.solve,
     )
     actions = np.zeros(state.batch_size, np.int64)
     for i in np.flatnonzero(~state.terminated):

@@ -7,6 +7,8 @@ Players, as typed on the command line (tournament, match, eval opponents, compar
     PATH.pt@sym=0         a checkpoint without the mean over the board's symmetries (1: with
                           it; the default is the game's, ``GameProfile.symmetric``); with
                           search too: ``PATH.pt@search=200,sym=0``
+    PATH.pt@search=N,solve=1  a searching checkpoint whose search proves wins and losses
+                          (MCTS-Solver, ``mcts.SearchConfig.solve``)
     FOLDER/               every checkpoint in the folder (same content counted once)
     random                uniform random legal moves
     mcts:N                OpenSpiel's C++ MCTS, random rollouts, N simulations
@@ -51,6 +53,8 @@ class Player:
     game: str | None = None
     #: a checkpoint's Q averaged over the board's symmetries; None = the game's default
     symmetric: bool | None = None
+    #: a searching checkpoint's search proves wins and losses (MCTS-Solver)
+    solve: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,7 +147,9 @@ def _build_mcts(player, game_name, seed):
     return OpenSpielMCTSAgent(games.make(game_name), player.simulations, seed=seed)
 
 
-def checkpoint_player(path: Path, search: int | None = None, symmetric: bool | None = None) -> Player:
+def checkpoint_player(
+    path: Path, search: int | None = None, symmetric: bool | None = None, solve: bool = False
+) -> Player:
     try:
         d = load(path)
     except CheckpointError as e:
@@ -154,7 +160,9 @@ def checkpoint_player(path: Path, search: int | None = None, symmetric: bool | N
         if symmetric == profile(d["game"]).symmetric:
             symmetric = None  # the game's default, named or not, is one player
     opts = ",".join(
-        ([f"search={search}"] if search else []) + ([f"sym={int(symmetric)}"] if symmetric is not None else [])
+        ([f"search={search}"] if search else [])
+        + ([f"sym={int(symmetric)}"] if symmetric is not None else [])
+        + (["solve=1"] if solve else [])
     )
     at = f"@{opts}" if opts else ""
     name = f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem
@@ -166,6 +174,7 @@ def checkpoint_player(path: Path, search: int | None = None, symmetric: bool | N
         search=search,
         game=d["game"],
         symmetric=symmetric,
+        solve=solve,
     )
 
 
@@ -173,8 +182,12 @@ def checkpoint_player(path: Path, search: int | None = None, symmetric: bool | N
 _CHECKPOINT_OPTIONS = {
     "search": (lambda v: v.isdigit() and 1 <= int(v) <= 1_000_000, int),
     "sym": (lambda v: v in ("0", "1"), lambda v: v == "1"),
+    "solve": (lambda v: v in ("0", "1"), lambda v: v == "1"),
 }
-_EXPECTED = "PATH@search=N with N from 1 to 1,000,000, PATH@sym=0 or 1, or both (PATH@search=N,sym=0)"
+_EXPECTED = (
+    "PATH@search=N with N from 1 to 1,000,000, PATH@sym=0 or 1, or both (PATH@search=N,sym=0); "
+    "solve=0 or 1 with search (PATH@search=N,solve=1)"
+)
 
 
 def _checkpoint_options(spec: str, opts: str) -> dict:
@@ -186,7 +199,9 @@ def _checkpoint_options(spec: str, opts: str) -> dict:
         if key not in _CHECKPOINT_OPTIONS or key in found or not _CHECKPOINT_OPTIONS[key][0](val):
             raise PlayerError(f"{spec!r}: expected {_EXPECTED}")
         found[key] = _CHECKPOINT_OPTIONS[key][1](val)
-    return {"search": found.get("search"), "symmetric": found.get("sym")}
+    if found.get("solve") and not found.get("search"):
+        raise PlayerError(f"{spec!r}: solve=1 needs a search to prove in: expected {_EXPECTED}")
+    return {"search": found.get("search"), "symmetric": found.get("sym"), "solve": found.get("solve", False)}
 
 
 def _parse_checkpoint(spec: str):
@@ -205,7 +220,7 @@ def _parse_checkpoint(spec: str):
 
 
 def _build_checkpoint(player, game_name, seed):
-    return load_agent(player.path, search=player.search, game=game_name, symmetric=player.symmetric)
+    return load_agent(player.path, search=player.search, game=game_name, symmetric=player.symmetric, solve=player.solve)
 
 
 #: every kind of player, tried in this order (checkpoint paths last)

@@ -224,6 +224,93 @@ def test_gumbel_root_refuses_the_puct_roots_exploration():
         mcts.SearchConfig(gumbel_considered=8, root_all=True)
     with pytest.raises(ValueError, match="Gumbel"):
         mcts.SearchConfig(gumbel_considered=8, dirichlet_alpha=0.3)
+    with pytest.raises(ValueError, match="Gumbel"):
+        mcts.SearchConfig(gumbel_considered=8, solve=True)
+
+
+# ------------------------------------------------------------------ the solver
+@pytest.mark.parametrize("lanes", [1, 16])
+def test_the_solver_proves_every_tic_tac_toe_position_of_three_stones_or_more(lanes):
+    # every one of the 4,438 positions: the uniform evaluator knows nothing, so each proof
+    # comes from terminal positions alone; every root is proven at minimax's value, every
+    # proven root action's q is its minimax value, the move keeps the best outcome, and a
+    # proven root stops searching (fewer simulations than the budget)
+    stones, values = solve()
+    count = np.array([bin(int(x | o)).count("1") for x, o in stones])
+    sel = np.flatnonzero(count >= 3)
+    g = games.make("tic_tac_toe")
+    cfg = mcts.SearchConfig(simulations=20000, lanes=lanes, solve=True)
+    r = mcts.search(g, g.from_stones(stones[sel]), mcts.UniformEvaluator(), cfg, np.random.default_rng(0))
+    v = values[sel]
+    best = v.max(axis=1)
+    rows = np.arange(len(sel))
+    assert r.proven.all()
+    np.testing.assert_array_equal(r.value, best)
+    assert (v[rows, r.action] == best).all()
+    assert r.proven_actions.any(axis=1).all()
+    np.testing.assert_array_equal(r.q[r.proven_actions], v[r.proven_actions])
+    assert r.visits.sum(axis=1).max() < 20000
+
+
+@pytest.mark.parametrize("lanes", [1, 8])
+def test_what_the_solver_proves_in_connect_four_is_the_exact_solvers_value(lanes):
+    # the labelled late positions (exact values by the connect four solver), searched with a
+    # small untrained network: wherever the search claims a proof, it is the truth
+    from selfplay.exact import load_c4_positions, states_from_moves
+
+    d = load_c4_positions()
+    late = np.flatnonzero(d["phase"] == "late")
+    g = games.make("connect_four")
+    s = states_from_moves(g, d["moves"][late].astype(np.int64))
+    torch.manual_seed(0)
+    net = build(NetConfig(kind="mlp", hidden=32, layers=1), g.obs_shape, g.num_actions)
+    cfg = mcts.SearchConfig(simulations=400, lanes=lanes, solve=True)
+    r = mcts.search(g, s, mcts.NetworkEvaluator(g, net), cfg, np.random.default_rng(0))
+    v = d["values"][late].astype(np.float32)
+    assert r.proven_actions.sum() > 300 and r.proven.sum() > 50, "the check is not empty"
+    np.testing.assert_array_equal(r.q[r.proven_actions], v[r.proven_actions])
+    best = np.where(v > -9, v, -99).max(axis=1)
+    np.testing.assert_array_equal(r.value[r.proven], best[r.proven])
+    rows = np.flatnonzero(r.proven)
+    assert (v[rows, r.action[rows]] == best[rows]).all()
+    # no proven loss is played while a move not proven lost remains
+    lost = r.proven_actions & (r.q == -1)
+    open_move = (s.legal_action_mask & ~lost).any(axis=1)
+    assert not lost[np.arange(len(late)), r.action][open_move].any()
+
+
+def test_without_the_solver_the_search_proves_nothing_and_runs_its_budget():
+    g, s = CASES["c4 win in one"][0]()
+    r = mcts.search(g, s, mcts.UniformEvaluator(), mcts.SearchConfig(simulations=300), np.random.default_rng(0))
+    assert not r.proven.any() and not r.proven_actions.any() and r.visits.sum() == 300
+    r = mcts.search(
+        g, s, mcts.UniformEvaluator(), mcts.SearchConfig(simulations=300, solve=True), np.random.default_rng(0)
+    )
+    assert r.proven[0] and r.value[0] == 1.0 and r.action[0] == 3 and r.visits.sum() < 300
+
+
+@pytest.mark.parametrize("move_time", [None, 0.05])
+def test_a_solving_agents_searches_prove_and_a_plain_agents_do_not(move_time):
+    # the agent's ``solve`` reaches its every search, batched or on a clock
+    from selfplay.agents import QAgent
+
+    g, s = CASES["c4 win in one"][0]()
+    torch.manual_seed(0)
+    net = build(NetConfig(kind="mlp", hidden=32, layers=1), g.obs_shape, g.num_actions)
+    seen = []
+    real = mcts.search
+
+    def spy(game, roots, evaluator, cfg, rng):
+        r = real(game, roots, evaluator, dataclasses.replace(cfg, time_limit=None, simulations=300), rng)
+        seen.append((cfg.solve, bool(r.proven[0])))
+        return r
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(mcts, "search", spy)
+        for solve in (False, True):
+            agent = QAgent(g, net, search=None if move_time else 300, move_time=move_time, solve=solve)
+            assert agent.act(s, np.random.default_rng(0))[0] == 3
+    assert seen == [(False, False), (True, True)]
 
 
 @pytest.mark.parametrize("temperature", [0.1, 0.25, 1.0, 4.0])

@@ -24,6 +24,8 @@ TTT = "checkpoints/tic_tac_toe.pt"
         (TTT + "@sym=0,search=40", "checkpoint", {"search": 40, "symmetric": False}),
         # the game's default, named, is the same player as left out
         (TTT + "@sym=1", "checkpoint", {"symmetric": None, "label": "checkpoints/tic_tac_toe"}),
+        (TTT + "@search=40,solve=1", "checkpoint", {"search": 40, "solve": True}),
+        (TTT + "@solve=0,search=40", "checkpoint", {"search": 40, "solve": False}),
     ],
 )
 def test_each_kind_parses_to_its_record(spec, kind, extra):
@@ -56,6 +58,8 @@ def test_a_folder_names_each_checkpoint_once_and_infers_its_game():
         ([TTT + "@sym=0,sym=1", "random"], "tic_tac_toe", "PATH@sym=0 or 1"),
         ([TTT + "@search=5,", "random"], "tic_tac_toe", "PATH@search=N"),
         ([TTT + "@search=5;sym=0", "random"], "tic_tac_toe", "PATH@search=N"),
+        ([TTT + "@solve=1", "random"], "tic_tac_toe", "solve=1 needs a search"),
+        ([TTT + "@search=5,solve=yes", "random"], "tic_tac_toe", "solve=0 or 1"),
         ([TTT + "@sym=1", TTT], "tic_tac_toe", "at least two"),
         ([TTT, "random"], "connect_four", "not connect_four"),
         (["random", "random"], "tic_tac_toe", "at least two"),
@@ -101,3 +105,12 @@ def test_with_and_without_the_symmetry_mean_are_two_players_that_play_as_named()
     assert not a_plain.info["symmetric"] and a_averaged.info["symmetric"]
     s = games.make("tic_tac_toe").init(1)
     assert not np.array_equal(a_plain.q_values(s), a_averaged.q_values(s))
+
+
+def test_with_and_without_the_solver_are_two_players_whose_agents_search_as_named():
+    """``PATH@search=N,solve=1`` is another player than ``PATH@search=N``, and its agent's
+    search is the solver's (what that search proves: tests/test_mcts.py)."""
+    plain, solving = P.resolve([TTT + "@search=300", TTT + "@search=300,solve=1"], "tic_tac_toe")
+    assert plain.ident != solving.ident and solving.label.endswith("@search=300,solve=1")
+    a_plain, a_solving = P.make_agent(plain, "tic_tac_toe"), P.make_agent(solving, "tic_tac_toe")
+    assert (a_plain.solve, a_solving.solve) == (False, True)
