@@ -562,7 +562,22 @@ def symmetric_option(f):
     )(f)
 
 
-def _load_player_agent(game_name: str, checkpoint, search, move_time, symmetric=None):
+def solve_option(f):
+    """``--solve`` of the commands that load one agent (play, gtp, eval)."""
+    return click.option(
+        "--solve",
+        is_flag=True,
+        help="the agent's search proves wins, losses and draws (MCTS-Solver) and plays a proven "
+        "position at once; with --search or --move-time",
+    )(f)
+
+
+def _check_solve(solve: bool, search, move_time) -> None:
+    if solve and not (search or move_time):
+        raise click.UsageError("--solve proves inside the agent's search: give --search N or --move-time S too")
+
+
+def _load_player_agent(game_name: str, checkpoint, search, move_time, symmetric=None, solve=False):
     from selfplay import human
     from selfplay.checkpoint import CheckpointError, load_agent
 
@@ -573,7 +588,7 @@ def _load_player_agent(game_name: str, checkpoint, search, move_time, symmetric=
             f"or train one with: selfplay train --game {game_name}"
         )
     try:
-        return load_agent(path, search=search, move_time=move_time, game=game_name, symmetric=symmetric)
+        return load_agent(path, search=search, move_time=move_time, game=game_name, symmetric=symmetric, solve=solve)
     except CheckpointError as e:
         raise click.UsageError(str(e)) from None
 
@@ -599,7 +614,8 @@ def _load_player_agent(game_name: str, checkpoint, search, move_time, symmetric=
 @click.option("--random-side", "side", flag_value="random", help="toss for who moves first")
 @click.option("--seed", type=Whole(0, SEED_MAX), default=None, help="random seed for the agent's ties and the toss")
 @symmetric_option
-def play(game_name, checkpoint, search, move_time, side, seed, symmetric):
+@solve_option
+def play(game_name, checkpoint, search, move_time, side, seed, symmetric, solve):
     """Play against a trained agent in the terminal.
 
     Type moves in the game's notation (connect four: a column 1-7; tic-tac-toe: 1-9 like a
@@ -612,17 +628,19 @@ def play(game_name, checkpoint, search, move_time, side, seed, symmetric):
 
     if sys.stdout is None or sys.stdout.closed or sys.stdin is None or sys.stdin.closed:
         raise click.ClickException("play needs an open standard input and output (a terminal)")
+    _check_solve(solve, search, move_time)
     if game_name is None:
         from selfplay import players
 
         game_name = (players.infer_game([checkpoint]) if checkpoint else None) or "connect_four"
-    agent = _load_player_agent(game_name, checkpoint, search, move_time, symmetric)
+    agent = _load_player_agent(game_name, checkpoint, search, move_time, symmetric, solve)
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     seat = {"first": 0, "second": 1}.get(side, seed % 2)
     click.echo(
         f"selfplay: {game_name} against {agent.info.get('path', agent.name)}"
         + (f" with {search} simulations" if search else "")
         + (f", {move_time}s a move" if move_time else "")
+        + (", proving what it can" if solve else "")
     )
 
     def read(prompt):
@@ -655,7 +673,8 @@ def play(game_name, checkpoint, search, move_time, side, seed, symmetric):
 @click.option("--move-time", type=Real(0.001, 600), default=None, help="thinking time per generated move (s)")
 @click.option("--seed", type=Whole(0, SEED_MAX), default=0, show_default=True, help="random seed for the agent's ties")
 @symmetric_option
-def gtp(checkpoint, search, move_time, seed, symmetric):
+@solve_option
+def gtp(checkpoint, search, move_time, seed, symmetric, solve):
     """Speak the Go Text Protocol (version 2) on standard input and output.
 
     For games whose moves are GTP vertices: Hex (openspiel:hex(board_size=N)), Othello,
@@ -665,8 +684,9 @@ def gtp(checkpoint, search, move_time, seed, symmetric):
     from selfplay import gtp as G
     from selfplay.checkpoint import CheckpointError, load_agent
 
+    _check_solve(solve, search, move_time)
     try:
-        agent = load_agent(checkpoint, search=search, move_time=move_time, symmetric=symmetric)
+        agent = load_agent(checkpoint, search=search, move_time=move_time, symmetric=symmetric, solve=solve)
     except CheckpointError as e:
         raise click.UsageError(str(e)) from None
     why = G.unfit(agent.game)
@@ -675,7 +695,8 @@ def gtp(checkpoint, search, move_time, seed, symmetric):
     click.echo(
         f"selfplay gtp: {agent.game.name} from {checkpoint}"
         + (f", {search} simulations a move" if search else "")
-        + (f", {move_time}s a move" if move_time else ""),
+        + (f", {move_time}s a move" if move_time else "")
+        + (", proving what it can" if solve else ""),
         err=True,
     )
     G.Engine(agent, seed=seed).serve(sys.stdin, sys.stdout)
@@ -1033,7 +1054,10 @@ def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, bet
 @game_workers
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @symmetric_option
-def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, workers, ray_address, as_json, symmetric):
+@solve_option
+def eval_cmd(
+    checkpoint, search, move_time, games_per_seat, opponents, seed, workers, ray_address, as_json, symmetric, solve
+):
     """Report a checkpoint's strength: exact play, and matches against random and MCTS."""
     import json
     from pathlib import Path
@@ -1052,8 +1076,9 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, wor
             "gets would change its strength (leave out --workers)"
         )
     _check_workers(workers, ray_address)
+    _check_solve(solve, search, move_time)
     try:
-        agent = load_agent(checkpoint, search=search, move_time=move_time, symmetric=symmetric)
+        agent = load_agent(checkpoint, search=search, move_time=move_time, symmetric=symmetric, solve=solve)
     except CheckpointError as e:
         raise click.UsageError(str(e)) from None
     game_name = agent.game.name
@@ -1065,7 +1090,9 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, wor
     except players.PlayerError as e:
         raise click.UsageError(f"--opponents: {e}") from None
     try:  # the matches' player: built afresh for each chunk of games, here or on a worker
-        player = agent if move_time is not None else players.checkpoint_player(Path(checkpoint), search, symmetric)
+        player = (
+            agent if move_time is not None else players.checkpoint_player(Path(checkpoint), search, symmetric, solve)
+        )
     except players.PlayerError as e:
         raise click.UsageError(str(e)) from None
     rng = np.random.default_rng(seed)
@@ -1075,6 +1102,7 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, wor
         "search": search,
         "move_time": move_time,
         "symmetric": agent.info["symmetric"],
+        "solve": solve,
     }
     exact_eval = profile(game_name).exact_eval
     if exact_eval is not None:
@@ -1097,6 +1125,7 @@ def eval_cmd(checkpoint, search, move_time, games_per_seat, opponents, seed, wor
         checkpoint
         + (f" @search={search}" if search else "")
         + (f" @{move_time}s/move" if move_time else "")
+        + (" @solve" if solve else "")
         + (" (Q: the mean over the board's symmetries)" if agent.info["symmetric"] else "")
     )
     console.print(f"[bold]{who}[/bold] ({game_name})")

@@ -83,6 +83,10 @@ def test_short_train_run_writes_metrics_checkpoints_and_curve_then_resumes(tmp_p
         (["play", "--game", "tic_tac_toe", "--checkpoint", "missing.pt"], "no such file"),
         (["play", "--game", "connect_four", "--checkpoint", "checkpoints/tic_tac_toe.pt"], "not connect_four"),
         (["tournament", "--game", "connect_four", "checkpoints/tic_tac_toe.pt", "random"], "not connect_four"),
+        (["play", "--game", "tic_tac_toe", "--solve"], "--solve proves inside the agent's search"),
+        (["gtp", "--checkpoint", "checkpoints/tic_tac_toe.pt", "--solve"], "--solve proves inside"),
+        (["eval", "checkpoints/tic_tac_toe.pt", "--solve"], "--solve proves inside"),
+        (["train", "--mcts", "--solve", "--root-selection", "gumbel"], 'solve takes root_selection "puct"'),
     ],
 )
 def test_bad_options_get_a_one_line_error(args, msg, tmp_path, monkeypatch):
