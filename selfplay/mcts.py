@@ -138,7 +138,7 @@ class SearchConfig:
     c_visit: float = 50.0
     c_scale: float = 0.1
     #: MCTS-Solver: prove wins, losses and draws up the tree from terminal positions (see
-    #: the module's doc); play-time search uses it, training's search does not
+    #: the module's doc); ``--solve`` at play and in MCTS-mode training, off by default
     solve: bool = False
 
     def __post_init__(self):
@@ -366,8 +366,8 @@ def _prove(child, legal, player, settled, settled_value, path_node, depth, statu
                         best = max(best, settled_value[t, c])
                     else:
                         all_settled = False
-                if not (all_settled or best >= win):
-                    break
+                if best == -np.inf or not (all_settled or best >= win):
+                    break  # open (a node without a legal move is never proven here)
                 settled[t, nd] = True
                 if d == 0:
                     settled_value[t, nd] = best
