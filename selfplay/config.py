@@ -82,16 +82,9 @@ class SearchSettings:
         lo=0,
         hi=1,
     )
-    solve: bool = opt(
-        False,
-        "the learner's searches prove wins, losses and draws up their trees (MCTS-Solver): a "
-        "proven root action's target is its exact value, and a proven root stops its search",
-    )
 
     def __post_init__(self):
         check_fields(self)
-        if self.solve and self.root_selection == "gumbel":
-            raise ValueError('solve takes root_selection "puct": a Gumbel root plays its own choice, not a proven one')
 
     @property
     def gumbel_considered(self) -> int:

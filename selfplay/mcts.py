@@ -138,7 +138,8 @@ class SearchConfig:
     c_visit: float = 50.0
     c_scale: float = 0.1
     #: MCTS-Solver: prove wins, losses and draws up the tree from terminal positions (see
-    #: the module's doc); ``--solve`` at play and in MCTS-mode training, off by default
+    #: the module's doc); ``--solve`` at play, off by default (in training it did not pay:
+    #: docs/experiments.md)
     solve: bool = False
 
     def __post_init__(self):

@@ -281,7 +281,6 @@ class Search(TargetSource):
                     dirichlet_alpha=0.0 if gumbel else noise,
                     root_all=st.root_all and not gumbel,
                     gumbel_considered=gumbel,
-                    solve=st.solve,
                 ),
                 learner.rng,
                 stop=learner.stop_requested,

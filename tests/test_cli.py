@@ -86,7 +86,6 @@ def test_short_train_run_writes_metrics_checkpoints_and_curve_then_resumes(tmp_p
         (["play", "--game", "tic_tac_toe", "--solve"], "--solve proves inside the agent's search"),
         (["gtp", "--checkpoint", "checkpoints/tic_tac_toe.pt", "--solve"], "--solve proves inside"),
         (["eval", "checkpoints/tic_tac_toe.pt", "--solve"], "--solve proves inside"),
-        (["train", "--mcts", "--solve", "--root-selection", "gumbel"], 'solve takes root_selection "puct"'),
     ],
 )
 def test_bad_options_get_a_one_line_error(args, msg, tmp_path, monkeypatch):

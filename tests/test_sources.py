@@ -248,35 +248,3 @@ def test_symmetric_search_stores_the_targets_of_a_search_on_the_networks_symmetr
     want, other = (averaged, alone) if symmetric else (alone, averaged)
     np.testing.assert_allclose(stored, np.nan_to_num(want).astype(np.float16), atol=1e-3)
     assert not np.allclose(stored, np.nan_to_num(other).astype(np.float16), atol=1e-3)
-
-
-@pytest.mark.parametrize("solve", [False, True])
-def test_solve_stores_the_targets_of_a_search_that_proves(solve):
-    """``--solve``: the learner's searches prove wins and losses, so the targets it stores
-    are a proving search's (exact values for proven root actions), and not a plain
-    search's (and the other way round without it)."""
-    from selfplay import mcts
-
-    learner = _learner(mcts=True, num_envs=32, simulations=32, outcome_mix=0.0, dirichlet_alpha=0.0, solve=solve)
-    for _ in range(24):  # into the middle game, where wins and losses come within a search's reach
-        learner.play()
-    st, g = learner.cfg.search, learner.game
-    s = learner.state
-    sub = games.take(s, np.flatnonzero((s.current_player == learner.learner_seat) & ~s.terminated))
-
-    def targets(proving):
-        cfg = mcts.SearchConfig(simulations=st.simulations, root_all=st.root_all, solve=proving)
-        res = mcts.search(
-            g, sub, mcts.NetworkEvaluator(g, learner.online, st.prior_temperature), cfg, np.random.default_rng(0)
-        )
-        return mcts.SEARCH_TARGETS[st.search_target].targets(res, sub.legal_action_mask)[0], res.proven_actions.sum()
-
-    with torch.no_grad():
-        (proving, proofs), (plain, _) = targets(True), targets(False)
-    assert proofs > 0, "the check is not empty: some root action is proven"
-    before = learner.source.targets.pos
-    learner.play()
-    stored = learner.source.targets.q[before : before + sub.batch_size].astype(np.float32)
-    want, other = (proving, plain) if solve else (plain, proving)
-    np.testing.assert_allclose(stored, np.nan_to_num(want).astype(np.float16), atol=1e-3)
-    assert not np.allclose(stored, np.nan_to_num(other).astype(np.float16), atol=1e-3)
