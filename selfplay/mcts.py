@@ -242,9 +242,10 @@ def _select(
                         n = N[t, nd, a]
                         q = W[t, nd, a] / n if n > 0 else 0.0
                         score = q + c_puct * P[t, nd, a] * sq / (1.0 + n)
-                        c = child[t, nd, a]
-                        if solve and c >= 0 and settled[t, c] and settled_value[t, c] <= -1.0:
-                            score -= 1e9  # a proven loss: only when every move is one
+                        if solve:
+                            c = child[t, nd, a]
+                            if c >= 0 and settled[t, c] and settled_value[t, c] <= -_WIN:
+                                score -= 1e9  # a proven loss: only when every move is one
                         if score > best:
                             act, best = a, score
                 path_node[t, k, d] = nd
@@ -342,9 +343,9 @@ def _gumbel_roots(prior, legal, m: int, rng: np.random.Generator):
 
 
 @njit(cache=True)
-def _prove(child, legal, player, settled, settled_value, path_node, depth, status, win):
+def _prove(child, legal, player, settled, settled_value, path_node, depth, status):
     """MCTS-Solver's proofs: from the parent of each lane's settled leaf up its path, settle
-    every node that one child won for its mover (value >= ``win``) or whose children are
+    every node that one child won for its mover (value >= ``_WIN``) or whose children are
     all settled (value: the best of theirs); stop at the first node that stays open.
     ``settled_value`` of a node is for the player who moved into it (its parent's mover);
     of the root (slot 0), for the root's mover."""
@@ -367,7 +368,7 @@ def _prove(child, legal, player, settled, settled_value, path_node, depth, statu
                         best = max(best, settled_value[t, c])
                     else:
                         all_settled = False
-                if best == -np.inf or not (all_settled or best >= win):
+                if best == -np.inf or not (all_settled or best >= _WIN):
                     break  # open (a node without a legal move is never proven here)
                 settled[t, nd] = True
                 if d == 0:
@@ -557,7 +558,6 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
                 path_node,
                 depth,
                 status,
-                _WIN,
             )
         done += ((status == _EXPAND) | (status == _TERMINAL)).sum(axis=1)
         max_depth = max(max_depth, int(depth.max()) + 1)
@@ -577,17 +577,18 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
         most = visits >= visits.max(axis=1, keepdims=True)
         key = np.where(most & (gumbel > -np.inf), gumbel + sigma, -np.inf)
     proven = np.zeros(roots.legal_action_mask.shape, bool)
+    root_proven = tree.settled[:, 0] & ~roots.terminated  # only the solver settles a live root
     if cfg.solve:  # a proven win first; a proven loss only when every move is one
         kid = tree.child[:, 0]
-        rows = np.arange(b)[:, None]
-        proven = (kid >= 0) & tree.settled[rows, np.maximum(kid, 0)]
-        exact = np.where(proven, tree.settled_value[rows, np.maximum(kid, 0)], np.nan)
+        rows, slot = np.arange(b)[:, None], np.maximum(kid, 0)
+        proven = (kid >= 0) & tree.settled[rows, slot]
+        exact = np.where(proven, tree.settled_value[rows, slot], np.nan)
         win = proven & (exact >= _WIN)
-        lose = proven & (exact <= -_WIN) & ~(win.any(axis=1, keepdims=True))
+        lose = proven & (exact <= -_WIN)
         lose &= ~(lose | ~roots.legal_action_mask).all(axis=1, keepdims=True)
         key = np.where(win.any(axis=1, keepdims=True), np.where(win, key, -np.inf), np.where(lose, -np.inf, key))
         q_root = np.where(proven, exact, q_root).astype(np.float32)
-        value = np.where(tree.settled[:, 0] & ~roots.terminated, tree.settled_value[:, 0], value)
+        value = np.where(root_proven, tree.settled_value[:, 0], value)
     action = np.where(roots.terminated, 0, np.argmax(key, axis=1))
     live_done = done[~roots.terminated]
     sims = int(live_done.min()) if len(live_done) else 0
@@ -598,7 +599,7 @@ def search(game, roots, evaluator, cfg: SearchConfig, rng: np.random.Generator, 
         action=action,
         simulations=sims,
         proven_actions=proven,
-        proven=tree.settled[:, 0] & ~roots.terminated if cfg.solve else np.zeros(b, bool),
+        proven=root_proven,
     )
 
 
