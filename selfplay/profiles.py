@@ -198,13 +198,19 @@ PROFILES: dict[str, GameProfile] = {
         # 3-hour budget 512 wide beat 256 wide's run +70 +- 35 Elo greedy, training/c4_w512)
         # and 32 simulations a move (16 win at 15 minutes; over 3 hours 32 beat 16's run
         # +28 +- 22 Elo greedy over 1,000 distinct games, at as many moves a minute), 150M
-        # moves bounded by --minutes, evaluated and saved seldom enough to cost little
+        # moves bounded by --minutes, evaluated and saved seldom enough to cost little; and
+        # both seats searching with the online network (the frozen copy caught up after every
+        # iteration, searching and storing targets too): +94 +- 29 Elo at an hour, and its
+        # 3-hour run beat the agent before it +40 +- 22 greedy over 1,000 games
+        # (training/c4_both/SEGMENTS.md)
         presets={
             "strong": {
                 **BOARD_STRONG,
                 "eval_every": 10_000_000,
                 "checkpoint_every": 5_000_000,
                 "simulations": 32,
+                "opponent_search": True,
+                "target_update": 100,
                 "net": {**BOARD_MCTS["net"], "hidden": 512},
             }
         },

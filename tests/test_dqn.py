@@ -144,17 +144,21 @@ def test_the_strong_preset_is_mcts_mode_bounded_by_minutes_and_options_beside_it
     mcts = config.default_config(game, mcts=True)
     strong = config.default_config(game, preset="strong")
     # the preset starts from MCTS mode's settings for the game and changes only the run's
-    # bounds, and on connect four the network's width and the simulations a move (its
-    # 3-hour runs, training/c4_w512 and training/c4_s32)
+    # bounds, and on connect four the network's width, the simulations a move and both seats
+    # searching with the online network (its 3-hour runs, training/c4_w512, c4_s32, c4_both)
     assert strong.mcts
     if game == "connect_four":
         assert strong.net == dataclasses.replace(mcts.net, hidden=512) and mcts.net.hidden == 256
-        assert strong.search == dataclasses.replace(mcts.search, simulations=32) and mcts.search.simulations == 16
+        assert strong.search == dataclasses.replace(mcts.search, simulations=32, opponent_search=True)
+        assert mcts.search.simulations == 16 and not mcts.search.opponent_search
+        assert strong.target_update == 100 and mcts.target_update == 500
+        extra = {"target_update"}
     else:
         assert strong.net == mcts.net and strong.search == mcts.search
+        extra = set()
     assert strong.steps >= 100_000_000 > mcts.steps
     changed = {f.name for f in dataclasses.fields(strong) if getattr(strong, f.name) != getattr(mcts, f.name)}
-    assert changed <= {"steps", "eval_every", "checkpoint_every", "net", "search"}
+    assert changed <= {"steps", "eval_every", "checkpoint_every", "net", "search"} | extra
     assert config.default_config(game, preset="strong", lr=1.5e-4, steps=None).lr == 1.5e-4
 
 
