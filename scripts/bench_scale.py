@@ -14,7 +14,8 @@ training, learner included. Workers run on a local Ray started once for the whol
 (one CPU and one torch thread each); the learner is this process, with one torch thread
 unless ``--workers`` gives ``W/T`` (T threads). The first setup is the reference of each
 game's rows, and the first game's row of the same setup the reference of the last column
-(bfloat16 against float32 in the second example: ``--preset strong``'s connect four).
+(bfloat16 against float32 in the second example, 512 wide; ``--preset strong`` on connect
+four is 768 wide in bfloat16).
 Prints a markdown table for docs/benchmarks.md or docs/experiments.md.
 """
 

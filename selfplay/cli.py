@@ -438,6 +438,11 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
             if x
         )
     )
+    if cfg.lr_final:
+        click.echo(
+            f"Adam's rate {cfg.lr:g}, then {cfg.lr_final:g} from minute {cfg.lr_final_at:g} of the run's clock "
+            f"(now minute {learner.wall_time / 60:.0f})"
+        )
     columns = [
         TextColumn("moves"),
         BarColumn(bar_width=24),

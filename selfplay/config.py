@@ -113,6 +113,15 @@ class TrainConfig:
     num_envs: int = opt(64, "games played in lockstep; each move is one batched forward pass", lo=1, hi=100_000)
     batch_size: int = opt(256, "minibatch size of each gradient step", lo=1, hi=65_536)
     lr: float = opt(1e-3, "Adam learning rate", lo=0, hi=10, lo_open=True)
+    lr_final: float = opt(
+        0.0, "Adam's rate from --lr-final-at minutes of the run's clock on (0: --lr throughout)", lo=0, hi=10
+    )
+    lr_final_at: float = opt(
+        0.0,
+        "the minute of the run's own clock (resumes included) from which Adam's rate is --lr-final",
+        lo=0,
+        hi=1_000_000,
+    )
     gamma: float = opt(0.99, "discount of the opponent's negated value", lo=0, hi=1)
     loss: str = opt("huber", '"huber" or "mse" on Q(s, a) of the action taken', choices=("huber", "mse"))
     double: bool = opt(False, "double DQN: argmax by the online net, value by the frozen one")
@@ -177,12 +186,25 @@ class TrainConfig:
                 "the replay memory never holds more, so no gradient step would ever run",
             ),
             (
+                self.lr_final == 0 or self.lr_final_at > 0,
+                f"lr_final ({self.lr_final:g}) needs lr_final_at (the minute of the run's clock it starts) above 0",
+            ),
+            (
+                self.lr_final > 0 or self.lr_final_at == 0,
+                f"lr_final_at ({self.lr_final_at:g}) needs lr_final (the rate from that minute on)",
+            ),
+            (
                 self.mcts or self.learning_starts < self.steps,
                 f"learning_starts ({self.learning_starts:,}) must be below steps ({self.steps:,}): "
                 "no gradient step would run",
             ),
         ]
         _require(checks)
+
+    def lr_at(self, seconds: float) -> float:
+        """Adam's rate at ``seconds`` of the run's own clock: ``lr``, then ``lr_final`` from
+        minute ``lr_final_at`` on (where it is set)."""
+        return self.lr_final if self.lr_final and seconds >= 60 * self.lr_final_at else self.lr
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

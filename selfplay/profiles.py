@@ -202,7 +202,11 @@ PROFILES: dict[str, GameProfile] = {
         # both seats searching with the online network (the frozen copy caught up after every
         # iteration, searching and storing targets too): +94 +- 29 Elo at an hour, and its
         # 3-hour run beat the agent before it +40 +- 22 greedy over 1,000 games
-        # (training/c4_both/SEGMENTS.md)
+        # (training/c4_both/SEGMENTS.md); then 768 wide in bfloat16 arithmetic (bf16 made
+        # 1.5x the moves a minute on this project's 2-core host, and the wider network learns
+        # more a move), and Adam's rate lowered to 1.5e-4 at minute 100 of the run's clock
+        # (from minute 153 its run was level with the 512-wide float32 agent, +7 +- 22;
+        # from minute 100 it beat it +27 +- 22 greedy over 1,000 games: training/c4_w768_lr)
         presets={
             "strong": {
                 **BOARD_STRONG,
@@ -211,7 +215,10 @@ PROFILES: dict[str, GameProfile] = {
                 "simulations": 32,
                 "opponent_search": True,
                 "target_update": 100,
-                "net": {**BOARD_MCTS["net"], "hidden": 512},
+                "net": {**BOARD_MCTS["net"], "hidden": 768},
+                "precision": "bf16",
+                "lr_final": 1.5e-4,
+                "lr_final_at": 100,
             }
         },
     ),

@@ -231,10 +231,9 @@ def _prepare(cfg, out: Path, resume: bool, steps, lr, force: bool, game) -> dqn.
         learner.replay_saved = "replay" in d
         if steps is not None and steps != learner.cfg.steps:
             learner.cfg = dataclasses.replace(learner.cfg, steps=steps)
-        if lr is not None and lr != learner.cfg.lr:
-            learner.cfg = dataclasses.replace(learner.cfg, lr=lr)  # validated like a new config
-            for group in learner.optimizer.param_groups:
-                group["lr"] = lr
+        if lr is not None:  # the rate from here on: it ends a --lr-final schedule too
+            learner.cfg = dataclasses.replace(learner.cfg, lr=lr, lr_final=0.0, lr_final_at=0.0)
+            learner.set_lr(learner.wall_time)
         _truncate_metrics(out / "metrics.jsonl", learner.moves)
         return learner
     if out.is_dir() and any(p.name != LOCK for p in out.iterdir()):
@@ -458,6 +457,7 @@ def _run(
 
     def _on_progress(learner):
         now = time.perf_counter()
+        learner.set_lr(now - t_start)
         if now - log["t"] >= LOG_SECONDS:
             rate = (learner.moves - log["moves"]) / (now - log["t"])
             row = {
@@ -467,6 +467,7 @@ def _run(
                 "time": round(now - t_start, 2),
                 "loss": learner.last_loss,
                 "epsilon": sources.epsilon_at(learner.cfg, learner.moves),
+                "lr": learner.cfg.lr_at(now - t_start),
                 "moves_per_s": round(rate, 1),
             }
             _append({**row, **_pool_fields(pool)})
@@ -501,6 +502,7 @@ def _run(
             stack.callback(setattr, learner, "stop_requested", lambda: False)
             if tensorboard:
                 board = open_tensorboard(out)
+            learner.set_lr(time.perf_counter() - t_start)
             try:
                 dqn.train(
                     learner,

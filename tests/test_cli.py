@@ -67,6 +67,8 @@ def test_short_train_run_writes_metrics_checkpoints_and_curve_then_resumes(tmp_p
     assert json.loads(d["train_config"])["lr"] == 2.5e-4
     assert [g["lr"] for g in d["optimizer"]["param_groups"]] == [2.5e-4]
     # other settings stay fixed on resume, with a one-line refusal
+    r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--lr-final", "1e-4"])
+    assert r.exit_code == 2 and "only --steps and --lr may change" in r.output
     r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--gamma", "0.9"])
     assert r.exit_code == 2 and "only --steps and --lr may change" in r.output
 
@@ -80,6 +82,8 @@ def test_short_train_run_writes_metrics_checkpoints_and_curve_then_resumes(tmp_p
         (["train", "--net-kind", "transformer"], "transformer"),
         (["train", "--game", "othello", "--preset", "fast"], "preset 'fast' is not one of othello's presets (strong)"),
         (["train", "--game", "tic_tac_toe", "--preset", "strong"], "tic_tac_toe's presets (none)"),
+        (["train", "--lr-final", "1e-4"], "--lr-final (0.0001) needs --lr-final-at"),
+        (["train", "--lr-final-at", "100"], "--lr-final-at (100) needs --lr-final"),
         (["play", "--game", "tic_tac_toe", "--checkpoint", "missing.pt"], "no such file"),
         (["play", "--game", "connect_four", "--checkpoint", "checkpoints/tic_tac_toe.pt"], "not connect_four"),
         (["tournament", "--game", "connect_four", "checkpoints/tic_tac_toe.pt", "random"], "not connect_four"),
@@ -264,3 +268,35 @@ def test_the_native_othello_and_hex_engines_train_evaluate_rank_and_serve(tmp_pa
         timeout=120,
     )
     assert gtp.returncode == 0 and re.fullmatch(r"=\n\n= [a-h][1-8]\n\n=\n\n", gtp.stdout), gtp.stdout
+
+
+def test_the_learning_rate_drops_at_its_minute_of_the_runs_clock_and_a_resume_lr_ends_the_schedule(tmp_path):
+    """--lr-final from minute --lr-final-at of the run's own clock: a run that passes that
+    minute trains on at the final rate (the optimizer saved with it says so); one that does
+    not, at --lr; a resume with --lr sets the rate from there on and ends the schedule."""
+    import json
+
+    import torch
+
+    def saved(out):
+        d = torch.load(out / "latest.pt", weights_only=True)
+        return json.loads(d["train_config"]), [g["lr"] for g in d["optimizer"]["param_groups"]]
+
+    args = ["train", "--game", "tic_tac_toe", *SMALL, "--lr", "1e-3", "--lr-final", "2e-4"]
+    # minute 0.001 is 0.06 s into the run: it is passed before the first gradient step
+    r = CliRunner().invoke(cli, [*args, "--lr-final-at", "0.001", "--out", str(tmp_path / "early")])
+    assert r.exit_code == 0, r.output
+    assert "Adam's rate 0.001, then 0.0002 from minute 0.001 of the run's clock (now minute 0)" in r.output
+    cfg, lrs = saved(tmp_path / "early")
+    assert (cfg["lr"], cfg["lr_final"], cfg["lr_final_at"]) == (1e-3, 2e-4, 0.001) and lrs == [2e-4]
+    r = CliRunner().invoke(cli, [*args, "--lr-final-at", "600", "--out", str(tmp_path / "late")])
+    assert r.exit_code == 0, r.output
+    assert saved(tmp_path / "late")[1] == [1e-3]
+    # resumed: the schedule carries on (the early run stays at its final rate) unless --lr is given
+    r = CliRunner().invoke(cli, ["train", "--resume", str(tmp_path / "early"), "--steps", "4500"])
+    assert r.exit_code == 0, r.output
+    assert saved(tmp_path / "early")[1] == [2e-4]
+    r = CliRunner().invoke(cli, ["train", "--resume", str(tmp_path / "early"), "--steps", "6000", "--lr", "5e-4"])
+    assert r.exit_code == 0, r.output
+    cfg, lrs = saved(tmp_path / "early")
+    assert (cfg["lr"], cfg["lr_final"], cfg["lr_final_at"], lrs) == (5e-4, 0.0, 0.0, [5e-4])

@@ -144,15 +144,22 @@ def test_the_strong_preset_is_mcts_mode_bounded_by_minutes_and_options_beside_it
     mcts = config.default_config(game, mcts=True)
     strong = config.default_config(game, preset="strong")
     # the preset starts from MCTS mode's settings for the game and changes only the run's
-    # bounds, and on connect four the network's width, the simulations a move and both seats
-    # searching with the online network (its 3-hour runs, training/c4_w512, c4_s32, c4_both)
+    # bounds, and on connect four the network's width, the simulations a move, both seats
+    # searching with the online network and bfloat16 arithmetic (its 3-hour runs,
+    # training/c4_w512, c4_s32, c4_both, c4_w768_lr)
     assert strong.mcts
     if game == "connect_four":
-        assert strong.net == dataclasses.replace(mcts.net, hidden=512) and mcts.net.hidden == 256
+        assert strong.net == dataclasses.replace(mcts.net, hidden=768) and mcts.net.hidden == 256
         assert strong.search == dataclasses.replace(mcts.search, simulations=32, opponent_search=True)
         assert mcts.search.simulations == 16 and not mcts.search.opponent_search
         assert strong.target_update == 100 and mcts.target_update == 500
-        extra = {"target_update"}
+        assert strong.precision == "bf16" and mcts.precision == "fp32"
+        assert config.default_config(game, preset="strong", precision="fp32").precision == "fp32"
+        # Adam's rate lowered at minute 100 of the run's clock (training/c4_w768_lr)
+        assert (strong.lr, strong.lr_final, strong.lr_final_at) == (mcts.lr, 1.5e-4, 100)
+        assert [strong.lr_at(s) for s in (0, 5999, 6000, 10_800)] == [mcts.lr, mcts.lr, 1.5e-4, 1.5e-4]
+        assert mcts.lr_final == 0 and mcts.lr_at(10_800) == mcts.lr
+        extra = {"target_update", "precision", "lr_final", "lr_final_at"}
     else:
         assert strong.net == mcts.net and strong.search == mcts.search
         extra = set()
