@@ -81,13 +81,13 @@ class Learner:
         self.pending: list[tuple] = []
         self.source = source_for(cfg)(self)
 
-    def set_lr(self, seconds: float) -> None:
+    def set_lr(self, seconds: float) -> float:
         """Give the optimizer the rate of that moment of the run's own clock
-        (:meth:`TrainConfig.lr_at`)."""
+        (:meth:`TrainConfig.lr_at`), and return it."""
         lr = self.cfg.lr_at(seconds)
         for group in self.optimizer.param_groups:
-            if group["lr"] != lr:
-                group["lr"] = lr
+            group["lr"] = lr
+        return lr
 
     def to(self, device) -> Learner:
         """Move the networks and the optimizer's state to ``device`` (acting copies

@@ -231,9 +231,8 @@ def _prepare(cfg, out: Path, resume: bool, steps, lr, force: bool, game) -> dqn.
         learner.replay_saved = "replay" in d
         if steps is not None and steps != learner.cfg.steps:
             learner.cfg = dataclasses.replace(learner.cfg, steps=steps)
-        if lr is not None:  # the rate from here on: it ends a --lr-final schedule too
+        if lr is not None:  # the rate from here on (the run gives it to Adam): it ends a --lr-final schedule too
             learner.cfg = dataclasses.replace(learner.cfg, lr=lr, lr_final=0.0, lr_final_at=0.0)
-            learner.set_lr(learner.wall_time)
         _truncate_metrics(out / "metrics.jsonl", learner.moves)
         return learner
     if out.is_dir() and any(p.name != LOCK for p in out.iterdir()):
@@ -457,7 +456,7 @@ def _run(
 
     def _on_progress(learner):
         now = time.perf_counter()
-        learner.set_lr(now - t_start)
+        lr = learner.set_lr(now - t_start)
         if now - log["t"] >= LOG_SECONDS:
             rate = (learner.moves - log["moves"]) / (now - log["t"])
             row = {
@@ -467,7 +466,7 @@ def _run(
                 "time": round(now - t_start, 2),
                 "loss": learner.last_loss,
                 "epsilon": sources.epsilon_at(learner.cfg, learner.moves),
-                "lr": learner.cfg.lr_at(now - t_start),
+                "lr": lr,
                 "moves_per_s": round(rate, 1),
             }
             _append({**row, **_pool_fields(pool)})
