@@ -24,6 +24,13 @@ class MatchResult:
     a_seat: np.ndarray
     #: list of move lists, one per game (action ids).
     moves: list
+    #: how each game ended: "" by the rules, else as the player that ended it said
+    #: ("resign", "proven win for black", "forfeit: ..."; :mod:`selfplay.gtp_player`)
+    endings: list = dataclasses.field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.endings:
+            self.endings = [""] * len(self.scores)
 
     def summary(self) -> dict:
         out = {}
@@ -45,6 +52,7 @@ class MatchResult:
             scores=np.concatenate([p.scores for p in parts]),
             a_seat=np.concatenate([p.a_seat for p in parts]),
             moves=[m for p in parts for m in p.moves],
+            endings=[e for p in parts for e in p.endings],
         )
 
 
@@ -60,50 +68,70 @@ def play(
 ) -> MatchResult:
     """Play ``len(a_seat)`` games; the first ``opening_plies`` moves of each are random
     (or the given ``openings``, move lists), the rest by the agents. ``stop()``, when
-    given, is asked before every batched move; :class:`Stopped` when it says so."""
+    given, is asked before every batched move; :class:`Stopped` when it says so.
+
+    An agent with ``ends_games`` (an engine over GTP) may end a game itself
+    (``act_or_end``: resigned, proven, forfeited); its score and reason are kept as given."""
     a_seat = np.asarray(a_seat, np.int8)
     n = len(a_seat)
     state = game.init(n)
     moves: list[list[int]] = [[] for _ in range(n)]
     returns = np.zeros((n, 2), np.float64)
+    ended: dict[int, tuple[float, str]] = {}  # game -> (a's score, how it ended)
     ply = 0
-    while not state.terminated.all():
+    while True:
+        done = state.terminated.copy()
+        done[list(ended)] = True
+        if done.all():
+            break
         if stop is not None and stop():
             raise Stopped
-        live = ~state.terminated
+        live = ~done
         if openings is not None and ply < max(len(o) for o in openings):
             actions = np.array([o[ply] if ply < len(o) else -1 for o in openings])
             forced = actions >= 0
             if (~forced & live).any():
-                actions = np.where(forced, actions, _agent_actions(state, agent_a, agent_b, a_seat, rng, moves))
+                agent_actions = _agent_actions(state, live, agent_a, agent_b, a_seat, rng, moves, ended)
+                actions = np.where(forced, actions, agent_actions)
         elif ply < opening_plies:
             actions = games.random_actions(state, rng)
         else:
-            actions = _agent_actions(state, agent_a, agent_b, a_seat, rng, moves)
-        actions = np.where(live, actions, 0)
+            actions = _agent_actions(state, live, agent_a, agent_b, a_seat, rng, moves, ended)
+        live &= ~np.isin(np.arange(n), list(ended))
+        # a game ended by a player stays as it was: step it with any legal move, then ignore it
+        idle = np.where(state.terminated, 0, state.legal_action_mask.argmax(axis=1))
+        actions = np.where(live, actions, idle)
         state = game.step(state, actions)
-        returns += state.rewards
+        returns += np.where(live[:, None], state.rewards, 0.0)
         for i in np.flatnonzero(live):
             moves[i].append(int(actions[i]))
         ply += 1
     a_ret = returns[np.arange(n), a_seat]
     scores = np.where(a_ret > 0, 1.0, np.where(a_ret < 0, 0.0, 0.5))
-    return MatchResult(scores=scores, a_seat=a_seat, moves=moves)
+    endings = [""] * n
+    for i, (score, how) in ended.items():
+        scores[i], endings[i] = score, how
+    return MatchResult(scores=scores, a_seat=a_seat, moves=moves, endings=endings)
 
 
-def _agent_actions(state: State, agent_a, agent_b, a_seat, rng, moves) -> np.ndarray:
+def _agent_actions(state: State, live, agent_a, agent_b, a_seat, rng, moves, ended) -> np.ndarray:
+    """Each live game's move by the agent to move; games an agent ends go into ``ended``
+    with a's score."""
     actions = np.zeros(state.batch_size, np.int64)
-    live = ~state.terminated
     a_moves = live & (state.current_player == a_seat)
     b_moves = live & ~a_moves
-    for agent, sel in ((agent_a, a_moves), (agent_b, b_moves)):
+    for agent, sel, is_a in ((agent_a, a_moves, True), (agent_b, b_moves, False)):
         idx = np.flatnonzero(sel)
-        if len(idx):
-            sub = games.take(state, idx)
-            if getattr(agent, "uses_history", False):
-                actions[idx] = agent.act(sub, rng, histories=[moves[i] for i in idx])
-            else:
-                actions[idx] = agent.act(sub, rng)
+        if not len(idx):
+            continue
+        sub = games.take(state, idx)
+        kwargs = {"histories": [moves[i] for i in idx]} if getattr(agent, "uses_history", False) else {}
+        if getattr(agent, "ends_games", False):
+            actions[idx], ends = agent.act_or_end(sub, rng, **kwargs)
+            for j, (score, how) in ends.items():
+                ended[int(idx[j])] = (score if is_a else 1.0 - score, how)
+        else:
+            actions[idx] = agent.act(sub, rng, **kwargs)
     return actions
 
 
@@ -140,16 +168,27 @@ def chunk_seed(seed: int, k: int, key: str = "") -> int:
 
 
 def match(
-    game, agent_a, agent_b, planned: list[Planned], rng: np.random.Generator, batch: int = 16, stop=None, on_batch=None
+    game,
+    agent_a,
+    agent_b,
+    planned: list[Planned],
+    rng: np.random.Generator,
+    batch: int = 16,
+    stop=None,
+    on_batch=None,
+    endings: list | None = None,
 ) -> list[float]:
     """Play ``planned`` in batches; after each game ``stop(scores)`` may end the match
-    (SPRT). ``on_batch(scores)`` reports progress. Returns a's scores in order."""
+    (SPRT). ``on_batch(scores)`` reports progress. Returns a's scores in order; how each
+    game ended (:attr:`MatchResult.endings`) is appended to ``endings`` where given."""
     scores: list[float] = []
     while len(scores) < len(planned):
         chunk = planned[len(scores) : len(scores) + batch]
         res = play_planned(game, agent_a, agent_b, chunk, rng)
-        for s in res.scores:
+        for s, how in zip(res.scores, res.endings):
             scores.append(float(s))
+            if endings is not None:
+                endings.append(how)
             if stop is not None and stop(scores):
                 if on_batch:
                     on_batch(scores)

@@ -708,6 +708,25 @@ def gtp(checkpoint, search, move_time, seed, symmetric, solve):
 
 
 # ------------------------------------------------------------------ tournament
+def opening_plies_option(f):
+    return click.option(
+        "--opening-plies",
+        type=Whole(0, 20),
+        default=None,
+        help="random plies in each opening [default: the game's, 1 in tic-tac-toe, else 2; deeper once those run out]",
+    )(f)
+
+
+def _schedule_or_fail(game_name: str, num_games: int, seed: int, opening_plies: int | None):
+    """The planned games; one line for --opening-plies that no game survives."""
+    from selfplay import profiles
+
+    try:
+        return profiles.schedule(game_name, num_games, seed, opening_plies)
+    except ValueError as e:
+        raise click.UsageError(str(e).replace("opening plies", "--opening-plies")) from None
+
+
 def game_workers(f):
     """``--workers`` and ``--ray-address`` of the commands that play chunks of games
     (tournament, eval)."""
@@ -877,12 +896,7 @@ _checkpoints_game = click.option(
 @game_workers
 @click.option("--anchor", default="random", show_default=True, help="player whose rating is fixed")
 @click.option("--anchor-elo", type=Real(-1e5, 1e5), default=0.0, show_default=True)
-@click.option(
-    "--opening-plies",
-    type=Whole(0, 20),
-    default=None,
-    help="random plies in each opening [default: the game's, 1 in tic-tac-toe, else 2]",
-)
+@opening_plies_option
 @click.option("--seed", type=Whole(0, SEED_MAX), default=0, show_default=True, help="seed of the openings")
 @click.option("--export", "export_csv", type=click.Path(dir_okay=False), default=None, help="write games as CSV")
 @click.option("--json", "as_json", is_flag=True, help="print ratings and cross table as JSON")
@@ -958,6 +972,15 @@ def tournament(
                 raise click.ClickException(str(e)) from None
     st = T.standings(game_name, plist, store, anchor=anchor, anchor_elo=anchor_elo)
     _print_standings(st, as_json)
+    idents = {p.ident: p.label for p in plist}
+    ended = [(a, b, how, sc) for a, b, how, sc in store.endings(game_name) if a in idents and b in idents]
+    if ended and not as_json:
+        from collections import Counter
+
+        counts = Counter((idents[b] if sc == 1.0 else idents[a], how) for a, b, how, sc in ended)
+        click.echo("games not ended by the rules (the player who lost them, how):")
+        for (who, how), n in counts.most_common():
+            click.echo(f"  {who}: {how} x{n}")
     if export_csv:
         labels = {p.ident: p.label for p in plist}
         try:
@@ -990,15 +1013,19 @@ def tournament(
 @click.option("--alpha", type=Real(0.001, 0.5), default=0.05, show_default=True)
 @click.option("--beta", type=Real(0.001, 0.5), default=0.05, show_default=True)
 @click.option("--seed", type=Whole(0, SEED_MAX), default=0, show_default=True)
-def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, beta, seed):
-    """Play A against B (seats alternating, varied openings); optionally gate by SPRT."""
+@opening_plies_option
+def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, beta, seed, opening_plies):
+    """Play A against B (seats alternating, varied openings); optionally gate by SPRT.
+
+    A and B: checkpoints, PATH@search=N, random, mcts:N, gtp:COMMAND (an engine over GTP)."""
     import numpy as np
 
-    from selfplay import arena, players, profiles, ratings
+    from selfplay import arena, players, ratings
 
     if sprt and elo1 <= elo0:
         raise click.UsageError("--elo1 must be larger than --elo0")
     plist, game_name = _players_or_fail([player_a, player_b], game_name)
+    planned = _schedule_or_fail(game_name, num_games, seed, opening_plies)
     game = games.make(game_name)
     a, b = players.make_agent(plist[0], game_name, seed), players.make_agent(plist[1], game_name, seed + 1)
     lo, hi = ratings.sprt_bounds(alpha, beta)
@@ -1011,21 +1038,23 @@ def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, bet
         )
 
     stop = (lambda scores: ratings.sprt_decision(scores, elo0, elo1, alpha, beta) is not None) if sprt else None
-    scores = arena.match(
-        game,
-        a,
-        b,
-        profiles.schedule(game_name, num_games, seed),
-        np.random.default_rng(seed),
-        stop=stop,
-        on_batch=report,
-    )
+    endings: list[str] = []
+    try:
+        scores = arena.match(
+            game, a, b, planned, np.random.default_rng(seed), stop=stop, on_batch=report, endings=endings
+        )
+    finally:
+        for agent in (a, b):
+            if hasattr(agent, "close"):
+                agent.close()
     r = ratings.fit(["B", "A"], [(1, 0, s) for s in scores], anchor=0)[1]
     w, d, l_ = scores.count(1.0), scores.count(0.5), scores.count(0.0)
     click.echo(
         f"{plist[0].label} vs {plist[1].label} ({game_name}): +{w} ={d} -{l_}  score {np.mean(scores):.1%}  "
         f"Elo {r.elo:+.0f} +- {r.ci95:.0f}"
     )
+    if any(endings):
+        click.echo("games not ended by the rules: " + _endings_text(endings, scores))
     if sprt:
         decision = ratings.sprt_decision(scores, elo0, elo1, alpha, beta)
         verdict = {
@@ -1034,6 +1063,15 @@ def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, bet
             None: "no decision within --games",
         }[decision]
         click.echo(f"SPRT: {verdict}")
+
+
+def _endings_text(endings: list[str], scores: list[float]) -> str:
+    """``"resign 3 (A won 3), forfeit: no answer within 600 s 1 (A won 1)"``."""
+    from collections import Counter
+
+    counts = Counter(e for e in endings if e)
+    won = Counter(e for e, s in zip(endings, scores) if e and s == 1.0)
+    return ", ".join(f"{how} {n} (A won {won[how]})" for how, n in counts.most_common())
 
 
 # ------------------------------------------------------------------ eval
@@ -1053,15 +1091,27 @@ def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, bet
     "--opponents",
     default="random,mcts:100,mcts:1000,mcts:10000",
     show_default=True,
-    help="comma-separated: random, mcts:N",
+    help="comma-separated: random, mcts:N, a checkpoint, gtp:COMMAND (an engine over GTP)",
 )
 @click.option("--seed", type=Whole(0, SEED_MAX), default=0, show_default=True)
+@opening_plies_option
 @game_workers
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @symmetric_option
 @solve_option
 def eval_cmd(
-    checkpoint, search, move_time, games_per_seat, opponents, seed, workers, ray_address, as_json, symmetric, solve
+    checkpoint,
+    search,
+    move_time,
+    games_per_seat,
+    opponents,
+    seed,
+    opening_plies,
+    workers,
+    ray_address,
+    as_json,
+    symmetric,
+    solve,
 ):
     """Report a checkpoint's strength: exact play, and matches against random and MCTS."""
     import json
@@ -1094,6 +1144,7 @@ def eval_cmd(
         players.resolve(opp_list, game_name, at_least=0)
     except players.PlayerError as e:
         raise click.UsageError(f"--opponents: {e}") from None
+    _schedule_or_fail(game_name, 2 * games_per_seat, seed, opening_plies)
     try:  # the matches' player: built afresh for each chunk of games, here or on a worker
         player = (
             agent if move_time is not None else players.checkpoint_player(Path(checkpoint), search, symmetric, solve)
@@ -1118,7 +1169,10 @@ def eval_cmd(
     try:
         with session(workers, ray_address):  # one Ray start-up for every opponent
             report["matches"] = [
-                evaluate.versus(player, game_name, o, games_per_seat, seed, workers, ray_address) for o in opp_list
+                evaluate.versus(
+                    player, game_name, o, games_per_seat, seed, workers, ray_address, opening_plies=opening_plies
+                )
+                for o in opp_list
             ]
     except DistributedError as e:
         raise click.ClickException(str(e)) from None
@@ -1172,6 +1226,12 @@ def eval_cmd(
             f"{m['elo']:+.0f} +- {m['ci95']:.0f}",
         )
     console.print(t)
+    for m in report["matches"]:
+        if m["endings"]:
+            ends = ", ".join(
+                f"{how} {e['games']} ({e['points']:g} points to the agent)" for how, e in m["endings"].items()
+            )
+            console.print(f"against {m['opponent']}, games not ended by the rules: {ends}")
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ def versus(
     seed: int = 0,
     workers: int = 0,
     ray_address: str | None = None,
+    opening_plies: int | None = None,
 ) -> dict:
     """W/D/L from each seat against an opponent from the player registry (``random``,
     ``mcts:N``, ``minimax``, a checkpoint, ...), with Elo relative to it.
@@ -30,7 +31,7 @@ def versus(
     if workers > 0 and not isinstance(agent, players.Player):
         raise ValueError("versus on Ray workers needs a players.Player, which each worker builds for itself")
     opp = players.resolve([opponent_spec], game_name, at_least=1)[0]
-    planned = profiles.schedule(game_name, 2 * games_per_seat, seed)
+    planned = profiles.schedule(game_name, 2 * games_per_seat, seed, opening_plies)
     tasks = [
         (k, game_name, agent, opp, planned[i : i + CHUNK], arena.chunk_seed(seed, k))
         for k, i in enumerate(range(0, len(planned), CHUNK))
@@ -45,6 +46,14 @@ def versus(
     summary = res.summary()
     r = ratings.fit(["opponent", "agent"], [(1, 0, float(s)) for s in res.scores], anchor=0)[1]
     summary.update({"opponent": opponent_spec, "games": int(len(res.scores)), "elo": r.elo, "ci95": r.ci95})
+    # games a player ended besides the rules (an engine's resignation or forfeit): how, and the agent's points
+    summary["endings"] = {
+        how: {
+            "games": sum(e == how for e in res.endings),
+            "points": float(res.scores[[e == how for e in res.endings]].sum()),
+        }
+        for how in sorted(set(res.endings) - {""})
+    }
     return summary
 
 

@@ -12,6 +12,9 @@ Players, as typed on the command line (tournament, match, eval opponents, compar
     FOLDER/               every checkpoint in the folder (same content counted once)
     random                uniform random legal moves
     mcts:N                OpenSpiel's C++ MCTS, random rollouts, N simulations
+    gtp:COMMAND[; SETTING]...  an engine over the Go Text Protocol, refereed by our rules
+                          (``gtp:gtp-rhino -l 3``, ``gtp:mohex --quiet; param_mohex max_games
+                          1000``): :mod:`selfplay.gtp_player`
     minimax               perfect tic-tac-toe
     perfect               exact connect four by the solver: perfect wherever it settles the
                           position within its node budget (all but the first few moves)
@@ -55,6 +58,9 @@ class Player:
     symmetric: bool | None = None
     #: a searching checkpoint's search proves wins and losses (MCTS-Solver)
     solve: bool = False
+    #: a GTP engine's command line and the settings sent before each game
+    command: str | None = None
+    settings: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +75,8 @@ class PlayerKind:
     build: Callable
     #: ``game_name -> str | None``: why this kind cannot play the game, or None
     refuses: Callable[[str], str | None] = lambda game_name: None
+    #: ``(player, game_name) -> str | None``: why this one player cannot play the game
+    unfit: Callable | None = None
 
 
 def _hash(path: Path) -> str:
@@ -145,6 +153,43 @@ def _build_mcts(player, game_name, seed):
     from selfplay.agents import OpenSpielMCTSAgent
 
     return OpenSpielMCTSAgent(games.make(game_name), player.simulations, seed=seed)
+
+
+def _parse_gtp(spec: str):
+    if not spec.startswith("gtp:"):
+        return None
+    from selfplay.gtp_player import EngineFailure, identify, parse_spec
+
+    try:
+        engine = parse_spec(spec[4:])
+        label, ident = identify(engine)
+    except (ValueError, EngineFailure) as e:
+        raise PlayerError(f"{spec!r}: {e}") from None
+    return [Player(label, ident, "gtp", command=engine.command, settings=engine.settings)]
+
+
+def _gtp_refuses(game_name: str) -> str | None:
+    from selfplay import gtp
+
+    why = gtp.unfit(games.make(game_name))
+    return None if why is None else f"(a GTP engine) cannot play {game_name}: {why}"
+
+
+def _gtp_unfit(player: Player, game_name: str) -> str | None:
+    from selfplay import gtp
+    from selfplay.gtp_player import EngineFailure, EngineSpec, identify
+
+    try:
+        identify(EngineSpec(player.command, player.settings), board_size=gtp.board_size(games.make(game_name)))
+    except EngineFailure as e:
+        return f"cannot play {game_name}: {e}"
+    return None
+
+
+def _build_gtp(player, game_name, seed):
+    from selfplay.gtp_player import EngineSpec, GtpAgent
+
+    return GtpAgent(EngineSpec(player.command, tuple(player.settings)), games.make(game_name), label=player.label)
 
 
 def checkpoint_player(
@@ -240,6 +285,14 @@ KINDS: dict[str, PlayerKind] = {
             "mcts", "mcts:N, OpenSpiel's C++ MCTS with random rollouts", _parse_mcts, _build_mcts, _mcts_refuses
         ),
         PlayerKind(
+            "gtp",
+            "gtp:COMMAND[; SETTING]..., an engine over the Go Text Protocol",
+            _parse_gtp,
+            _build_gtp,
+            _gtp_refuses,
+            _gtp_unfit,
+        ),
+        PlayerKind(
             "checkpoint",
             "PATH, FOLDER, PATH@search=N or PATH@sym=0: trained checkpoints",
             _parse_checkpoint,
@@ -257,7 +310,8 @@ def parse(spec: str) -> list[Player]:
         if found is not None:
             return found
     names = ", ".join(k for k in KINDS if k != "checkpoint")
-    raise PlayerError(f"{spec!r}: not a file, folder, or player ({names.replace('mcts', 'mcts:N')})")
+    names = names.replace("mcts", "mcts:N").replace("gtp", "gtp:COMMAND")
+    raise PlayerError(f"{spec!r}: not a file, folder, or player ({names})")
 
 
 def infer_game(specs: list[str]) -> str | None:
@@ -282,7 +336,8 @@ def resolve(specs: list[str], game_name: str, at_least: int = 2) -> list[Player]
         for p in parse(spec):
             if p.game is not None and p.game != game_name:
                 raise PlayerError(f"{p.path}: is a checkpoint for {p.game}, not {game_name}")
-            why = KINDS[p.kind].refuses(game_name)
+            kind = KINDS[p.kind]
+            why = kind.refuses(game_name) or (kind.unfit(p, game_name) if kind.unfit else None)
             if why:
                 raise PlayerError(f"{p.label} {why}")
             out.append(p)
@@ -313,9 +368,17 @@ def play_players(game_name: str, pa, pb, planned: list[arena.Planned], seed: int
     import torch
 
     torch.set_num_threads(1)
-    agent_a = make_agent(pa, game_name, seed) if isinstance(pa, Player) else pa
-    agent_b = make_agent(pb, game_name, seed + 1) if isinstance(pb, Player) else pb
-    return arena.play_planned(games.make(game_name), agent_a, agent_b, planned, np.random.default_rng(seed))
+    built = []
+    try:
+        agent_a = make_agent(pa, game_name, seed) if isinstance(pa, Player) else pa
+        built.append(agent_a)
+        agent_b = make_agent(pb, game_name, seed + 1) if isinstance(pb, Player) else pb
+        built.append(agent_b)
+        return arena.play_planned(games.make(game_name), agent_a, agent_b, planned, np.random.default_rng(seed))
+    finally:  # engines over GTP are processes: stop the ones built here
+        for agent, given in zip(built, (pa, pb)):
+            if isinstance(given, Player) and hasattr(agent, "close"):
+                agent.close()
 
 
 def play_chunk(args) -> tuple[int, arena.MatchResult]:

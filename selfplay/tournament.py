@@ -30,22 +30,23 @@ from selfplay import arena, profiles, ratings
 from selfplay.players import Player, PlayerError, play_chunk
 
 FORMAT = "selfplay-tournament"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
     CREATE TABLE IF NOT EXISTS players (ident TEXT PRIMARY KEY, label TEXT, spec TEXT);
     CREATE TABLE IF NOT EXISTS games (
         game TEXT, a TEXT, b TEXT, opening TEXT, a_first INTEGER, round INTEGER,
-        moves TEXT, score_a REAL, created REAL,
+        moves TEXT, score_a REAL, created REAL, ending TEXT NOT NULL DEFAULT '',
         PRIMARY KEY (game, a, b, opening, a_first, round));
 """
-#: the columns of each table, as this version writes them (and version 1's)
+#: the columns of each table, as this version writes them (and versions 1's and 2's games)
 _TABLES = {
     "meta": ["key", "value"],
     "players": ["ident", "label", "spec"],
-    "games": ["game", "a", "b", "opening", "a_first", "round", "moves", "score_a", "created"],
+    "games": ["game", "a", "b", "opening", "a_first", "round", "moves", "score_a", "created", "ending"],
 }
 _V1_GAMES = ["game", "a", "b", "opening", "a_first", "moves", "score_a", "created"]
+_V2_GAMES = _TABLES["games"][:-1]
 
 
 class StoreError(PlayerError):
@@ -95,6 +96,8 @@ class Store:
             with self.db:
                 if not fresh and "meta" not in _tables(self.db):
                     self._migrate_v1()
+                if _tables(self.db).get("games") == _V2_GAMES:  # version 2: every game ended by the rules
+                    self.db.execute("ALTER TABLE games ADD COLUMN ending TEXT NOT NULL DEFAULT ''")
                 self.db.executescript(_SCHEMA)
                 self.db.executemany(
                     "INSERT OR REPLACE INTO meta VALUES (?, ?)", [("format", FORMAT), ("version", str(SCHEMA_VERSION))]
@@ -122,7 +125,9 @@ class Store:
                 f"{str(check[0][0])[:80]}); nothing was written"
             )
         v1 = tables == {"players": _TABLES["players"], "games": _V1_GAMES}
-        ours = set(tables) <= set(_TABLES) and all(tables[t] == _TABLES[t] for t in tables)
+        ours = set(tables) <= set(_TABLES) and all(
+            tables[t] == _TABLES[t] or (t == "games" and tables[t] == _V2_GAMES) for t in tables
+        )
         if not (v1 or (ours and meta.get("format") == FORMAT)):
             raise StoreError(
                 f"{self.path}: holds tables of another kind ({', '.join(sorted(tables)) or 'none'}): "
@@ -136,7 +141,8 @@ class Store:
         self.db.execute("ALTER TABLE games RENAME TO games_v1")
         self.db.executescript(_SCHEMA)
         self.db.execute(
-            "INSERT OR IGNORE INTO games SELECT game, a, b, opening, a_first, 0, moves, score_a, created FROM games_v1"
+            "INSERT OR IGNORE INTO games SELECT game, a, b, opening, a_first, 0, moves, score_a, created, '' "
+            "FROM games_v1"
         )
         self.db.execute("DROP TABLE games_v1")
 
@@ -152,12 +158,18 @@ class Store:
         return {(a, b, op, bool(f), int(r)) for a, b, op, f, r in rows}
 
     def add_games(self, game_name: str, rows: list[tuple]) -> None:
-        """rows: (ident_a, ident_b, opening json, a_first, round, moves json, score_a)."""
+        """rows: (ident_a, ident_b, opening json, a_first, round, moves json, score_a, ending)
+        (ending: "" by the rules, else how a player ended the game)."""
         with self._writing():
             self.db.executemany(
-                "INSERT OR IGNORE INTO games VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(game_name, a, b, op, int(f), r, mv, sc, time.time()) for a, b, op, f, r, mv, sc in rows],
+                "INSERT OR IGNORE INTO games VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(game_name, a, b, op, int(f), r, mv, sc, time.time(), e) for a, b, op, f, r, mv, sc, e in rows],
             )
+
+    def endings(self, game_name: str) -> list[tuple]:
+        """``(ident_a, ident_b, ending, score_a)`` of the games a player ended besides the rules."""
+        q = "SELECT a, b, ending, score_a FROM games WHERE game = ? AND ending != '' ORDER BY created"
+        return list(self.db.execute(q, (game_name,)))
 
     @contextlib.contextmanager
     def _writing(self):
@@ -198,8 +210,9 @@ def _rows(pa: Player, pb: Player, chunk: list[Pairing], result: arena.MatchResul
             p.planned.round,
             json.dumps(m),
             float(s),
+            how,
         )
-        for p, m, s in zip(chunk, result.moves, result.scores)
+        for p, m, s, how in zip(chunk, result.moves, result.scores, result.endings)
     ]
 
 
