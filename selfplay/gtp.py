@@ -14,7 +14,14 @@ the input ends the engine with status 0.
 
 Colours: ``b``/``black`` (also ``x``) is the first player, ``w``/``white`` (also ``o``)
 the second. The games alternate, so ``play`` and ``genmove`` for the side not to move
-are refused (``? illegal move``).
+are refused (``? illegal move``), except where the side to move has no move but to pass
+(Othello): a controller that never sends passes (GRhino, Quarry) is taken to have passed.
+
+Beyond GTP 2's required commands: ``list_games``/``set_game`` (Quarry's, so it knows the
+game), ``final_score`` (``B+N``/``W+N``/``0`` once the game is over: Othello's disc margin,
+Go's score, Hex's winner as Benzene writes it), ``komi`` (any value is taken; Go is then
+played under it, and standard error says the agent was trained with another), and
+``time_settings``/``time_left``: a searching agent's time a move is held within them.
 """
 
 from __future__ import annotations
@@ -39,8 +46,17 @@ COMMANDS = (
     "genmove",
     "undo",
     "showboard",
+    "final_score",
+    "list_games",
+    "set_game",
+    "time_settings",
+    "time_left",
     "quit",
 )
+#: the moves a searching agent spreads its main time over (it then asks again: time_left)
+MOVES_AHEAD = 20
+#: the names ``list_games`` gives each kind of game (Quarry's spelling)
+GAME_NAMES = {"othello": "Othello", "hex": "Hex", "go": "Go"}
 _COLORS = {"b": 0, "black": 0, "x": 0, "w": 1, "white": 1, "o": 1}
 _VERTEX = re.compile(r"^([a-z]{1,2}\d{1,2}|pass)$")
 
@@ -79,6 +95,52 @@ def komi(game) -> float | None:
     return None if value is None else float(value)
 
 
+def area_score(black: np.ndarray, white: np.ndarray) -> float:
+    """Black's area minus White's (Tromp-Taylor, before komi): stones, and each empty
+    region that reaches stones of one colour only."""
+    h, w = black.shape
+    score = float(black.sum()) - float(white.sum())
+    seen = black | white
+    for r0 in range(h):
+        for c0 in range(w):
+            if seen[r0, c0]:
+                continue
+            region, borders, todo = 0, set(), [(r0, c0)]
+            seen[r0, c0] = True
+            while todo:
+                r, c = todo.pop()
+                region += 1
+                for rr, cc in ((r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)):
+                    if 0 <= rr < h and 0 <= cc < w:
+                        if black[rr, cc]:
+                            borders.add("b")
+                        elif white[rr, cc]:
+                            borders.add("w")
+                        elif not seen[rr, cc]:
+                            seen[rr, cc] = True
+                            todo.append((rr, cc))
+            if borders == {"b"}:
+                score += region
+            elif borders == {"w"}:
+                score -= region
+    return score
+
+
+def game_kind(game) -> str:
+    """``othello``, ``hex`` or ``go`` (the key of :data:`GAME_NAMES`); ``""`` for another game."""
+    name = game.name.lower()
+    return next((k for k in GAME_NAMES if name.startswith(k) or f":{k}" in name), "")
+
+
+def _with_komi(game, value: float):
+    """Go made anew under komi ``value`` (the OpenSpiel adapter's parameters)."""
+    import games
+
+    params = {**game.pyspiel_game.get_parameters(), "komi": float(value)}
+    inner = ",".join(f"{k}={v}" for k, v in sorted(params.items()))
+    return games.make(f"openspiel:{game.pyspiel_game.get_type().short_name}({inner})")
+
+
 class Engine:
     """GTP state: the agent, the game and the moves played (for ``undo``)."""
 
@@ -87,11 +149,21 @@ class Engine:
         self.rng = np.random.default_rng(seed)
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.komi = komi(self.game)
-        self.commands = tuple(c for c in COMMANDS if c != "komi" or self.komi is not None)
+        self.trained_komi = self.komi
+        self.commands = COMMANDS
+        #: time_settings (main, byo-yomi, stones) and the latest time_left per colour
+        self.time_settings: tuple[float, float, int] | None = None
+        self.time_left: dict[int, tuple[float, int]] = {}
+        self.base_move_time = getattr(agent, "move_time", None)
         self.clear()
 
     def clear(self) -> None:
         self.states = [self.game.init(1)]
+        self.moves: list[int] = []  # the actions that led from states[0] to each later state
+
+    def _push(self, action: int) -> None:
+        self.states.append(self.game.step(self.state, np.array([action])))
+        self.moves.append(int(action))
 
     @property
     def state(self):
@@ -190,10 +262,20 @@ class Engine:
             value = float(args[0]) if len(args) == 1 else None
         except ValueError:
             value = None
-        if value is None or not np.isfinite(value):
+        if value is None or not np.isfinite(value) or abs(value) > 1000:
             raise GTPError("syntax error")
+        if self.trained_komi is None:
+            self.log(f"selfplay gtp: komi {value:g} does not apply to {self.game.name}; taken and ignored")
+            return ""
         if value != self.komi:
-            raise GTPError(f"komi {value:g} is not this agent's ({self.komi:g}: it was trained with it)")
+            if value != self.trained_komi:
+                trained = self.trained_komi
+                self.log(f"selfplay gtp: playing under komi {value:g}; the agent was trained with {trained:g}")
+            moves = self.moves
+            self.game, self.komi = _with_komi(self.game, value), value
+            self.clear()
+            for a in moves:  # the game so far, under the new komi
+                self._push(a)
         return ""
 
     def _color(self, word: str) -> int:
@@ -202,33 +284,46 @@ class Engine:
             raise GTPError("syntax error")
         return player
 
+    def _implicit_pass(self, player: int) -> None:
+        """A controller that never sends passes (GRhino, Quarry) moves ``player`` while the
+        other side has no move but to pass: that pass is played first."""
+        s = self.state
+        if s.terminated[0] or int(s.current_player[0]) == player:
+            return
+        legal = np.flatnonzero(s.legal_action_mask[0])
+        if len(legal) == 1 and vertex(self.game, s, legal[0]) == "pass":
+            self._push(int(legal[0]))
+
     def _play(self, args):
         if len(args) != 2:
             raise GTPError("syntax error")
         player, move = self._color(args[0]), args[1].lower()
-        s = self.state
         if not _VERTEX.match(move):
             raise GTPError("syntax error")
+        self._implicit_pass(player)
+        s = self.state
         if s.terminated[0] or int(s.current_player[0]) != player:
             raise GTPError("illegal move")
         legal = {vertex(self.game, s, a): int(a) for a in np.flatnonzero(s.legal_action_mask[0])}
         if move not in legal:
             raise GTPError("illegal move")
-        self.states.append(self.game.step(s, np.array([legal[move]])))
+        self._push(legal[move])
         return ""
 
     def _genmove(self, args):
         if len(args) != 1:
             raise GTPError("syntax error")
         player = self._color(args[0])
+        self._implicit_pass(player)
         s = self.state
         if s.terminated[0]:
             raise GTPError("the game is over")
         if int(s.current_player[0]) != player:
             raise GTPError("illegal move")
+        self._budget(player)
         action = int(self.agent.act(s, self.rng)[0])
         move = vertex(self.game, s, action)
-        self.states.append(self.game.step(s, np.array([action])))
+        self._push(action)
         self.log(f"selfplay gtp: {args[0]} {move}")
         return move
 
@@ -237,10 +332,101 @@ class Engine:
         if len(self.states) < 2:
             raise GTPError("cannot undo")
         self.states.pop()
+        self.moves.pop()
         return ""
 
     def _showboard(self, args):
         self._none(args)
-        board = self.game.render(self.state, 0, color=False).rstrip("\n")
+        s = self.state
+        board = self.game.render(s, 0, color=False).rstrip("\n")
+        if s.terminated[0]:  # no side is to move once the game is over
+            board = re.sub(r",? ?to_play=\w+", "", board) + f"\ngame over: {self._result_text()}"
         # a blank line would end the response early
         return "\n" + "\n".join(line if line.strip() else "." for line in board.splitlines())
+
+    def _result_text(self) -> str:
+        r = self.state.rewards[0]
+        return "draw" if r[0] == r[1] else f"{('black', 'white')[int(np.argmax(r))]} wins"
+
+    def _final_score(self, args):
+        self._none(args)
+        s = self.state
+        if not s.terminated[0]:
+            raise GTPError("the game is not over")
+        r = s.rewards[0]
+        if r[0] == r[1]:
+            return "0"
+        winner = "BW"[int(np.argmax(r))]
+        margin = self._margin()
+        return f"{winner}+{margin:g}" if margin else f"{winner}+"
+
+    def _margin(self) -> float:
+        """The winner's margin where the game counts one: Othello's discs, Go's points."""
+        s = self.state
+        if hasattr(s, "stones") and game_kind(self.game) == "othello":
+            from games.othello import _popcount
+
+            black, white = (int(x) for x in _popcount(s.stones[0]))
+            return float(abs(black - white))
+        handles = getattr(s, "handles", None)
+        if game_kind(self.game) == "go" and handles is not None:
+            shape = self.game.pyspiel_game.observation_tensor_shape()
+            planes = np.array(handles[0].observation_tensor(0)).reshape(shape)
+            return abs(area_score(planes[0] > 0, planes[1] > 0) - (self.komi or 0.0))
+        return 0.0
+
+    def _list_games(self, args):
+        self._none(args)
+        return GAME_NAMES.get(game_kind(self.game), "")
+
+    def _set_game(self, args):
+        if not args:
+            raise GTPError("syntax error")
+        wanted = " ".join(args).lower()
+        if wanted != game_kind(self.game) and wanted != self._list_games([]).lower():
+            raise GTPError(f"unsupported game: this engine plays {self._list_games([]) or self.game.name}")
+        return ""
+
+    # ------------------------------------------------------------------ time
+    def _time_settings(self, args):
+        try:
+            main, byo, stones = float(args[0]), float(args[1]), int(args[2])
+        except (ValueError, IndexError):
+            raise GTPError("syntax error") from None
+        if len(args) != 3 or not (np.isfinite(main) and np.isfinite(byo)) or min(main, byo, stones) < 0:
+            raise GTPError("syntax error")
+        self.time_settings = (main, byo, stones)
+        self.time_left = {}
+        return ""
+
+    def _time_left(self, args):
+        try:
+            player, left, stones = self._color(args[0]), float(args[1]), int(args[2])
+        except (ValueError, IndexError):
+            raise GTPError("syntax error") from None
+        if len(args) != 3 or not np.isfinite(left) or stones < 0:
+            raise GTPError("syntax error")
+        self.time_left[player] = (max(0.0, left), stones)
+        return ""
+
+    def _budget(self, player: int) -> None:
+        """A searching agent's time for this move, within the clock GTP gave (none given:
+        its own budget). Main time is spread over :data:`MOVES_AHEAD` moves, plus a
+        byo-yomi period's share; in byo-yomi, the period over its stones; a tenth is kept
+        for the pipes."""
+        if not hasattr(self.agent, "move_time") or self.time_settings is None:
+            return
+        if not (getattr(self.agent, "search", None) or self.base_move_time):
+            return  # a greedy agent answers at once
+        main, byo, stones = self.time_settings
+        left, left_stones = self.time_left.get(player, (main, 0))
+        if left_stones > 0:
+            allowed = left / left_stones
+        elif left > 0:
+            allowed = left / MOVES_AHEAD + (byo / max(1, stones) if byo else 0)
+        else:
+            allowed = byo / max(1, stones) if byo else 0.0
+        if allowed <= 0:
+            return  # no time limits (GTP: byo-yomi 0 with stones 0), or none left: as configured
+        allowed = max(0.001, 0.9 * allowed)
+        self.agent.move_time = min(self.base_move_time or allowed, allowed)

@@ -77,7 +77,8 @@ SESSION = [
     ("name", "= selfplay"),
     ("7 name", "=7 selfplay"),
     ("known_command genmove", "= true"),
-    ("known_command komi", "= false"),  # komi is Go's
+    ("known_command komi", "= true"),  # taken by every game (Quarry sends it), played under by Go
+    ("known_command frobnicate", "= false"),
     ("known_command", "? syntax error"),
     ("boardsize 5", "="),
     ("boardsize 9", "? unacceptable size"),
@@ -95,7 +96,14 @@ SESSION = [
     ("undo", "? cannot undo"),
     ("genmove", "? syntax error"),
     ("genmove w", "? illegal move"),  # black to move
-    ("komi 6.5", "? unknown command"),
+    ("komi 6.5", "="),  # does not apply to Hex: taken, and standard error says so
+    ("komi nan", "? syntax error"),
+    ("list_games", "= Hex"),
+    ("set_game Othello", "? unsupported game: this engine plays Hex"),
+    ("final_score", "? the game is not over"),
+    ("time_settings 10 0 0", "="),
+    ("time_left b 5 0", "="),
+    ("time_left b", "? syntax error"),
     ("frobnicate", "? unknown command"),
     ("12 frobnicate", "?12 unknown command"),
     ("   # only a comment", None),
@@ -126,7 +134,7 @@ def test_genmove_plays_a_legal_move_and_showboard_draws_it(engine):
     assert engine.send(f"play b {move}") == "? illegal move\n"  # white to move now
     assert engine.send(f"play w {move}") == "? illegal move\n"  # the cell is taken
     assert engine.send("list_commands").splitlines()[0] == "= protocol_version"
-    assert set(engine.send("list_commands")[2:].split()) == set(gtp.COMMANDS) - {"komi"}
+    assert set(engine.send("list_commands")[2:].split()) == set(gtp.COMMANDS)
 
 
 def test_quit_and_end_of_input_end_the_engine_cleanly_with_logs_on_stderr_only():
@@ -299,9 +307,10 @@ def test_othello_and_go_through_the_adapter_pass_and_komi(tmp_path):
         assert proc.returncode == 0 and len(answers) == len(script), (game, out, err)
         assert answers[0] == "=" and answers[1] == "=", (game, answers)
         assert re.fullmatch(r"= ([a-h][1-8]|pass)", answers[2]), answers[2]
-        assert answers[3] == ("= true" if is_go else "= false")
+        assert answers[3] == "= true"
         if is_go:
-            assert answers[4] == "=" and answers[5].startswith("? komi 6.5 is not this agent's (7.5")
+            assert answers[4] == "=" and answers[5] == "=", "komi is taken, and Go played under it"
+            assert "playing under komi 6.5; the agent was trained with 7.5" in err
             assert answers[6] == "=", "passing is a move in Go"
         else:
             assert answers[6] == "? illegal move", "in Othello a pass is legal only with no other move"
@@ -326,3 +335,99 @@ def test_the_readmes_engine_command_line_runs_as_written():
         cwd=ROOT,
     )
     assert r.returncode == 0 and re.fullmatch(r"=\n\n= [a-e][1-5]\n\n=\n\n", r.stdout), r.stdout
+
+
+# ------------------------------------------------------------------ driven as Quarry and GRhino drive it
+OTHELLO = str(ROOT / "checkpoints" / "othello.pt")
+
+
+def _othello_game_with_passes(seed: int) -> list[int]:
+    """A random Othello game that has at least one forced pass."""
+    from selfplay.agents import RandomAgent
+
+    g = games.make("othello")
+    for k in range(200):
+        rng = np.random.default_rng(seed + k)
+        s, moves = g.init(1), []
+        while not s.terminated[0]:
+            a = RandomAgent().act(s, rng)
+            moves.append(int(a[0]))
+            s = g.step(s, a)
+        if 64 in moves:
+            return moves
+    raise AssertionError("no random game with a pass")
+
+
+def test_a_controller_that_never_sends_passes_plays_a_whole_othello_game_and_the_score_is_grhinos():
+    """GRhino and Quarry skip a side with no move: our engine takes the pass as played."""
+    from selfplay.gtp_player import EngineSpec, Process
+
+    moves = _othello_game_with_passes(0)
+    g = games.make("othello")
+    ours = Process(EngineSpec(f"{sys.executable} -m selfplay gtp --checkpoint {OTHELLO}"))
+    rhino = Process(EngineSpec("/usr/games/gtp-rhino -l 1"))
+    try:
+        assert ours.send("list_games") == (True, "Othello")
+        assert ours.send("set_game Othello") == (True, "")
+        assert ours.send("set_game Go")[0] is False
+        assert ours.send("komi 6.5") == (True, "")  # Quarry's default: taken, does not apply
+        for p in (ours, rhino):
+            assert p.send("boardsize 8")[0] and p.send("clear_board")[0]
+        s = g.init(1)
+        for a in moves:
+            v = gtp.vertex(g, s, a)
+            if v != "pass":
+                color = "bw"[int(s.current_player[0])]
+                assert ours.send(f"play {color} {v}") == (True, ""), (color, v)
+                assert rhino.send(f"play {color} {v}") == (True, ""), (color, v)
+            s = g.step(s, np.array([a]))
+        ok, score = ours.send("final_score")
+        assert ok and score == rhino.send("final_score")[1].upper()
+        assert "game over" in ours.send("showboard")[1] and "moves:" not in ours.send("showboard")[1]
+    finally:
+        ours.close()
+        rhino.close()
+
+
+def test_final_score_waits_for_the_end_and_time_settings_hold_a_searching_agent_within_the_clock():
+    from selfplay.checkpoint import load_agent
+
+    agent = load_agent(OTHELLO, search=100_000)
+    e = gtp.Engine(agent, log=lambda m: None)
+    assert e.handle("final_score")[0] == "? the game is not over\n\n"
+    assert e.handle("time_settings 0 1 1")[0] == "=\n\n"
+    assert e.handle("time_settings 1 x 1")[0] == "? syntax error\n\n"
+    assert e.handle("time_left b nan 0")[0] == "? syntax error\n\n"
+    assert e.handle("genmove b")[0].startswith("= ")
+    assert agent.move_time == pytest.approx(0.9)  # the byo-yomi period, less a tenth
+    assert e.handle("time_left w 30 0")[0] == "=\n\n"
+    e.handle("genmove w")
+    assert agent.move_time == pytest.approx(0.9 * (30 / gtp.MOVES_AHEAD + 1))  # main time spread, plus a period
+
+
+def test_area_score_counts_stones_and_regions_of_one_colour():
+    black = np.zeros((3, 3), bool)
+    white = np.zeros((3, 3), bool)
+    black[:, 0] = True
+    white[:, 2] = True
+    assert gtp.area_score(black, white) == 0  # the middle column touches both
+    white[:, 2] = False
+    assert gtp.area_score(black, white) == 9
+
+
+def test_komi_plays_go_under_the_new_value_and_says_the_agent_was_trained_with_another():
+    from selfplay.agents import RandomAgent
+
+    class Agent(RandomAgent):
+        game = games.make("openspiel:go(board_size=5)")
+
+    said: list[str] = []
+    e = gtp.Engine(Agent(), log=said.append)
+    e.handle("play b c3")
+    assert e.handle("komi 0.5")[0] == "=\n\n"
+    assert any("trained with 7.5" in m for m in said)
+    assert gtp.komi(e.game) == 0.5 and e.moves == [12] and e.state.legal_action_mask[0, 12] == 0
+    for v in ("pass", "pass"):
+        e.handle(f"play {'w' if len(e.moves) % 2 else 'b'} {v}")
+    # black's one stone owns the board: 25 points, less komi 0.5
+    assert e.handle("final_score")[0] == "= B+24.5\n\n"
