@@ -852,17 +852,28 @@ def _console():
     return Console() if sys.stdout.isatty() else Console(width=250)
 
 
-def _check_export(path: str | None) -> None:
+def _check_export(path: str | None, game_name: str, force: bool) -> None:
+    """One line, before any game, for an --export path that cannot be written, names a
+    form the game has not, or is a file already there (unless --force)."""
     import os
     from pathlib import Path
 
+    from selfplay import sgf
+
     if path is None:
         return
-    folder = Path(path).parent
+    p = Path(path)
+    folder = p.parent
     if not folder.is_dir():
         raise click.UsageError(f"--export {path}: the folder {folder} does not exist")
-    if Path(path).is_dir() or not os.access(folder, os.W_OK):
+    if p.is_dir() or not os.access(folder, os.W_OK):
         raise click.UsageError(f"--export {path}: cannot write there")
+    if p.suffix not in (".csv", ".sgf", ".txt"):
+        raise click.UsageError(f"--export {path}: name a .csv, .sgf or .txt file (the suffix picks the form)")
+    if p.suffix == ".sgf" and sgf.suffix(game_name) != ".sgf":
+        raise click.UsageError(f"--export {path}: SGF has no game number for {game_name}: name a .txt file")
+    if p.exists() and not force:
+        raise click.UsageError(f"--export {path}: the file is there already; --force overwrites it")
 
 
 #: --game of the commands that rank players: the checkpoints' game unless given
@@ -898,7 +909,15 @@ _checkpoints_game = click.option(
 @click.option("--anchor-elo", type=Real(-1e5, 1e5), default=0.0, show_default=True)
 @opening_plies_option
 @click.option("--seed", type=Whole(0, SEED_MAX), default=0, show_default=True, help="seed of the openings")
-@click.option("--export", "export_csv", type=click.Path(dir_okay=False), default=None, help="write games as CSV")
+@click.option(
+    "--export",
+    "export_csv",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="write the stored games: .csv (a row each), .sgf (Go, Othello, Hex: an SGF collection), "
+    ".txt (a line of moves each)",
+)
+@click.option("--force", is_flag=True, help="let --export overwrite a file that is there")
 @click.option("--json", "as_json", is_flag=True, help="print ratings and cross table as JSON")
 def tournament(
     players,
@@ -912,13 +931,13 @@ def tournament(
     opening_plies,
     seed,
     export_csv,
+    force,
     as_json,
 ):
     """Round robin between checkpoints, folders of checkpoints and bots, with ratings.
 
     PLAYERS: checkpoint files, folders, PATH@search=N, PATH@sym=0, random, minimax, perfect, mcts:N.
     """
-    import csv
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -926,7 +945,7 @@ def tournament(
     from selfplay import tournament as T
 
     plist, game_name = _players_or_fail(players, game_name)
-    _check_export(export_csv)
+    _check_export(export_csv, game_name, force)
     _check_workers(workers, ray_address)
     from selfplay.distributed import DistributedError  # Ray itself only with --workers
 
@@ -982,15 +1001,39 @@ def tournament(
         for (who, how), n in counts.most_common():
             click.echo(f"  {who}: {how} x{n}")
     if export_csv:
-        labels = {p.ident: p.label for p in plist}
-        try:
-            with open(export_csv, "w", newline="") as f:
+        _export(export_csv, game_name, plist, store, db)
+
+
+def _export(path: str, game_name: str, plist, store, db: str) -> None:
+    """The stored games of these players into ``path`` (its suffix picks the form), written
+    whole or not at all: a temporary file beside it, renamed over it at the end."""
+    import csv
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from selfplay import sgf
+
+    labels = {p.ident: p.label for p in plist}
+    rows = store.stored(game_name, list(labels))
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    try:
+        if target.suffix == ".csv":
+            with open(tmp, "w", newline="") as f:
                 w = csv.writer(f)
-                w.writerow(["game", "player_a", "player_b", "a_first", "opening", "moves", "score_a"])
-                for a, b, op, a_first, mv, sc in st.rows:
-                    w.writerow([game_name, labels[a], labels[b], int(a_first), op, mv, sc])
-        except OSError as e:
-            raise click.ClickException(f"--export {export_csv}: {e.strerror or e}; the games stay in {db}") from None
+                w.writerow(["game", "player_a", "player_b", "a_first", "opening", "moves", "score_a", "ending"])
+                for a, b, op, a_first, mv, sc, how in rows:
+                    w.writerow([game_name, labels[a], labels[b], int(a_first), op, mv, sc, how])
+        else:
+            sgf.export(tmp, game_name, rows, labels)
+        os.replace(tmp, target)
+    except OSError as e:
+        raise click.ClickException(f"--export {path}: {e.strerror or e}; the games stay in {db}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 @cli.command()

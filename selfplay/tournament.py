@@ -166,6 +166,16 @@ class Store:
                 [(game_name, a, b, op, int(f), r, mv, sc, time.time(), e) for a, b, op, f, r, mv, sc, e in rows],
             )
 
+    def stored(self, game_name: str, idents: list[str]) -> list[tuple]:
+        """Every stored game between ``idents``, as played: ``(a, b, opening, a_first,
+        moves, score_a, ending)``, oldest first."""
+        marks = ",".join("?" * len(idents))
+        q = (
+            f"SELECT a, b, opening, a_first, moves, score_a, ending FROM games WHERE game = ? AND a IN ({marks}) "
+            f"AND b IN ({marks}) ORDER BY created, a, b, opening, a_first, round"
+        )
+        return list(self.db.execute(q, (game_name, *idents, *idents)))
+
     def endings(self, game_name: str) -> list[tuple]:
         """``(ident_a, ident_b, ending, score_a)`` of the games a player ended besides the rules."""
         q = "SELECT a, b, ending, score_a FROM games WHERE game = ? AND ending != '' ORDER BY created"

@@ -7,6 +7,7 @@ a test that needs one fails when it is missing, it does not skip."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -286,3 +287,74 @@ def test_the_match_command_plays_an_engine_and_says_how_games_ended(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "fake-resign 1" in r.stdout and "+0 =0 -4" in r.stdout
     assert "games not ended by the rules: resign 4 (A won 0)" in r.stdout
+
+
+# ------------------------------------------------------------------ games people can open elsewhere
+def test_go_games_export_as_sgf_that_sgfmill_reads_back_to_our_final_board_and_gnugos_score(tmp_path):
+    from sgfmill import boards, sgf
+
+    from selfplay import sgf as S
+
+    need(GNUGO)
+    name = "openspiel:go(board_size=9)"
+    cmd = f"{GNUGO} --mode gtp --level 0 --chinese-rules --capture-all-dead"
+    plist = players.resolve(["gtp:" + cmd, f"gtp:{cmd.replace('--level 0', '--level 1')}"], name)
+    store = T.Store(tmp_path / "go.db")
+    T.run(name, plist, 2, store)
+    path = tmp_path / "go.sgf"
+    labels = {p.ident: p.label for p in plist}
+    rows = store.stored(name, list(labels))
+    assert S.export(str(path), name, rows, labels) == 2
+    game = games.make(name)
+    for text, (a, b, _op, a_first, mv, _score, how) in zip(path.read_text().splitlines(), rows):
+        g = sgf.Sgf_game.from_string(text)
+        assert g.get_size() == 9 and g.get_komi() == 7.5
+        assert g.get_player_name("b") == labels[a if a_first else b]
+        board = boards.Board(9)
+        for node in g.get_main_sequence()[1:]:
+            colour, point = node.get_move()
+            if point is not None:
+                board.play(point[0], point[1], colour)
+        s = game.init(1)
+        for m in json.loads(mv):
+            s = game.step(s, np.array([m]))
+        planes = np.array(s.handles[0].observation_tensor(0)).reshape(game.pyspiel_game.observation_tensor_shape())
+        # sgfmill's board (row 0 at the bottom, as GTP's row 1) is our final board
+        for colour, plane in (("b", planes[0]), ("w", planes[1])):
+            assert all((board.get(r, c) == colour) == bool(plane[r, c]) for r in range(9) for c in range(9))
+        if not how:
+            assert g.get_root().get("RE") == told(cmd, game, json.loads(mv), "final_score").upper()
+
+
+def test_othello_and_hex_export_as_sgf_and_connect_four_as_move_lists(tmp_path):
+    from selfplay import sgf as S
+
+    moves_o = [19, 18, 17]  # d3 c3 b3
+    text = S.game_text("othello", moves_o, "x", "y", 1.0)
+    assert text.startswith("(;FF[4]GM[2]") and "SZ[8]" in text and text.endswith(";B[dc];W[cc];B[bc])")
+    text = S.game_text("hex_5x5", [0, 6], "x", "y", 0.0, "resign")
+    assert "GM[11]" in text and "RE[W+R]" in text and "C[resign]" in text and text.endswith(";B[a1];W[b2])")
+    assert S.game_text("connect_four", [3, 3, 4], "x", "y", 0.5) == "x vs y: 4 4 5 1/2-1/2"
+    assert S.suffix("connect_four") == ".txt" and S.suffix("hex_9x9") == ".sgf"
+
+
+def test_tournament_export_refuses_a_file_that_is_there_and_a_form_the_game_has_not(tmp_path):
+    there = tmp_path / "games.sgf"
+    there.write_text("mine")
+    base = [sys.executable, "-m", "selfplay", "tournament", "random", "mcts:2", "--games", "2"]
+    for extra, says in (
+        (["--game", "hex_5x5", "--export", str(there)], "the file is there already; --force overwrites it"),
+        (["--game", "connect_four", "--export", str(tmp_path / "c4.sgf")], "SGF has no game number for connect_four"),
+        (["--game", "hex_5x5", "--export", str(tmp_path / "g.json")], "name a .csv, .sgf or .txt file"),
+    ):
+        r = subprocess.run(base + extra + ["--db", str(tmp_path / "t.db")], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 2 and says in r.stderr, r.stderr
+    assert there.read_text() == "mine" and not (tmp_path / "t.db").exists()
+    r = subprocess.run(
+        base + ["--game", "hex_5x5", "--export", str(there), "--force", "--db", str(tmp_path / "t.db")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    assert there.read_text().count("(;FF[4]GM[11]") == 2
