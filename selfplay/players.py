@@ -9,6 +9,8 @@ Players, as typed on the command line (tournament, match, eval opponents, compar
                           search too: ``PATH.pt@search=200,sym=0``
     PATH.pt@search=N,solve=1  a searching checkpoint whose search proves wins and losses
                           (MCTS-Solver, ``mcts.SearchConfig.solve``)
+    PATH.pt@endgame=N     a checkpoint that plays the last N empties exactly (Othello's
+                          endgame solver, ``GameProfile.endgame``)
     FOLDER/               every checkpoint in the folder (same content counted once)
     random                uniform random legal moves
     mcts:N                OpenSpiel's C++ MCTS, random rollouts, N simulations
@@ -58,6 +60,8 @@ class Player:
     symmetric: bool | None = None
     #: a searching checkpoint's search proves wins and losses (MCTS-Solver)
     solve: bool = False
+    #: the last this many empties played exactly by the game's endgame solver (Othello)
+    endgame: int | None = None
     #: a GTP engine's command line and the settings sent before each game
     command: str | None = None
     settings: tuple = ()
@@ -193,12 +197,22 @@ def _build_gtp(player, game_name, seed):
 
 
 def checkpoint_player(
-    path: Path, search: int | None = None, symmetric: bool | None = None, solve: bool = False
+    path: Path,
+    search: int | None = None,
+    symmetric: bool | None = None,
+    solve: bool = False,
+    endgame: int | None = None,
 ) -> Player:
     try:
         d = load(path)
     except CheckpointError as e:
         raise PlayerError(str(e)) from None
+    if endgame is not None:
+        from selfplay.profiles import PROFILES, profile
+
+        if profile(d["game"]).endgame is None:
+            fits = ", ".join(g for g, p in PROFILES.items() if p.endgame is not None)
+            raise PlayerError(f"{path}: endgame=N plays {fits} only (an exact endgame solver), not {d['game']}")
     if symmetric is not None:
         from selfplay.profiles import profile
 
@@ -208,6 +222,7 @@ def checkpoint_player(
         ([f"search={search}"] if search else [])
         + ([f"sym={int(symmetric)}"] if symmetric is not None else [])
         + (["solve=1"] if solve else [])
+        + ([f"endgame={endgame}"] if endgame is not None else [])
     )
     at = f"@{opts}" if opts else ""
     name = f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem
@@ -220,6 +235,7 @@ def checkpoint_player(
         game=d["game"],
         symmetric=symmetric,
         solve=solve,
+        endgame=endgame,
     )
 
 
@@ -228,10 +244,11 @@ _CHECKPOINT_OPTIONS = {
     "search": (lambda v: v.isdigit() and 1 <= int(v) <= 1_000_000, int),
     "sym": (lambda v: v in ("0", "1"), lambda v: v == "1"),
     "solve": (lambda v: v in ("0", "1"), lambda v: v == "1"),
+    "endgame": (lambda v: v.isdigit() and int(v) <= 30, int),
 }
 _EXPECTED = (
     "PATH@search=N with N from 1 to 1,000,000, PATH@sym=0 or 1, or both (PATH@search=N,sym=0); "
-    "solve=0 or 1 with search (PATH@search=N,solve=1)"
+    "solve=0 or 1 with search (PATH@search=N,solve=1); endgame=N, N empties up to 30 played exactly (Othello)"
 )
 
 
@@ -246,7 +263,12 @@ def _checkpoint_options(spec: str, opts: str) -> dict:
         found[key] = _CHECKPOINT_OPTIONS[key][1](val)
     if found.get("solve") and not found.get("search"):
         raise PlayerError(f"{spec!r}: solve=1 needs a search to prove in: expected {_EXPECTED}")
-    return {"search": found.get("search"), "symmetric": found.get("sym"), "solve": found.get("solve", False)}
+    return {
+        "search": found.get("search"),
+        "symmetric": found.get("sym"),
+        "solve": found.get("solve", False),
+        "endgame": found.get("endgame"),
+    }
 
 
 def _parse_checkpoint(spec: str):
@@ -265,7 +287,14 @@ def _parse_checkpoint(spec: str):
 
 
 def _build_checkpoint(player, game_name, seed):
-    return load_agent(player.path, search=player.search, game=game_name, symmetric=player.symmetric, solve=player.solve)
+    agent = load_agent(
+        player.path, search=player.search, game=game_name, symmetric=player.symmetric, solve=player.solve
+    )
+    if player.endgame:
+        from selfplay.profiles import profile
+
+        agent = profile(game_name).endgame(agent, empties=player.endgame)
+    return agent
 
 
 #: every kind of player, tried in this order (checkpoint paths last)

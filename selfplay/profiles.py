@@ -54,6 +54,9 @@ class GameProfile:
     #: "The mean over the board's symmetries at play"). Training and its evaluations do
     #: without it (it costs one network call per symmetry)
     symmetric: bool = True
+    #: ``(agent, empties=N) -> agent``: the agent playing the last N empties exactly (an
+    #: endgame solver: Othello's), for ``PATH@endgame=N``; None = the game has none
+    endgame: Callable | None = None
 
 
 #: any game without its own training defaults (the adapters'): sized for one CPU core (a
@@ -126,6 +129,12 @@ def _ttt_hints():
     from selfplay.minimax import move_values
 
     return lambda state: move_values(state)[0]
+
+
+def _othello_endgame(agent, *, empties: int):
+    from selfplay.othello_solver import EndgameAgent
+
+    return EndgameAgent(agent, empties=empties)
 
 
 def _c4_exact(agent, rng, games_per_seat):
@@ -224,7 +233,13 @@ PROFILES: dict[str, GameProfile] = {
     ),
     # Othello and Hex take connect four's board defaults; the MLP beat a small ResNet on Othello
     # (12 minutes of one core each) and on Hex 9x9 (10 minutes): docs/experiments.md
-    "othello": GameProfile(opening_plies=2, train=BOARD_TRAIN, mcts=BOARD_MCTS, presets={"strong": BOARD_STRONG}),
+    "othello": GameProfile(
+        opening_plies=2,
+        train=BOARD_TRAIN,
+        mcts=BOARD_MCTS,
+        presets={"strong": BOARD_STRONG},
+        endgame=_othello_endgame,
+    ),
     # Hex sees which stones each group joins to an edge (derived planes): +297 +- 94 Elo head
     # to head at 15 minutes on 9x9, 67% against MCTS 100 from 55%; its search targets are
     # the visited actions' (with ~80 legal moves and 16 simulations, completed Q sets most
