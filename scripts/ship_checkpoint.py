@@ -4,19 +4,29 @@ does before a release; see checkpoint.average).
 
 python scripts/ship_checkpoint.py runs/c4/latest.pt checkpoints/connect_four.pt
 python scripts/ship_checkpoint.py runs/hexc checkpoints/hex_9x9.pt --average 4
+
+DST must be a new file (``--force`` replaces one that is there), never the source.
 """
 
 import argparse
 import sys
 
 from selfplay import checkpoint
+from selfplay.checks import TargetError, writable_target
 from selfplay.runner import step_files
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("src", help="a checkpoint file, or with --average a run folder")
 ap.add_argument("dst")
 ap.add_argument("--average", type=int, default=0, help="average the run's newest N step_<moves>.pt files")
+ap.add_argument("--force", action="store_true", help="replace DST if it is there")
 args = ap.parse_args()
+
+try:
+    sources = step_files(args.src) if args.average and not args.src.endswith(".pt") else [args.src]
+    writable_target(args.dst, name="DST", force=args.force, sources=sources)
+except (TargetError, checkpoint.CheckpointError) as e:
+    sys.exit(f"error: {e}")
 
 try:
     if args.average:
@@ -32,7 +42,9 @@ try:
         src = ", ".join(f.name for f in files)
     else:
         d, src = checkpoint.slim(checkpoint.load(args.src)), args.src
+    checkpoint.atomic_save(d, args.dst)
 except checkpoint.CheckpointError as e:
     sys.exit(f"error: {e}")
-checkpoint.atomic_save(d, args.dst)
+except OSError as e:
+    sys.exit(f"error: DST {args.dst}: {e.strerror or e}; nothing was written")
 print(f"{src} -> {args.dst}")

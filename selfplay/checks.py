@@ -101,3 +101,35 @@ def check_fields(record) -> None:
         value = check_field(fld, getattr(record, fld.name))
         if fld.type == "float" and value is not getattr(record, fld.name):
             object.__setattr__(record, fld.name, value)
+
+
+class TargetError(ValueError):
+    """A file that may not be written where the user asked; one-line message."""
+
+
+def writable_target(path, *, name: str, force: bool = False, sources=()):
+    """``path`` as a :class:`pathlib.Path` when a new file may be written there, else
+    TargetError naming ``name`` (the option or argument): a folder, a missing parent, a
+    place that cannot be written, a file that is there already (unless ``force``), or one
+    of ``sources`` (the files being read: never written over, ``force`` or not)."""
+    import os
+    from pathlib import Path
+
+    p = Path(path)
+    if p.is_dir():
+        raise TargetError(f"{name} {path}: is a folder; name a file")
+    for src in sources:
+        try:
+            same = p.exists() and Path(src).exists() and os.path.samefile(p, src)
+        except OSError:
+            same = False
+        if same or p.resolve() == Path(src).resolve():
+            raise TargetError(f"{name} {path}: is the file being read; name another")
+    folder = p.parent
+    if not folder.is_dir():
+        raise TargetError(f"{name} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise TargetError(f"{name} {path}: cannot write there (read-only)")
+    if p.exists() and not force:
+        raise TargetError(f"{name} {path}: the file is there already; --force overwrites it")
+    return p

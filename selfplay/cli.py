@@ -414,6 +414,8 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
         click.echo(
             f"resuming {cfg.game} at {learner.moves:,} of {cfg.steps:,} moves from {learner.resumed_from} ({mode})"
         )
+        for note in learner.resume_notes:
+            click.echo(note)
         click.echo(_memory_line(learner, save_replay))
     else:
         click.echo(
@@ -852,28 +854,22 @@ def _console():
     return Console() if sys.stdout.isatty() else Console(width=250)
 
 
-def _check_export(path: str | None, game_name: str, force: bool) -> None:
+def _check_export(path: str | None, game_name: str, force: bool, db: str) -> None:
     """One line, before any game, for an --export path that cannot be written, names a
     form the game has not, or is a file already there (unless --force)."""
-    import os
-    from pathlib import Path
-
     from selfplay import sgf
+    from selfplay.checks import TargetError, writable_target
 
     if path is None:
         return
-    p = Path(path)
-    folder = p.parent
-    if not folder.is_dir():
-        raise click.UsageError(f"--export {path}: the folder {folder} does not exist")
-    if p.is_dir() or not os.access(folder, os.W_OK):
-        raise click.UsageError(f"--export {path}: cannot write there")
+    try:
+        p = writable_target(path, name="--export", force=force, sources=[db])
+    except TargetError as e:
+        raise click.UsageError(str(e)) from None
     if p.suffix not in (".csv", ".sgf", ".txt"):
         raise click.UsageError(f"--export {path}: name a .csv, .sgf or .txt file (the suffix picks the form)")
     if p.suffix == ".sgf" and sgf.suffix(game_name) != ".sgf":
         raise click.UsageError(f"--export {path}: SGF has no game number for {game_name}: name a .txt file")
-    if p.exists() and not force:
-        raise click.UsageError(f"--export {path}: the file is there already; --force overwrites it")
 
 
 #: --game of the commands that rank players: the checkpoints' game unless given
@@ -945,7 +941,7 @@ def tournament(
     from selfplay import tournament as T
 
     plist, game_name = _players_or_fail(players, game_name)
-    _check_export(export_csv, game_name, force)
+    _check_export(export_csv, game_name, force, db)
     _check_workers(workers, ray_address)
     from selfplay.distributed import DistributedError  # Ray itself only with --workers
 

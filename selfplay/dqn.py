@@ -68,6 +68,8 @@ class Learner:
         #: memory (a resume then keeps saving it: ``--save-replay`` is the run's, not the segment's)
         self.resumed_from = None
         self.replay_saved = False
+        #: what a resume passed over and why (said at the start of the run)
+        self.resume_notes: list[str] = []
         #: the run's stop flag, asked inside long steps (a search ends its waves early when
         #: it turns true); the runner sets it for the length of a run
         self.stop_requested = lambda: False

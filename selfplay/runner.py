@@ -174,10 +174,12 @@ def check_writable(out: Path) -> None:
         raise RunError(f"{out}: cannot write the run folder ({e.strerror or e})") from None
 
 
-def newest_checkpoint(out: Path) -> tuple[dict, Path]:
+def newest_checkpoint(out: Path) -> tuple[dict, Path, list[tuple[Path, str]]]:
     """The loadable checkpoint with the most moves: latest.pt, or a step file where
-    latest.pt is missing, broken or older (a kill between the two writes)."""
-    found, errors = [], []
+    latest.pt is missing, broken or older (a kill between the two writes); and the files
+    passed over, each with why: unreadable, not resumable, or of another game than the
+    run's step files."""
+    found, skipped = [], []
     for p in [*step_files(out), out / "latest.pt"]:
         if not p.exists():
             continue
@@ -185,14 +187,34 @@ def newest_checkpoint(out: Path) -> tuple[dict, Path]:
             d = checkpoint.load(p)
             checkpoint.check_resumable(d, p)
         except checkpoint.CheckpointError as e:
-            errors.append(str(e))
+            skipped.append((p, str(e)))
             continue
         found.append((int(d["counters"]["moves"]), p.name == "latest.pt", d, p))
+    step_games = {d["game"] for _, latest, d, _ in found if not latest}
+    for item in [f for f in found if f[1] and step_games and f[2]["game"] not in step_games]:
+        found.remove(item)
+        run_game = ", ".join(sorted(step_games))
+        skipped.append((item[3], f"{item[3]}: a {item[2]['game']} checkpoint in a {run_game} run"))
     if not found:
-        why = f" ({errors[-1]})" if errors else ""
+        why = f" ({skipped[-1][1]})" if skipped else ""
         raise RunError(f"{out}: no checkpoint to resume from{why}")
-    _, _, d, p = max(found, key=lambda t: (t[0], t[1]))
-    return d, p
+    moves, _, d, p = max(found, key=lambda t: (t[0], t[1]))
+    for m, latest, _, q in found:
+        if latest and q != p:
+            skipped.append((q, f"holds {m:,} moves, fewer than {p.name} ({moves:,}): a kill between two saves"))
+    return d, p, skipped
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a file a resume could not use to ``NAME.unreadable`` (``.unreadable.2``, ...
+    where that is taken), so that the run never writes over it; the new path."""
+    target = path.with_name(path.name + ".unreadable")
+    k = 2
+    while target.exists():
+        target = path.with_name(f"{path.name}.unreadable.{k}")
+        k += 1
+    os.replace(path, target)
+    return target
 
 
 def prepare(
@@ -221,13 +243,20 @@ def _prepare(cfg, out: Path, resume: bool, steps, lr, force: bool, game) -> dqn.
     import dataclasses
 
     if resume:
-        d, path = newest_checkpoint(out)
+        d, path, skipped = newest_checkpoint(out)
         if game is not None and d["game"] != game:
             raise RunError(f"{out} is a {d['game']} run; --game {game} does not match (leave --game out to resume)")
         check_writable(out)
         sweep_tmp(out)
         learner = checkpoint.restore_learner(d, path)
         learner.resumed_from = path
+        learner.resume_notes = []
+        for p, why in skipped:  # said, and a file the run could not use is kept out of its way
+            if "fewer than" in why:
+                learner.resume_notes.append(f"{p.name} passed over: it {why}")
+            else:
+                moved = set_aside(p)
+                learner.resume_notes.append(f"{p.name} passed over ({why}); moved to {moved.name}, never written over")
         learner.replay_saved = "replay" in d
         if steps is not None and steps != learner.cfg.steps:
             learner.cfg = dataclasses.replace(learner.cfg, steps=steps)

@@ -471,3 +471,38 @@ def test_running_out_of_memory_mid_run_is_one_line_and_keeps_the_last_checkpoint
     monkeypatch.setattr(dqn.Learner, "update", real)
     r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--steps", "3000"])
     assert r.exit_code == 0, r.output
+
+
+# ------------------------------------------------------------------ every writer refuses what it did not make
+def _ship(*args):
+    script = Path(__file__).resolve().parents[1] / "scripts" / "ship_checkpoint.py"
+    return subprocess.run([sys.executable, str(script), *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def test_ship_checkpoint_never_writes_over_its_source_or_a_file_it_did_not_make(tmp_path):
+    import shutil
+
+    ckpt = Path(__file__).resolve().parents[1] / "checkpoints" / "tic_tac_toe.pt"
+    src = tmp_path / "src.pt"
+    shutil.copy(ckpt, src)
+    keep = tmp_path / "keep.pt"
+    keep.write_bytes(b"someone else's file")
+    (tmp_path / "sub").mkdir()
+    cases = [
+        (src, "is the file being read"),
+        (tmp_path / "." / "src.pt", "is the file being read"),
+        (keep, "the file is there already; --force overwrites it"),
+        (tmp_path / "sub", "is a folder"),
+        (tmp_path / "nowhere" / "x.pt", "does not exist"),
+        ("/proc/foo.pt", "DST /proc/foo.pt"),
+    ]
+    for dst, says in cases:
+        r = _ship(src, dst)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode != 0 and len(lines) == 1 and says in lines[0], (dst, r.stderr)
+        assert "Traceback" not in r.stderr
+    assert src.read_bytes() == ckpt.read_bytes() and keep.read_bytes() == b"someone else's file"
+    assert _ship(src, src, "--force").returncode != 0  # --force never writes onto the source
+    r = _ship(src, keep, "--force")
+    assert r.returncode == 0 and keep.read_bytes() != b"someone else's file"
+    assert _ship(src, tmp_path / "new.pt").returncode == 0

@@ -268,3 +268,27 @@ def test_tensorboard_gets_the_same_scalars_as_metrics_jsonl(tmp_path):
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if '"eval"' in x]
     logged = [(e.step, e.value) for e in acc.Scalars("eval/vs_random/score")]
     assert logged == [(r["moves"], pytest.approx(r["vs_random"]["score"])) for r in rows]
+
+
+@pytest.mark.parametrize("latest", ["truncated", "play-only othello", "resumable other game"])
+def test_a_resume_says_which_file_it_passed_over_and_why_and_never_writes_over_it(tmp_path, latest):
+    out = tmp_path / "run"
+    assert _train("--out", str(out), *SMALL).exit_code == 0
+    if latest == "truncated":
+        content = (out / "latest.pt").read_bytes()[:1000]
+        why = "latest.pt passed over ("
+    elif latest == "play-only othello":
+        content = (runner.Path(__file__).resolve().parents[1] / "checkpoints" / "othello.pt").read_bytes()
+        why = "latest.pt passed over ("
+    else:
+        other = tmp_path / "other"
+        assert _train("--out", str(other), *SMALL, "--game", "connect_four").exit_code == 0
+        content = (other / "latest.pt").read_bytes()
+        why = "a connect_four checkpoint in a tic_tac_toe run"
+    (out / "latest.pt").write_bytes(content)
+    r = _train("--resume", str(out), "--steps", "2500")
+    assert r.exit_code == 0, r.output
+    assert "from " + str(out / "step_2000.pt") in r.output
+    assert why in r.output and "moved to latest.pt.unreadable, never written over" in r.output
+    assert (out / "latest.pt.unreadable").read_bytes() == content  # kept as it was
+    assert torch.load(out / "latest.pt", weights_only=True)["counters"]["moves"] == 2512
