@@ -81,15 +81,41 @@ def auto_scale(source, workers="auto", threads="auto", cpus: int | None = None) 
     return workers, threads, note
 
 
-def connect(workers: int, address: str | None = None, object_store_mb: int = 256) -> bool:
+#: the signals whose handlers ``ray.init`` replaces in the process that calls it
+_SIGNALS = ("SIGINT", "SIGTERM")
+
+
+def _signal_handlers() -> dict:
+    import signal
+
+    return {name: signal.getsignal(getattr(signal, name)) for name in _SIGNALS}
+
+
+def disconnect(handlers: dict) -> None:
+    """Stop the Ray :func:`connect` started and put back the signal handlers it found, so
+    none of Ray's outlives it (a SIGTERM then ends the process at once, as before)."""
+    import signal
+    import threading
+
+    with contextlib.suppress(Exception):
+        require_ray().shutdown()
+    if threading.current_thread() is threading.main_thread():
+        for name, handler in handlers.items():
+            if handler is not None:
+                signal.signal(getattr(signal, name), handler)
+
+
+def connect(workers: int, address: str | None = None, object_store_mb: int = 256) -> dict | None:
     """Join Ray at ``address`` (``auto``, ``ray://host:port``), or start a local instance
-    with ``workers`` CPUs and a bounded object store; True when this call started it (the
-    caller then shuts it down). A Ray already running in this process is used as it is."""
+    with ``workers`` CPUs and a bounded object store. When this call started it, the signal
+    handlers it found, for the caller to give to :func:`disconnect`; None when a Ray already
+    running in this process is used as it is."""
     ray = require_ray()
     if ray.is_initialized():
-        return False
+        return None
     if address:
         check_address(address)
+    handlers = _signal_handlers()
     try:
         quiet = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         if address:
@@ -100,8 +126,9 @@ def connect(workers: int, address: str | None = None, object_store_mb: int = 256
             # join that, and refuse our num_cpus
             ray.init(address="local", num_cpus=max(workers, 1), object_store_memory=object_store_mb * 2**20, **quiet)
     except Exception as e:  # ConnectionError, ValueError, RuntimeError: one line
+        disconnect(handlers)
         raise DistributedError(f"cannot start or join Ray ({str(e).splitlines()[0][:160]})") from None
-    return True
+    return handlers
 
 
 @contextlib.contextmanager
@@ -109,12 +136,12 @@ def session(workers: int, address: str | None = None):
     """Ray for the block when ``workers`` > 0: joined at ``address`` or started here (and
     then stopped on every exit); nothing without workers. Several pools of tasks in the
     block share one start-up."""
-    started = connect(workers, address) if workers else False
+    started = connect(workers, address) if workers else None
     try:
         yield
     finally:
-        if started:
-            require_ray().shutdown()
+        if started is not None:
+            disconnect(started)
 
 
 def imap_unordered(fn, tasks: list, workers: int, address: str | None = None):
@@ -670,6 +697,5 @@ class _Bridge:
         for actor in self.actors.values():
             with contextlib.suppress(Exception):
                 self.ray.kill(actor)
-        if self.started:
-            with contextlib.suppress(Exception):
-                self.ray.shutdown()
+        if self.started is not None:
+            disconnect(self.started)

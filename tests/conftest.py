@@ -30,6 +30,20 @@ def one_torch_thread():
     torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def signal_handlers_restored():
+    """A test that starts Ray in this process (``ray.init``) gets Ray's SIGTERM handler,
+    which would turn a SIGTERM from CI into ``SystemExit`` inside a later test: the
+    handlers are put back after every test, so a SIGTERM ends the run at once."""
+    import signal
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for s, handler in saved.items():
+        if signal.getsignal(s) is not handler and handler is not None:
+            signal.signal(s, handler)
+
+
 @pytest.fixture(params=ALL_GAMES)
 def game_name(request):
     return request.param

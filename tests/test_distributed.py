@@ -555,3 +555,43 @@ def test_a_run_outlives_the_death_of_rays_own_processes_saves_and_leaves_none_be
 
     r = CliRunner().invoke(cli, ["train", "--resume", str(out), "--steps", str(moves + 512), "--workers", "0"])
     assert r.exit_code == 0, r.output
+
+
+def test_no_signal_handler_of_rays_outlives_the_run_and_a_sigterm_ends_a_test_run_at_once(tmp_path):
+    from pathlib import Path
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    with distributed.session(1):
+        assert ray.is_initialized()
+    assert {s: signal.getsignal(s) for s in before} == before
+    # a test run that started Ray in its own process: SIGTERM during a later test ends it
+    # (Ray leaves its Python handler registered after shutdown; code that saves and puts
+    # back the SIGTERM handler, as a training run does, makes it live: SystemExit in a test)
+    (tmp_path / "test_late.py").write_text(
+        "import signal, time, ray\n"
+        "def test_ray():\n"
+        "    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)\n"
+        "    ray.shutdown()\n"
+        "def test_long():\n"
+        "    signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGTERM))\n"
+        "    open('started', 'w').close()\n"
+        "    time.sleep(600)\n"
+        "def test_after():\n"
+        "    pass\n"
+    )
+    conftest = Path(__file__).with_name("conftest.py")
+    (tmp_path / "conftest.py").write_text(conftest.read_text())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 240
+    while not (tmp_path / "started").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert (tmp_path / "started").exists()
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGTERM, out
