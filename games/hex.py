@@ -351,12 +351,37 @@ class Hex(NativeGame):
     def row_labels(self):
         return [str(r + 1) for r in range(self.size)]
 
+    def winning_chain(self, cells: np.ndarray) -> set[tuple[int, int]]:
+        """The cells of the stones that join a player's two edges (empty when none do):
+        X's top to bottom, else O's left to right."""
+        n = self.size
+        for who, starts, reached in (
+            (1, [(0, c) for c in range(n)], lambda r, c: r == n - 1),
+            (2, [(r, 0) for r in range(n)], lambda r, c: c == n - 1),
+        ):
+            for start in starts:
+                if cells[start] != who:
+                    continue
+                group, todo = {start}, [start]
+                while todo:
+                    r, c = todo.pop()
+                    for dr, dc in zip(_DR, _DC):
+                        rr, cc = r + int(dr), c + int(dc)
+                        if 0 <= rr < n and 0 <= cc < n and cells[rr, cc] == who and (rr, cc) not in group:
+                            group.add((rr, cc))
+                            todo.append((rr, cc))
+                if any(reached(r, c) for r, c in group):
+                    return group
+        return set()
+
     def render(self, state, index: int = 0, color: bool = False) -> str:
         """The rhombus, each row half a cell right of the one above, labelled on every side;
-        X joins the top and bottom edges, O the left and right ones."""
+        X joins the top and bottom edges, O the left and right ones. Once the game is won,
+        the winning chain's stones are drawn in angle brackets."""
         n = self.size
         cells = self.cells(state, index)
         last = self.last_move_cell(state, index)
+        chain = self.winning_chain(cells) if state.terminated[index] else set()
         pad = len(str(n)) + 3
         letters = "   ".join(self.column_labels())
         lines = [" " * pad + letters + "      X: top to bottom"]
@@ -364,7 +389,7 @@ class Hex(NativeGame):
             parts = []
             for c in range(n):
                 sym = text.symbol(int(cells[r, c]), color)
-                parts.append(f"[{sym}]" if last == (r, c) else f" {sym} ")
+                parts.append(f"<{sym}>" if (r, c) in chain else f"[{sym}]" if last == (r, c) else f" {sym} ")
             note = "   O: left to right" if r == 0 else ""
             lines.append(" " * (2 * r) + f"{r + 1:>{pad - 3}} \\" + " ".join(parts) + f"\\ {r + 1}" + note)
         lines.append(" " * (2 * (n - 1) + pad) + letters)

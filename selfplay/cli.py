@@ -106,11 +106,14 @@ def cli() -> None:
 @cli.command("games")
 def games_cmd() -> None:
     """List the registered games with their action counts and observation shapes."""
-    examples = [
-        "tic_tac_toe",
-        "connect_four",
-        "othello",
-        *(f"hex_{n}x{n}" for n in range(5, 12)),
+    # every native engine that registered (a game added by docs/new_game.md joins by
+    # registering), then examples of the adapters' forms
+    import re
+
+    def natural(name: str) -> list:  # hex_5x5 before hex_10x10
+        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+    examples = sorted((n for n in games.registered() if ":" not in n), key=natural) + [
         "openspiel:tic_tac_toe",
         "openspiel:connect_four",
         "openspiel:hex(board_size=5)",
@@ -445,6 +448,12 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
             f"Adam's rate {cfg.lr:g}, then {cfg.lr_final:g} from minute {cfg.lr_final_at:g} of the run's clock "
             f"(now minute {learner.wall_time / 60:.0f})"
         )
+        ends = learner.wall_time / 60 + (minutes or 0)
+        if minutes is not None and ends <= cfg.lr_final_at:
+            click.echo(
+                f"note: this segment ends at minute {ends:.0f} of the run's clock, before the rate changes at "
+                f"minute {cfg.lr_final_at:g}: the change comes in a later segment (--resume), or lower --lr-final-at"
+            )
     columns = [
         TextColumn("moves"),
         BarColumn(bar_width=24),
@@ -456,9 +465,15 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
     t0, m0 = time.perf_counter(), learner.moves
     deadline = None if minutes is None else t0 + 60 * minutes
     # from here on every SIGINT/SIGTERM means: save once, then stop (the handlers come back after)
+    # the bar's total is --steps (the run ends at the first batched move past it: the total
+    # grows to the count reached), or none while --minutes may end the run first
+    total = None if minutes is not None else cfg.steps
     with runner.stop_requests() as asked, Progress(*columns, transient=False) as progress:
-        task = progress.add_task("moves", total=cfg.steps, completed=learner.moves, info="", eta="-:--:--")
+        task = progress.add_task("moves", total=total, completed=learner.moves, info="", eta="-:--:--")
         last = {"t": 0.0}
+
+        def show(moves: int, **fields) -> None:
+            progress.update(task, completed=moves, total=None if total is None else max(total, moves), **fields)
 
         def on_progress(learner, pool):
             now = time.perf_counter()
@@ -475,10 +490,12 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
             if deadline is not None:
                 left = min(left, max(0.0, deadline - now))
             eta = time.strftime("%H:%M:%S", time.gmtime(left)) if left < 360_000 else "-:--:--"
-            info = f"{rate:,.0f}/s loss {learner.last_loss:.4f}{eps}{lag}"
-            progress.update(task, completed=learner.moves, eta=eta, info=info)
+            loss = f"{learner.last_loss:.4f}" if learner.updates else "- (no gradient step yet)"
+            info = f"{rate:,.0f}/s loss {loss}{eps}{lag}"
+            show(learner.moves, eta=eta, info=info)
 
         def on_eval(learner, row):
+            show(learner.moves)
             progress.console.print(f"[{learner.moves:,} moves, {row['time']:.0f}s] {_eval_text(row)}", soft_wrap=True)
 
         try:
@@ -506,6 +523,10 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
             progress.stop()
             hint = "; --workers 0 trains in one process" if why and isinstance(e, DistributedError) else ""
             raise click.ClickException(str(e) + hint) from None
+        show(learner.moves, eta="0:00:00")
+        progress.update(task, total=learner.moves)  # where the run ended is the whole
+    if runner.plays_exactly(learner):
+        click.echo(f"exact play reached at {learner.moves:,} moves: the run is done (of {cfg.steps:,} moves)")
     click.echo(f"done: {_eval_text(final)}")
     click.echo(f"checkpoint: {out_dir}/latest.pt   curve: {out_dir}/learning_curve.png")
 

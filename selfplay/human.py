@@ -48,6 +48,10 @@ def describe_value(q: float) -> str:
     return f"{word}: {q:+.2f}"
 
 
+#: moves a hint lists by name (Hex has up to 121): the rest as a range of values
+HINT_MOVES = 10
+
+
 class EndOfInput(Exception):
     """The human closed the input (Ctrl-D) or interrupted (Ctrl-C)."""
 
@@ -102,14 +106,32 @@ class Session:
             ((float(q[a]), self.game.action_to_string(state, int(a))) for a in np.flatnonzero(np.isfinite(q))),
             reverse=True,
         )
-        self.write("agent's value of each move for you (win estimate):")
-        self.write("  " + "  ".join(f"{m}: {v:+.2f} ({(v + 1) / 2:.0%})" for v, m in rows))
+        shown = rows[:HINT_MOVES]
+        self.write(
+            "agent's value of each move for you (win estimate)"
+            + (f", the best {len(shown)} of {len(rows)}:" if len(rows) > len(shown) else ":")
+        )
+        self.write("  " + "  ".join(f"{m}: {v:+.2f} ({(v + 1) / 2:.0%})" for v, m in shown))
+        if len(rows) > len(shown):
+            self.write(
+                f"  the other {len(rows) - len(shown)}: from {rows[len(shown)][0]:+.2f} down to {rows[-1][0]:+.2f}"
+            )
         if self.exact is not None:
             vals = self.exact(state)
             words = {1: "wins", 0: "draws", -1: "loses"}
             legal = np.flatnonzero(state.legal_action_mask[0])
             if not any(int(vals[a]) in words for a in legal):
                 self.write("with perfect play from here: not settled yet (too early for the exact solver's budget)")
+                return
+            if len(legal) > HINT_MOVES:  # a long list by outcome: the winning moves first
+                by = {
+                    w: [self.game.action_to_string(state, int(a)) for a in legal if words.get(int(vals[a])) == w]
+                    for w in ("wins", "draws", "loses")
+                }
+                self.write(
+                    "with perfect play from here (exact solver): "
+                    + "; ".join(f"{w}: {' '.join(ms)}" for w, ms in by.items() if ms)
+                )
                 return
             self.write(
                 "with perfect play from here (exact solver): "

@@ -175,7 +175,8 @@ def build(
         return net
     if frame is None:
         raise ValueError(
-            f"canonical must be off for {game_name}: it has no symmetry that swaps the players' goals (Hex has one)"
+            f"canonical must be off for {game_name}: it has no symmetry that swaps the players' goals "
+            "(the native Hex engines have one: hex_5x5 to hex_11x11)"
         )
     return Canonical(net, obs_shape, *frame)
 

@@ -39,6 +39,9 @@ class GameProfile:
     perfect_player: str | None = None
     #: exact_eval is cheap enough to run at every evaluation during training
     exact_in_training: bool = False
+    #: a run is done once an evaluation finds exact play (every position keeps its best
+    #: outcome): it stops there, saved, rather than play out its --steps
+    stop_at_exact: bool = False
     #: training defaults that differ from TrainConfig's (``net`` as NetConfig's fields)
     train: dict = dataclasses.field(default_factory=lambda: dict(ADAPTER_TRAIN))
     #: what MCTS mode (``--mcts``) sets for this game on top of ``config.MCTS_MODE``
@@ -131,6 +134,13 @@ def _ttt_hints():
     return lambda state: move_values(state)[0]
 
 
+def _othello_hints():
+    from selfplay.othello_solver import move_values
+
+    # a bounded budget: settled in the last ~16 empties, "not settled yet" before
+    return lambda state: move_values(state, budget=3_000_000)
+
+
 def _othello_endgame(agent, *, empties: int):
     from selfplay.othello_solver import EndgameAgent
 
@@ -161,6 +171,7 @@ PROFILES: dict[str, GameProfile] = {
         hints=_ttt_hints,
         perfect_player="minimax",
         exact_in_training=True,
+        stop_at_exact=True,
         # reaches exact play (all 4,520 positions) at ~40k moves; 100k leaves a margin
         train=dict(
             steps=100_000,
@@ -239,6 +250,7 @@ PROFILES: dict[str, GameProfile] = {
         mcts=BOARD_MCTS,
         presets={"strong": BOARD_STRONG},
         endgame=_othello_endgame,
+        hints=_othello_hints,
     ),
     # Hex sees which stones each group joins to an edge (derived planes): +297 +- 94 Elo head
     # to head at 15 minutes on 9x9, 67% against MCTS 100 from 55%; its search targets are

@@ -416,6 +416,14 @@ def run(
         )
 
 
+def plays_exactly(learner) -> bool:
+    """The game's profile ends runs at exact play, and the latest evaluation found it."""
+    from selfplay.profiles import profile
+
+    ev = learner.last_eval or {}
+    return profile(learner.cfg.game).stop_at_exact and ev.get("exact", {}).get("kept") == 1.0
+
+
 def _run(
     learner,
     out: Path,
@@ -505,6 +513,8 @@ def _run(
 
     def _should_stop(learner) -> bool:
         if learner.updates > updates0 and not math.isfinite(learner.last_loss):
+            return True
+        if plays_exactly(learner):
             return True
         return bool(asked) or (deadline is not None and time.perf_counter() >= deadline)
 

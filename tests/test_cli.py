@@ -300,3 +300,13 @@ def test_the_learning_rate_drops_at_its_minute_of_the_runs_clock_and_a_resume_lr
     assert r.exit_code == 0, r.output
     cfg, lrs = saved(tmp_path / "early")
     assert (cfg["lr"], cfg["lr_final"], cfg["lr_final_at"], lrs) == (5e-4, 0.0, 0.0, [5e-4])
+
+
+def test_a_rate_schedule_past_the_segments_end_is_said_at_the_start(tmp_path):
+    r = CliRunner().invoke(
+        cli,
+        ["train", "--game", "tic_tac_toe", "--out", str(tmp_path / "r"), "--lr-final", "1e-4", "--lr-final-at", "5"]
+        + ["--minutes", "0.01", "--steps", "2000", "--hidden", "8", "--layers", "1", "--eval-games", "2"],
+    )
+    assert r.exit_code == 0, r.output
+    assert "this segment ends at minute 0 of the run's clock, before the rate changes at minute 5" in r.output

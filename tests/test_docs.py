@@ -39,3 +39,14 @@ def test_new_game_example_passes_the_lockstep_and_conformance_suites(four_in_a_r
             test(four_in_a_row)
             ran.append(name)
     assert len(ran) >= 8
+
+
+def test_a_game_added_by_the_guide_is_listed_by_selfplay_games(four_in_a_row):
+    from click.testing import CliRunner
+
+    from selfplay.cli import cli
+
+    r = CliRunner().invoke(cli, ["games"])
+    assert r.exit_code == 0 and "four_in_a_row" in r.output
+    names = [line.split()[0] for line in r.output.splitlines()[1:] if line and ":" not in line.split()[0]]
+    assert names.index("hex_5x5") < names.index("hex_10x10")  # sizes in order

@@ -4,9 +4,15 @@ import os
 import re
 import signal
 import sys
+from pathlib import Path
 
+import numpy as np
 import pexpect
 import pytest
+
+import games
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TTT = "checkpoints/tic_tac_toe.pt"
 PROMPT = r"your move \([XO]\) > "
@@ -255,3 +261,34 @@ def test_a_closed_stdout_ends_quietly_without_a_traceback():
     )
     assert "Traceback" not in r.stderr and "AttributeError" not in r.stderr, r.stderr
     assert r.returncode == 1 and r.stderr.strip() == "Error: play needs an open standard input and output (a terminal)"
+
+
+def test_a_hex_hint_names_the_best_ten_and_the_range_of_the_rest_and_othellos_endgame_is_exact():
+    from selfplay.checkpoint import load_agent
+    from selfplay.human import HINT_MOVES, Session
+    from selfplay.othello_solver import empties
+    from selfplay.profiles import profile
+
+    out: list[str] = []
+    agent = load_agent(str(ROOT / "checkpoints" / "hex_9x9.pt"))
+    Session(agent.game, agent, read=None, write=out.append)._hint(agent.game.init(1))
+    assert "the best 10 of 81" in out[0] and len(re.findall(r"[a-i]\d: [+-]\d\.\d\d", out[1])) == HINT_MOVES
+    assert out[2].startswith("  the other 71: from ")
+    othello = load_agent(str(ROOT / "checkpoints" / "othello.pt"))
+    g, rng, s = othello.game, np.random.default_rng(0), othello.game.init(1)
+    while empties(s) > 10:
+        s = g.step(s, othello.act(s, rng))
+    out.clear()
+    Session(g, othello, read=None, write=out.append, exact=profile("othello").hints())._hint(s)
+    assert out[-1].startswith("with perfect play from here (exact solver): ")
+    assert re.search(r"(wins|draws|loses)", out[-1]) and "unsolved" not in out[-1]
+
+
+def test_a_won_hex_board_marks_the_winning_chain():
+    g = games.make("hex_5x5")
+    s = g.init(1)
+    for a in (0, 1, 5, 2, 10, 3, 15, 4, 20):  # X plays a1..a5 down the first column
+        s = g.step(s, np.array([a]))
+    assert s.terminated[0]
+    board = g.render(s)
+    assert board.count("<X>") == 5 and "<O>" not in board

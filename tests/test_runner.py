@@ -1,6 +1,7 @@
 """Run folders never lose or overwrite a run: faults injected at every write, kills
 between writes, signals at random moves, bad options and paths swept as classes."""
 
+import dataclasses
 import errno
 import json
 import os
@@ -292,3 +293,19 @@ def test_a_resume_says_which_file_it_passed_over_and_why_and_never_writes_over_i
     assert why in r.output and "moved to latest.pt.unreadable, never written over" in r.output
     assert (out / "latest.pt.unreadable").read_bytes() == content  # kept as it was
     assert torch.load(out / "latest.pt", weights_only=True)["counters"]["moves"] == 2512
+
+
+def test_a_tic_tac_toe_run_stops_at_the_first_evaluation_that_finds_exact_play(tmp_path):
+    """Known answer: a learner holding the shipped (exact) network is done at once."""
+    shipped = checkpoint.load(runner.Path(__file__).resolve().parents[1] / "checkpoints" / "tic_tac_toe.pt")
+    cfg = config.TrainConfig.from_dict(json.loads(shipped["train_config"]))
+    # a rate too small to move the weights off exact play
+    cfg = dataclasses.replace(cfg, steps=100_000, eval_every=1_000, eval_games=20, lr=1e-12)
+    learner = dqn.Learner(cfg)
+    _, net = checkpoint.build_net(shipped, "shipped")
+    learner.online.load_state_dict(net.state_dict())
+    learner.frozen.load_state_dict(net.state_dict())
+    final = runner.run(learner, tmp_path / "run")
+    assert final["exact"]["kept"] == 1.0
+    assert 1_000 <= learner.moves < 2_000  # stopped at the first evaluation, not at 100,000 moves
+    assert runner.plays_exactly(learner)
