@@ -868,11 +868,13 @@ def _print_standings(st, as_json: bool) -> None:
     console.print(table)
 
 
-def _console():
-    """A rich console; a file or pipe gets tables whole (no 80-column wrap that cuts names)."""
+def _console(err: bool = False):
+    """A rich console (on standard error with ``err``); a file or pipe gets tables whole
+    (no 80-column wrap that cuts names)."""
     from rich.console import Console
 
-    return Console() if sys.stdout.isatty() else Console(width=250)
+    stream = sys.stderr if err else sys.stdout
+    return Console(stderr=err) if stream.isatty() else Console(width=250, stderr=err)
 
 
 def _check_export(path: str | None, game_name: str, force: bool, db: str) -> None:
@@ -956,7 +958,14 @@ def tournament(
     PLAYERS: checkpoint files, folders, PATH@search=N, PATH@sym=0, random, minimax, perfect, mcts:N.
     """
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from selfplay import profiles
     from selfplay import tournament as T
@@ -980,7 +989,13 @@ def tournament(
             click.echo(f"all {total} games already stored")
     if missing:
         with Progress(
-            TextColumn("games"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=as_json
+            TextColumn("games"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            disable=as_json,
         ) as progress:
             task = progress.add_task("games", total=total)
 
@@ -1078,6 +1093,8 @@ def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, bet
     """Play A against B (seats alternating, varied openings); optionally gate by SPRT.
 
     A and B: checkpoints, PATH@search=N, random, mcts:N, gtp:COMMAND (an engine over GTP)."""
+    import time
+
     import numpy as np
 
     from selfplay import arena, players, ratings
@@ -1090,10 +1107,14 @@ def match(player_a, player_b, game_name, num_games, sprt, elo0, elo1, alpha, bet
     a, b = players.make_agent(plist[0], game_name, seed), players.make_agent(plist[1], game_name, seed + 1)
     lo, hi = ratings.sprt_bounds(alpha, beta)
 
+    t0 = time.perf_counter()
+
     def report(scores):
         llr = ratings.sprt_llr(scores, elo0, elo1)
+        left = (time.perf_counter() - t0) / len(scores) * (len(planned) - len(scores))
+        eta = f" (eta {time.strftime('%H:%M:%S', time.gmtime(left))})" if len(scores) < len(planned) else ""
         click.echo(
-            f"{len(scores)} games: A scores {np.mean(scores):.1%}"
+            f"{len(scores)} of {len(planned)} games{eta}: A scores {np.mean(scores):.1%}"
             + (f"  LLR {llr:+.2f} [{lo:.2f}, {hi:.2f}]" if sprt else "")
         )
 
@@ -1156,6 +1177,13 @@ def _endings_text(endings: list[str], scores: list[float]) -> str:
 @click.option("--seed", type=Whole(0, SEED_MAX), default=0, show_default=True)
 @opening_plies_option
 @game_workers
+@click.option(
+    "--db",
+    type=click.Path(),
+    default="eval.db",
+    show_default=True,
+    help="SQLite file keeping every finished game (a tournament file): a rerun plays only the missing ones",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @symmetric_option
 @solve_option
@@ -1169,6 +1197,7 @@ def eval_cmd(
     opening_plies,
     workers,
     ray_address,
+    db,
     as_json,
     symmetric,
     solve,
@@ -1205,6 +1234,12 @@ def eval_cmd(
     except players.PlayerError as e:
         raise click.UsageError(f"--opponents: {e}") from None
     _schedule_or_fail(game_name, 2 * games_per_seat, seed, opening_plies)
+    from selfplay import tournament as T
+
+    try:  # checked before any game: a file that is not ours is refused, nothing written
+        store = T.Store(db) if move_time is None else None
+    except T.StoreError as e:
+        raise click.UsageError(f"--db: {e}") from None
     try:  # the matches' player: built afresh for each chunk of games, here or on a worker
         player = (
             agent if move_time is not None else players.checkpoint_player(Path(checkpoint), search, symmetric, solve)
@@ -1226,15 +1261,42 @@ def eval_cmd(
             report["exact"] = exact_eval(agent, rng, games_per_seat)
         except FileNotFoundError as e:
             report["exact_missing"] = str(e)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns += (TextColumn("eta"), TimeRemainingColumn())
     try:
-        with session(workers, ray_address):  # one Ray start-up for every opponent
-            report["matches"] = [
-                evaluate.versus(
-                    player, game_name, o, games_per_seat, seed, workers, ray_address, opening_plies=opening_plies
+        with session(workers, ray_address), Progress(*columns, disable=as_json, console=_console(err=True)) as bar:
+            report["matches"] = []
+            for o in opp_list:  # one Ray start-up for every opponent
+                task = bar.add_task(f"games vs {o}", total=2 * games_per_seat)
+                report["matches"].append(
+                    evaluate.versus(
+                        player,
+                        game_name,
+                        o,
+                        games_per_seat,
+                        seed,
+                        workers,
+                        ray_address,
+                        opening_plies=opening_plies,
+                        store=store,
+                        on_progress=lambda done, total, task=task: bar.update(task, completed=done, total=total),
+                    )
                 )
-                for o in opp_list
-            ]
-    except DistributedError as e:
+    except KeyboardInterrupt:
+        kept = f"the finished games are kept in {db}; the same command continues" if store else "nothing was kept"
+        from selfplay.errors import exit_interrupted
+
+        exit_interrupted(f"\ninterrupted: {kept}")
+    except (DistributedError, T.StoreError) as e:
         raise click.ClickException(str(e)) from None
     if as_json:
         click.echo(json.dumps(report, indent=2))

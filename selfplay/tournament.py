@@ -176,6 +176,15 @@ class Store:
         )
         return list(self.db.execute(q, (game_name, *idents, *idents)))
 
+    def stored_rounds(self, game_name: str, a: str, b: str) -> list[tuple]:
+        """The pair's stored games (``a`` the smaller identity): ``(opening, a_first, round,
+        moves, score_a, ending)``."""
+        q = (
+            "SELECT opening, a_first, round, moves, score_a, ending FROM games WHERE game = ? AND a = ? AND b = ? "
+            "ORDER BY opening, a_first DESC, round"
+        )
+        return list(self.db.execute(q, (game_name, a, b)))
+
     def endings(self, game_name: str) -> list[tuple]:
         """``(ident_a, ident_b, ending, score_a)`` of the games a player ended besides the rules."""
         q = "SELECT a, b, ending, score_a FROM games WHERE game = ? AND ending != '' ORDER BY created"

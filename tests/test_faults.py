@@ -506,3 +506,35 @@ def test_ship_checkpoint_never_writes_over_its_source_or_a_file_it_did_not_make(
     r = _ship(src, keep, "--force")
     assert r.returncode == 0 and keep.read_bytes() != b"someone else's file"
     assert _ship(src, tmp_path / "new.pt").returncode == 0
+
+
+def test_eval_keeps_its_finished_games_through_a_ctrl_c_and_a_rerun_plays_only_the_rest(tmp_path):
+    """Every user runs eval: a Ctrl-C loses only the games in flight."""
+    import sqlite3
+
+    ckpt = str(Path(__file__).resolve().parents[1] / "checkpoints" / "openspiel_hex_board_size_5.pt")
+    db = tmp_path / "eval.db"
+    cmd = [sys.executable, "-m", "selfplay", "eval", ckpt, "--games", "48", "--opponents", "mcts:300", "--json"]
+    cmd += ["--db", str(db)]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def stored() -> int:
+        try:
+            return sqlite3.connect(db).execute("SELECT COUNT(*) FROM games").fetchone()[0]
+        except sqlite3.Error:
+            return 0
+
+    deadline = time.monotonic() + 300
+    while stored() == 0 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    kept = stored()
+    assert proc.returncode == 130 and f"the finished games are kept in {db}" in err, err
+    assert 0 < kept < 96
+    r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    match = json.loads(r.stdout)["matches"][0]
+    assert match["games"] == 96 and stored() == 96
+    again = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert json.loads(again.stdout)["matches"][0] == match  # all stored: nothing played, the same report
