@@ -17,7 +17,7 @@ import games
 from selfplay.checks import SEED_MAX, check_fields, opt
 from selfplay.mcts import SEARCH_TARGETS
 from selfplay.network import NetConfig
-from selfplay.profiles import profile
+from selfplay.profiles import PROFILES, profile
 from selfplay.sources import source_for
 
 #: the most of anything counted in moves (steps, schedules): enough for weeks of play
@@ -81,6 +81,13 @@ class SearchSettings:
         "(Willemsen et al. 2021); 0 = search values only",
         lo=0,
         hi=1,
+    )
+    endgame_targets: int = opt(
+        0,
+        "searched positions with at most this many empty cells take the exact outcome of every "
+        "legal move as its target, from the game's endgame solver (Othello's); 0 = off",
+        lo=0,
+        hi=20,
     )
 
     def __post_init__(self):
@@ -278,6 +285,14 @@ def default_config(game: str, preset: str | None = None, **overrides) -> TrainCo
         overrides = {**known[preset], **{k: v for k, v in overrides.items() if v is not None}}
     flat = _default_flat(game, **overrides)
     search = {k: flat.pop(k) for k in list(flat) if k in SEARCH_FIELDS}
+    if search.get("endgame_targets"):
+        if profile(flat["game"]).endgame_values is None:
+            fits = ", ".join(g for g, p in PROFILES.items() if p.endgame_values is not None)
+            raise ValueError(
+                f"endgame_targets must name a game with an exact endgame solver ({fits}), not {flat['game']}"
+            )
+        if not flat.get("mcts"):
+            raise ValueError("endgame_targets must go with mcts (MCTS mode): it replaces search targets")
     return TrainConfig(search=SearchSettings(**search), **flat)
 
 

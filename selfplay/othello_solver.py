@@ -131,6 +131,24 @@ def move_values(state, index: int = 0, *, exact: bool = False, budget: int = 50_
     return vals
 
 
+def exact_targets(state, max_empties: int, *, budget: int = 5_000_000) -> tuple[np.ndarray, np.ndarray]:
+    """``(solved bool[B], values float32[B, 65])``: in the live positions with at most
+    ``max_empties`` empties, each legal action's exact outcome for the mover (+1 win, 0
+    draw, -1 loss; 0 elsewhere), where ``budget`` nodes settle every action."""
+    b = state.batch_size
+    solved = np.zeros(b, bool)
+    values = np.zeros((b, 65), np.float32)
+    stones = state.stones
+    left = 64 - np.bitwise_count(stones[:, 0] | stones[:, 1]).astype(np.int64)
+    for i in np.flatnonzero(~state.terminated & (left <= max_empties)):
+        vals = move_values(state, i, budget=budget)
+        legal = vals != ILLEGAL
+        if legal.any() and not (vals[legal] == UNKNOWN).any():
+            solved[i] = True
+            values[i, legal] = vals[legal]
+    return solved, values
+
+
 class EndgameAgent:
     """An agent that plays the last ``empties`` empties exactly: a move that keeps the best
     outcome (win, draw, loss), the inner agent's own where it is one of those, else the one

@@ -60,6 +60,10 @@ class GameProfile:
     #: ``(agent, empties=N) -> agent``: the agent playing the last N empties exactly (an
     #: endgame solver: Othello's), for ``PATH@endgame=N``; None = the game has none
     endgame: Callable | None = None
+    #: ``(state, empties) -> (solved bool[B], values float32[B, A])``: each legal move's exact
+    #: outcome (+1/0/-1 for the mover) in the positions with at most ``empties`` empty cells,
+    #: training's endgame targets (``--endgame-targets``); None = the game has none
+    endgame_values: Callable | None = None
 
 
 #: any game without its own training defaults (the adapters'): sized for one CPU core (a
@@ -139,6 +143,12 @@ def _othello_hints():
 
     # a bounded budget: settled in the last ~16 empties, "not settled yet" before
     return lambda state: move_values(state, budget=3_000_000)
+
+
+def _othello_endgame_values(state, empties: int):
+    from selfplay.othello_solver import exact_targets
+
+    return exact_targets(state, empties)
 
 
 def _othello_endgame(agent, *, empties: int):
@@ -250,6 +260,7 @@ PROFILES: dict[str, GameProfile] = {
         mcts=BOARD_MCTS,
         presets={"strong": BOARD_STRONG},
         endgame=_othello_endgame,
+        endgame_values=_othello_endgame_values,
         hints=_othello_hints,
     ),
     # Hex sees which stones each group joins to an edge (derived planes): +297 +- 94 Elo head

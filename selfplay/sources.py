@@ -286,6 +286,8 @@ class Search(TargetSource):
                 stop=learner.stop_requested,
             )
             q, weight = target.targets(res, sub.legal_action_mask)
+            if st.endgame_targets:
+                q, weight = self._exact_endgame(sub, q, weight)
             early = sub.num_moves < st.temperature_moves
             probs = mcts.shares(res.visits)
             u = learner.rng.random(len(idx)) * probs.sum(axis=1)  # one draw per game, proportional to visits
@@ -301,6 +303,19 @@ class Search(TargetSource):
         if self.pending is not None and done.any():
             envs = np.flatnonzero(done)
             self.targets.add(*self.pending.finish(envs, rewards[envs], plies[envs], cfg.gamma, st.outcome_mix))
+
+    def _exact_endgame(self, sub, q, weight):
+        """Where the game's endgame solver settles a position (``endgame_targets`` empties or
+        fewer), every legal move's exact outcome replaces the search's values, weighted alike."""
+        from selfplay.profiles import profile
+
+        solved, values = profile(self.learner.cfg.game).endgame_values(sub, self.learner.cfg.search.endgame_targets)
+        if solved.any():
+            legal = sub.legal_action_mask[solved]
+            q, weight = q.copy(), weight.copy()
+            q[solved] = np.where(legal, values[solved], 0.0)
+            weight[solved] = legal / legal.sum(axis=1, keepdims=True)
+        return q, weight
 
     def _symmetric(self, net):
         """``net`` averaged over the board's symmetries (``network.SymmetryMean``), built once

@@ -109,3 +109,41 @@ def test_endgame_is_a_player_option_for_othello_only():
         players.parse(f"{ROOT}/checkpoints/hex_9x9.pt@endgame=14")
     with pytest.raises(players.PlayerError, match="endgame=N, N empties up to 30"):
         players.parse(f"{ROOT}/checkpoints/othello.pt@endgame=99")
+
+
+def test_endgame_targets_put_each_legal_moves_exact_outcome_in_place_of_the_searchs():
+    from selfplay import config, dqn
+
+    cfg = config.default_config("othello", mcts=True, endgame_targets=8, num_envs=4, simulations=2)
+    source = dqn.Learner(cfg).source
+    rng = np.random.default_rng(7)
+    batch = games.concat([_position(rng, 8), _position(rng, 8), _position(rng, 30)])
+    q = np.full((3, 65), 0.25, np.float32)
+    weight = np.full((3, 65), 1 / 65, np.float32)
+    q2, w2 = source._exact_endgame(batch, q, weight)
+    for i in (0, 1):
+        s = games.take(batch, np.array([i]))
+        legal = s.legal_action_mask[0]
+        assert np.array_equal(q2[i, legal], move_values(s)[legal].astype(np.float32))
+        assert np.allclose(w2[i, legal], 1 / legal.sum()) and (w2[i, ~legal] == 0).all()
+    assert (q2[2] == 0.25).all() and (w2[2] == weight[2]).all()  # 30 empties: the search's targets stay
+    assert (q == 0.25).all()  # the search's arrays are not written over
+
+
+@pytest.mark.parametrize(
+    "kw, says",
+    [
+        (dict(game="connect_four", mcts=True), "--endgame-targets must name a game with an exact endgame solver"),
+        (dict(game="othello"), "--endgame-targets must go with --mcts"),
+    ],
+)
+def test_endgame_targets_are_refused_where_they_cannot_work(kw, says):
+    from click.testing import CliRunner
+
+    from selfplay.cli import cli
+
+    args = ["train", "--game", kw["game"], "--endgame-targets", "10", "--steps", "10"] + (
+        ["--mcts"] if kw.get("mcts") else []
+    )
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 2 and says in r.output, r.output
