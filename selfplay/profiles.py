@@ -51,11 +51,9 @@ class GameProfile:
     presets: dict = dataclasses.field(default_factory=dict)
     #: how a trained agent plays by default: its Q is the mean over the board's symmetries
     #: (``network.SymmetryMean``; ``--no-symmetric`` or ``PATH@sym=0`` turns it off; a game
-    #: that declares none plays as it is). Measured on every native game's shipped agent
-    #: against itself without it, greedy: connect four +41 +- 22 Elo (1,000 games), Othello
-    #: +51 +- 34, Hex 9x9 +47 +- 34 (400), tic-tac-toe still exact (docs/experiments.md,
-    #: "The mean over the board's symmetries at play"). Training and its evaluations do
-    #: without it (it costs one network call per symmetry)
+    #: that declares none plays as it is; docs/experiments.md, "The mean over the board's
+    #: symmetries at play"). Training and its evaluations do without it (it costs one
+    #: network call per symmetry)
     symmetric: bool = True
     #: ``(agent, empties=N) -> agent``: the agent playing the last N empties exactly (an
     #: endgame solver: Othello's), for ``PATH@endgame=N``; None = the game has none
@@ -216,27 +214,12 @@ PROFILES: dict[str, GameProfile] = {
         exact_eval=_c4_exact,
         hints=_c4_hints,
         perfect_player="perfect",
-        # the cells that would complete four (derived planes): at 15 minutes +52 +- 49 Elo
-        # head to head, 87.0% of the non-trivial labelled positions from 78.3%
+        # the cells that would complete four (derived planes)
         train={**BOARD_TRAIN, "derived": 1},
-        # mixed search targets (half visit shares, half uniform over completed Q): +121 +- 36
-        # Elo over completed Q at 15 minutes; its 3-hour run beat the completed-Q one +53 +- 34
-        # greedy and met the search-200 targets (training/c4_mixed/SEGMENTS.md)
+        # mixed search targets: half visit shares, half uniform over completed Q
         mcts={**BOARD_MCTS, "search_target": "mixed"},
-        # the long run behind the shipped agent (training/c4_s32/SEGMENTS.md): MCTS mode's
-        # defaults with a 512-wide MLP (256 wide wins at 15 minutes and an hour; over the
-        # 3-hour budget 512 wide beat 256 wide's run +70 +- 35 Elo greedy, training/c4_w512)
-        # and 32 simulations a move (16 win at 15 minutes; over 3 hours 32 beat 16's run
-        # +28 +- 22 Elo greedy over 1,000 distinct games, at as many moves a minute), 150M
-        # moves bounded by --minutes, evaluated and saved seldom enough to cost little; and
-        # both seats searching with the online network (the frozen copy caught up after every
-        # iteration, searching and storing targets too): +94 +- 29 Elo at an hour, and its
-        # 3-hour run beat the agent before it +40 +- 22 greedy over 1,000 games
-        # (training/c4_both/SEGMENTS.md); then 768 wide in bfloat16 arithmetic (bf16 made
-        # 1.5x the moves a minute on this project's 2-core host, and the wider network learns
-        # more a move), and Adam's rate lowered to 1.5e-4 at minute 100 of the run's clock
-        # (from minute 153 its run was level with the 512-wide float32 agent, +7 +- 22;
-        # from minute 100 it beat it +27 +- 22 greedy over 1,000 games: training/c4_w768_lr)
+        # the recipe of the shipped agent: its card gives the command, and
+        # docs/experiments.md the comparisons behind each setting
         presets={
             "strong": {
                 **BOARD_STRONG,
@@ -252,8 +235,7 @@ PROFILES: dict[str, GameProfile] = {
             }
         },
     ),
-    # Othello and Hex take connect four's board defaults; the MLP beat a small ResNet on Othello
-    # (12 minutes of one core each) and on Hex 9x9 (10 minutes): docs/experiments.md
+    # Othello and Hex take connect four's board defaults (an MLP; docs/experiments.md)
     "othello": GameProfile(
         opening_plies=2,
         train=BOARD_TRAIN,
@@ -263,13 +245,9 @@ PROFILES: dict[str, GameProfile] = {
         endgame_values=_othello_endgame_values,
         hints=_othello_hints,
     ),
-    # Hex sees which stones each group joins to an edge (derived planes): +297 +- 94 Elo head
-    # to head at 15 minutes on 9x9, 67% against MCTS 100 from 55%; its search targets are
-    # the visited actions' (with ~80 legal moves and 16 simulations, completed Q sets most
-    # of them to the root value): +410 +- 95 at 15 minutes; its network plays O's positions
-    # transposed, as X (canonical frame): +92 +- 50 at 15 minutes, and greedy 52% against
-    # MCTS 1,000 from 36%; level 2 adds the empty cells on each side's shortest connection:
-    # +487 +- 103 at 15 minutes, greedy 79% against MCTS 1,000 from 45% (docs/experiments.md)
+    # Hex: the derived planes up to level 2 (the stones each group joins to an edge, the
+    # winning cells, each side's shortest connection), visit-count search targets, and the
+    # canonical frame (O's positions played transposed, as X's); docs/experiments.md
     **{
         f"hex_{n}x{n}": GameProfile(
             opening_plies=2,
