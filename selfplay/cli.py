@@ -1155,6 +1155,43 @@ def _endings_text(endings: list[str], scores: list[float]) -> str:
     return ", ".join(f"{how} {n} (A won {won[how]})" for how, n in counts.most_common())
 
 
+# ------------------------------------------------------------------ serve
+@cli.command()
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="address to listen on (this machine only by default)"
+)
+@click.option("--port", type=Whole(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    multiple=True,
+    help="a checkpoint the page may play (repeat; the shipped agents are always there)",
+)
+@click.option("--db", "dbs", multiple=True, help="a tournament file the page may show (repeat)")
+@click.option("--run", "runs", multiple=True, help="a run folder whose curve the page may plot (repeat)")
+def serve(host, port, checkpoints, dbs, runs):
+    """Play, watch and rank in the browser: a local web app over the named files."""
+    import socket
+
+    from selfplay import serve as S
+
+    try:
+        sources = S.Sources.from_paths(checkpoints=checkpoints, dbs=dbs, runs=runs)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    try:  # a port in use is one line, before the server starts
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as e:
+        raise click.UsageError(f"--host {host} --port {port}: cannot listen there ({e.strerror or e})") from None
+    import uvicorn
+
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"selfplay serve: http://{shown}:{port}/  (Ctrl-C stops it)")
+    uvicorn.run(S.make_app(sources), host=host, port=port, log_level="warning")
+
+
 # ------------------------------------------------------------------ eval
 @cli.command("eval")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))

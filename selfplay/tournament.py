@@ -208,6 +208,64 @@ class Store:
         return list(self.db.execute(q, (game_name, *idents, *idents)))
 
 
+class Results:
+    """A results file opened to read only (``selfplay serve``): checked as :class:`Store`
+    checks it, never written, version 1 and 2 files read as they are."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        p = Path(self.path)
+        if not p.is_file() or p.stat().st_size == 0:
+            raise StoreError(f"{self.path}: no results file there")
+        Store._check_existing(self)
+        try:
+            self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+            self.columns = _tables(self.db).get("games", [])
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: not a readable SQLite file ({e})") from None
+
+    def _query(self, q: str, args=()) -> list[tuple]:
+        try:
+            return list(self.db.execute(q, args))
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot read the results file ({e})") from None
+
+    def game_names(self) -> list[str]:
+        return [r[0] for r in self._query("SELECT DISTINCT game FROM games ORDER BY game")]
+
+    def players(self, game_name: str) -> list[Player]:
+        """The players with games of ``game_name``, as they were stored."""
+        idents = {
+            r[0]
+            for r in self._query(
+                "SELECT a FROM games WHERE game = ? UNION SELECT b FROM games WHERE game = ?", (game_name, game_name)
+            )
+        }
+        out = []
+        for ident, label, spec in self._query("SELECT ident, label, spec FROM players ORDER BY label"):
+            if ident not in idents:
+                continue
+            try:
+                fields = json.loads(spec)
+                fields["settings"] = tuple(fields.get("settings") or ())
+                out.append(Player(**fields))
+            except (TypeError, ValueError):
+                out.append(Player(label=label, ident=ident, kind="unknown"))
+        return out
+
+    def results(self, game_name: str, idents: list[str]) -> list[tuple]:
+        return Store.results(self, game_name, idents)
+
+    def stored(self, game_name: str, idents: list[str]) -> list[tuple]:
+        ending = "ending" if "ending" in self.columns else "''"
+        marks = ",".join("?" * len(idents))
+        q = (
+            f"SELECT a, b, opening, a_first, moves, score_a, {ending} FROM games WHERE game = ? AND a IN ({marks}) "
+            f"AND b IN ({marks}) ORDER BY created, a, b, opening, a_first"
+        )
+        return self._query(q, (game_name, *idents, *idents))
+
+
 def _key(players, p: Pairing) -> tuple:
     return (
         players[p.a].ident,
