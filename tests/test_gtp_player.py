@@ -109,7 +109,7 @@ def test_gnugo_plays_go_through_the_openspiel_adapter_to_two_passes_and_the_scor
 
 # ------------------------------------------------------------------ a misbehaving engine
 FAILURES = {
-    "illegal": "forfeit: illegal or unparsable move 'a1'",
+    "illegal": "forfeit: illegal or unparsable move 'z1'",
     "garbage": "forfeit: illegal or unparsable move 'zz99'",
     "notgtp": "forfeit: not GTP (answered 'hello there'",
     "binary": "forfeit: not GTP (binary output)",
@@ -213,7 +213,7 @@ def test_a_version_2_results_file_is_read_and_its_games_count_as_ended_by_the_ru
     assert store.endings("hex_5x5") == []
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(answer=st.one_of(st.binary(max_size=60), st.text(max_size=30).map(lambda t: ("= " + t + "\n\n").encode())))
 def test_any_answer_to_genmove_is_a_legal_move_or_a_forfeit_never_an_exception(answer):
     game = games.make("hex_5x5")
@@ -339,22 +339,22 @@ def test_othello_and_hex_export_as_sgf_and_connect_four_as_move_lists(tmp_path):
 
 
 def test_tournament_export_refuses_a_file_that_is_there_and_a_form_the_game_has_not(tmp_path):
+    from click.testing import CliRunner
+
+    from selfplay.cli import cli
+
     there = tmp_path / "games.sgf"
     there.write_text("mine")
-    base = [sys.executable, "-m", "selfplay", "tournament", "random", "mcts:2", "--games", "2"]
+    base = ["tournament", "random", "mcts:2", "--games", "2", "--db", str(tmp_path / "t.db")]
     for extra, says in (
         (["--game", "hex_5x5", "--export", str(there)], "the file is there already; --force overwrites it"),
         (["--game", "connect_four", "--export", str(tmp_path / "c4.sgf")], "SGF has no game number for connect_four"),
         (["--game", "hex_5x5", "--export", str(tmp_path / "g.json")], "name a .csv, .sgf or .txt file"),
+        (["--game", "hex_5x5", "--export", str(tmp_path / "t.db")], "is the file being read"),
     ):
-        r = subprocess.run(base + extra + ["--db", str(tmp_path / "t.db")], capture_output=True, text=True, timeout=300)
-        assert r.returncode == 2 and says in r.stderr, r.stderr
+        r = CliRunner().invoke(cli, base + extra)
+        assert r.exit_code == 2 and says in r.output, r.output
     assert there.read_text() == "mine" and not (tmp_path / "t.db").exists()
-    r = subprocess.run(
-        base + ["--game", "hex_5x5", "--export", str(there), "--force", "--db", str(tmp_path / "t.db")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert r.returncode == 0, r.stderr
+    r = CliRunner().invoke(cli, base + ["--game", "hex_5x5", "--export", str(there), "--force"])
+    assert r.exit_code == 0, r.output
     assert there.read_text().count("(;FF[4]GM[11]") == 2
