@@ -284,26 +284,6 @@ def build_net(d: dict, path="checkpoint"):
     return g, net.eval()
 
 
-def restore_learner(d: dict, path="checkpoint", with_replay: bool = True):
-    """A Learner in exactly the state it was saved in (replay memory if it was saved)."""
-    check_resumable(d, path)
-    try:
-        return _restore(d, with_replay)
-    except CheckpointError:
-        raise
-    except Exception as e:  # any part that does not fit this config: one line naming the file
-        raise CheckpointError(f"{path}: cannot restore its training state ({str(e).splitlines()[0][:160]})") from None
-
-
-def _restore(d: dict, with_replay: bool):
-    from selfplay.config import TrainConfig
-    from selfplay.dqn import Learner
-
-    learner = Learner(TrainConfig.from_dict(json.loads(d["train_config"])))
-    learner.load_state_dict(d, with_replay)
-    return learner
-
-
 def load_agent(
     path: str | os.PathLike,
     search: int | None = None,

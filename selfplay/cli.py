@@ -768,7 +768,7 @@ def game_workers(f):
 def _check_workers(workers: int | str, ray_address: str | None) -> None:
     """Refuse, before any game, an address without workers (0 or ``auto``) and workers
     without Ray: the one check of --workers and --ray-address, for every command."""
-    from selfplay.distributed import DistributedError, check_address, require_ray
+    from selfplay.raytasks import DistributedError, check_address, require_ray
 
     if ray_address is not None and workers in (0, "auto"):
         raise click.UsageError("--ray-address needs --workers N (N > 0)")
@@ -973,7 +973,7 @@ def tournament(
     plist, game_name = _players_or_fail(players, game_name)
     _check_export(export_csv, game_name, force, db)
     _check_workers(workers, ray_address)
-    from selfplay.distributed import DistributedError  # Ray itself only with --workers
+    from selfplay.raytasks import DistributedError  # Ray itself only with --workers
 
     try:
         if anchor != "random" and not any(anchor in (p.label, p.ident, p.path) for p in plist):
@@ -1248,8 +1248,8 @@ def eval_cmd(
 
     from selfplay import evaluate, players
     from selfplay.checkpoint import CheckpointError, load_agent
-    from selfplay.distributed import DistributedError, session
     from selfplay.profiles import profile
+    from selfplay.raytasks import DistributedError, session
 
     if move_time is not None and workers:
         raise click.UsageError(

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
 import games
 from selfplay.checks import SEED_MAX, check_fields, opt
 from selfplay.mcts import SEARCH_TARGETS
 from selfplay.network import NetConfig
 from selfplay.profiles import PROFILES, profile
-from selfplay.sources import source_for
 
 #: the most of anything counted in moves (steps, schedules): enough for weeks of play
 MOVES_MAX = 10**12
@@ -305,38 +302,3 @@ def _default_flat(game: str, **overrides) -> dict:
         base.update(prof.mcts)
     base.update({k: v for k, v in overrides.items() if v is not None})
     return dict(game=game, **base)
-
-
-def memory_estimate(cfg: TrainConfig, game) -> int:
-    """Bytes a Learner for ``cfg`` will hold, roughly: replay memory, the target source's
-    own (search targets and search trees), and four copies of the weights (online,
-    frozen, Adam's two moments)."""
-    cells = int(np.prod(game.obs_shape))
-    obs_bytes = (cells + 7) // 8 if game.binary_obs else 2 * cells
-    per_transition = 2 * obs_bytes + (game.num_actions + 7) // 8 + 8
-    total = cfg.replay_capacity * per_transition
-    total += source_for(cfg).extra_memory(cfg, game)
-    n = cfg.net
-    if n.kind == "mlp":
-        params = cells * n.hidden + (n.layers - 1) * n.hidden**2 + n.hidden * game.num_actions
-    else:
-        h, w = game.obs_shape[1:]
-        params = 18 * n.blocks * n.channels**2 + 4 * h * w * n.hidden + n.hidden * game.num_actions
-    return int(total + 16 * params)
-
-
-def check_memory(cfg: TrainConfig, game) -> None:
-    """Refuse, before allocating, a config that needs more memory than this machine has."""
-    import os
-
-    need = memory_estimate(cfg, game)
-    try:
-        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return
-    if need > have:
-        raise ValueError(
-            f"this run needs about {need / 2**30:,.1f} GiB of memory (replay memory, search trees and network), "
-            f"more than this machine's {have / 2**30:,.1f} GiB: lower --replay-capacity, --num-envs, "
-            f"--simulations or the network size"
-        )

@@ -29,8 +29,8 @@ import numpy as np
 import torch
 
 import games
-from selfplay import serial
-from selfplay.config import TrainConfig, check_memory
+from selfplay import checkpoint, serial
+from selfplay.config import TrainConfig
 from selfplay.network import build_for, legal_q
 from selfplay.replay import Replay
 from selfplay.sources import source_for
@@ -309,3 +309,58 @@ def _next_multiple(x: int, every: int) -> int:
     if not every:
         return math.inf
     return (x // every + 1) * every
+
+
+# ------------------------------------------------------------------ memory and restoring
+def memory_estimate(cfg: TrainConfig, game) -> int:
+    """Bytes a Learner for ``cfg`` will hold, roughly: replay memory, the target source's
+    own (search targets and search trees), and four copies of the weights (online,
+    frozen, Adam's two moments)."""
+    cells = int(np.prod(game.obs_shape))
+    obs_bytes = (cells + 7) // 8 if game.binary_obs else 2 * cells
+    per_transition = 2 * obs_bytes + (game.num_actions + 7) // 8 + 8
+    total = cfg.replay_capacity * per_transition
+    total += source_for(cfg).extra_memory(cfg, game)
+    n = cfg.net
+    if n.kind == "mlp":
+        params = cells * n.hidden + (n.layers - 1) * n.hidden**2 + n.hidden * game.num_actions
+    else:
+        h, w = game.obs_shape[1:]
+        params = 18 * n.blocks * n.channels**2 + 4 * h * w * n.hidden + n.hidden * game.num_actions
+    return int(total + 16 * params)
+
+
+def check_memory(cfg: TrainConfig, game) -> None:
+    """Refuse, before allocating, a config that needs more memory than this machine has."""
+    import os
+
+    need = memory_estimate(cfg, game)
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > have:
+        raise ValueError(
+            f"this run needs about {need / 2**30:,.1f} GiB of memory (replay memory, search trees and network), "
+            f"more than this machine's {have / 2**30:,.1f} GiB: lower --replay-capacity, --num-envs, "
+            f"--simulations or the network size"
+        )
+
+
+def restore_learner(d: dict, path="checkpoint", with_replay: bool = True):
+    """A Learner in exactly the state it was saved in (replay memory if it was saved)."""
+    checkpoint.check_resumable(d, path)
+    try:
+        return _restore(d, with_replay)
+    except checkpoint.CheckpointError:
+        raise
+    except Exception as e:  # any part that does not fit this config: one line naming the file
+        raise checkpoint.CheckpointError(
+            f"{path}: cannot restore its training state ({str(e).splitlines()[0][:160]})"
+        ) from None
+
+
+def _restore(d: dict, with_replay: bool):
+    learner = Learner(TrainConfig.from_dict(json.loads(d["train_config"])))
+    learner.load_state_dict(d, with_replay)
+    return learner

@@ -63,7 +63,7 @@ def _match(agent, opp, game_name, games_per_seat, seed, workers, ray_address, op
         for k, i in enumerate(range(0, len(planned), CHUNK))
     ]
     if workers > 0:
-        from selfplay.distributed import imap_unordered
+        from selfplay.raytasks import imap_unordered
 
         stream = imap_unordered(players.play_chunk, tasks, workers, ray_address)
     else:

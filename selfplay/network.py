@@ -174,9 +174,11 @@ def build(
     if not cfg.canonical:
         return net
     if frame is None:
+        from games.hex import SIZES
+
         raise ValueError(
             f"canonical must be off for {game_name}: it has no symmetry that swaps the players' goals "
-            "(the native Hex engines have one: hex_5x5 to hex_11x11)"
+            f"(the native Hex engines have one: hex_{SIZES[0]}x{SIZES[0]} to hex_{SIZES[-1]}x{SIZES[-1]})"
         )
     return Canonical(net, obs_shape, *frame)
 

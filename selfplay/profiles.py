@@ -170,6 +170,13 @@ def _c4_hints():
     return lambda state: solver.move_values(*from_state(state), budget=250_000)
 
 
+def hex_sizes():
+    """The native Hex engines' board sizes (the one list is the engine's)."""
+    from games.hex import SIZES
+
+    return SIZES
+
+
 #: the profiles of games with exact knowledge; every other game uses DEFAULT
 PROFILES: dict[str, GameProfile] = {
     "tic_tac_toe": GameProfile(
@@ -255,7 +262,7 @@ PROFILES: dict[str, GameProfile] = {
             mcts={**BOARD_MCTS, "search_target": "visits", "net": {**BOARD_MCTS["net"], "canonical": True}},
             presets={"strong": BOARD_STRONG},
         )
-        for n in range(5, 12)
+        for n in hex_sizes()
     },
 }
 DEFAULT = GameProfile()

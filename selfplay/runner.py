@@ -248,7 +248,7 @@ def _prepare(cfg, out: Path, resume: bool, steps, lr, force: bool, game) -> dqn.
             raise RunError(f"{out} is a {d['game']} run; --game {game} does not match (leave --game out to resume)")
         check_writable(out)
         sweep_tmp(out)
-        learner = checkpoint.restore_learner(d, path)
+        learner = dqn.restore_learner(d, path)
         learner.resumed_from = path
         learner.resume_notes = []
         for p, why in skipped:  # said, and a file the run could not use is kept out of its way

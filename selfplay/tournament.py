@@ -363,7 +363,7 @@ def run(
             todos.append((pa, pb, todo))
     finished = total - len(missing)
     if workers > 0:
-        from selfplay.distributed import imap_unordered
+        from selfplay.raytasks import imap_unordered
 
         results = imap_unordered(play_chunk, tasks, workers, ray_address)
     else:

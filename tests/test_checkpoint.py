@@ -83,7 +83,7 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, game_na
     _run(first, 400)
     checkpoint.save_learner(first, tmp_path / "mid.pt", with_replay=True)
     del first
-    resumed = checkpoint.restore_learner(checkpoint.load(tmp_path / "mid.pt"))
+    resumed = dqn.restore_learner(checkpoint.load(tmp_path / "mid.pt"))
     _run(resumed, 800)
     for a, b in zip(straight.online.state_dict().values(), resumed.online.state_dict().values()):
         assert torch.equal(a, b)
@@ -105,7 +105,7 @@ def test_a_checkpoint_written_with_the_per_tensor_adam_resumes_exactly_on_the_fu
     d = checkpoint.load(tmp_path / "mid.pt")
     for group in d["optimizer"]["param_groups"]:
         group.update(fused=None, foreach=None)
-    resumed = checkpoint.restore_learner(d)
+    resumed = dqn.restore_learner(d)
     assert all(g["fused"] for g in resumed.optimizer.param_groups)
     _run(resumed, 600)
     assert straight.updates == resumed.updates > 0
@@ -133,7 +133,7 @@ def test_mcts_mode_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_pat
     assert first.source.targets.size > 0 and first.episodes > first.source.episodes_at_iteration
     checkpoint.save_learner(first, tmp_path / "mid.pt", with_replay=True)
     del first
-    resumed = checkpoint.restore_learner(checkpoint.load(tmp_path / "mid.pt"))
+    resumed = dqn.restore_learner(checkpoint.load(tmp_path / "mid.pt"))
     _run(resumed, 300)
     assert straight.updates == resumed.updates > 0
     for a, b in zip(straight.online.state_dict().values(), resumed.online.state_dict().values()):
@@ -262,7 +262,7 @@ def test_every_field_replaced_by_junk_or_removed_is_refused_with_one_line_naming
         torch.save(d, path)
         try:
             loaded = checkpoint.load(path)
-            checkpoint.restore_learner(loaded, path)
+            dqn.restore_learner(loaded, path)
         except CheckpointError as e:
             assert "\n" not in str(e) and str(path) in str(e)
 

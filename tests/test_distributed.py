@@ -71,6 +71,7 @@ def test_mcts_mode_actors_send_search_targets(local_ray):
     assert learner.source.targets.size > 0 and learner.updates > 0
 
 
+@pytest.mark.slow  # the default run joins a two-node cluster in the train test below
 def test_actors_run_on_both_nodes_of_a_two_node_cluster():
     from ray.cluster_utils import Cluster
 
@@ -491,7 +492,7 @@ def _tree(root: int) -> dict[int, int]:
 @pytest.mark.parametrize(
     "victim",
     [
-        "raylet",
+        pytest.param("raylet", marks=pytest.mark.slow),
         pytest.param("gcs_server", marks=pytest.mark.slow),
         pytest.param("DashboardAgent", marks=pytest.mark.slow),
     ],

@@ -169,7 +169,7 @@ def test_the_strong_preset_is_mcts_mode_bounded_by_minutes_and_options_beside_it
     assert config.default_config(game, preset="strong", lr=1.5e-4, steps=None).lr == 1.5e-4
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("precision", ["fp32", pytest.param("bf16", marks=pytest.mark.slow)])
 def test_learns_win_in_one_and_must_block_in_tic_tac_toe(precision):
     """A short run learns the two tactical basics (known answers), in float32 and in
     bfloat16 arithmetic."""
@@ -266,7 +266,10 @@ def test_n_step_returns_sum_each_movers_reward_with_alternating_sign_up_to_the_e
         assert done[k] == (to_end < n)
 
 
-@pytest.mark.parametrize("mcts", [None, pytest.param(True, marks=pytest.mark.slow)])  # MCTS mode: ~2 min quiet
+# whole runs are slow tests; the default run's known answer is tests/test_runner.py's run
+# that stops at the first evaluation finding exact play
+@pytest.mark.slow
+@pytest.mark.parametrize("mcts", [None, True])
 def test_tic_tac_toe_reaches_exact_play_from_the_defaults_in_plain_and_mcts_mode(mcts):
     """Every one of the 4,520 positions keeps its best outcome, and minimax never wins."""
     from selfplay.exact import exact_tic_tac_toe

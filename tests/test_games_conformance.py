@@ -486,7 +486,9 @@ def test_connect_four_level_two_planes_are_the_playable_cells_and_the_cells_that
         s = g.step(s, games.random_actions(s, rng))
 
 
-@pytest.mark.parametrize("size", [5, 9])
+# 9x9 takes minutes on a busy machine (a from_cells rebuild per empty cell): the default run
+# checks 5x5, the same code at every size
+@pytest.mark.parametrize("size", [5, pytest.param(9, marks=pytest.mark.slow)])
 def test_hex_winning_cell_planes_are_the_cells_that_join_a_players_edges(size):
     """Hex's last two derived planes mark an empty cell for a player exactly when that
     player's stone there would join its two edges (checked by placing it and rebuilding

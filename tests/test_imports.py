@@ -76,3 +76,44 @@ def test_games_never_imports_selfplay():
 def test_the_circle_finder_finds_a_circle():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert circles({"a": {"b"}, "b": set()}) == []
+
+
+#: the modules that play (matches, evaluations, tournaments, GTP, the terminal, the web app)
+PLAY_PATH = [
+    "selfplay.arena",
+    "selfplay.players",
+    "selfplay.agents",
+    "selfplay.evaluate",
+    "selfplay.tournament",
+    "selfplay.gtp",
+    "selfplay.gtp_player",
+    "selfplay.human",
+    "selfplay.sgf",
+    "selfplay.serve",
+]
+#: the learner's side: a match must never pull it in
+TRAINING = {"selfplay.dqn", "selfplay.sources", "selfplay.runner", "selfplay.distributed"}
+
+
+def reaches(graph: dict[str, set[str]], start: str) -> dict[str, list[str]]:
+    """Every module ``start`` imports, directly or through others, with one path to it."""
+    paths, todo = {start: [start]}, [start]
+    while todo:
+        m = todo.pop()
+        for t in sorted(graph[m]):
+            if t not in paths:
+                paths[t] = paths[m] + [t]
+                todo.append(t)
+    return paths
+
+
+def test_the_play_path_never_reaches_the_learner():
+    graph = import_graph()
+    for module in PLAY_PATH:
+        paths = reaches(graph, module)
+        bad = {t: paths[t] for t in TRAINING if t in paths}
+        assert not bad, f"{module} reaches the learner: " + "; ".join(" -> ".join(p) for p in bad.values())
+
+
+def test_the_reach_finder_finds_a_path():
+    assert reaches({"a": {"b"}, "b": {"c"}, "c": set()}, "a")["c"] == ["a", "b", "c"]
