@@ -89,7 +89,17 @@ def main() -> None:
     )
     ap.add_argument("--games", type=int, default=200, help="head-to-head games per pair (both seats)")
     ap.add_argument("--mcts-sims", type=int, default=1000, help="OpenSpiel MCTS opponent's simulations")
-    ap.add_argument("--mcts-games", type=int, default=50, help="games per seat against OpenSpiel MCTS")
+    ap.add_argument("--mcts-games", type=int, default=50, help="games per seat against each reference opponent")
+    ap.add_argument(
+        "--opponent",
+        action="append",
+        default=None,
+        help="a reference opponent as the player registry names it (repeatable): 'gtp:gtp-rhino -l 1', "
+        "mcts:N, random [default: mcts:--mcts-sims]",
+    )
+    ap.add_argument(
+        "--opening-plies", type=int, default=None, help="random plies of each opening [default: the game's]"
+    )
     ap.add_argument("--parallel", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("runs/compare"))
@@ -116,7 +126,8 @@ def main() -> None:
         c = load(args.out / n / "latest.pt")["counters"]
         info[n] = {"moves": int(c["moves"]), "updates": int(c["updates"]), "seconds": float(c["wall_time"])}
     game = games.make(args.game)
-    planned = profiles.schedule(args.game, args.games, args.seed)
+    planned = profiles.schedule(args.game, args.games, args.seed, args.opening_plies)
+    opponents = args.opponent or [f"mcts:{args.mcts_sims}"]
     results = []
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
@@ -137,8 +148,14 @@ def main() -> None:
                 kept_nontrivial=ex["kept_nontrivial"],
             )
         if args.mcts_games:
-            m = evaluate.versus(agents[n], args.game, f"mcts:{args.mcts_sims}", args.mcts_games, args.seed)
-            row.update(vs_mcts=m["score"], vs_mcts_seats=[m["seat0"]["score"], m["seat1"]["score"]])
+            row["vs"] = {}
+            for opp in opponents:
+                m = evaluate.versus(
+                    agents[n], args.game, opp, args.mcts_games, args.seed, opening_plies=args.opening_plies
+                )
+                row["vs"][opp] = [m["score"], m["seat0"]["score"], m["seat1"]["score"]]
+            first = row["vs"][opponents[0]]
+            row.update(vs_mcts=first[0], vs_mcts_seats=first[1:])
         rows.append(row)
         print(json.dumps(row), flush=True)
     (args.out / "compare.json").write_text(
@@ -150,7 +167,7 @@ def main() -> None:
     )
     print(
         f"| learner | options | moves | updates | Elo (95%) | best kept: all / non-trivial "
-        f"| vs MCTS {args.mcts_sims} (as first / as second) |"
+        f"| vs {opponents[0]} (as first / as second) |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for (n, opts), r in zip(configs, rows):
