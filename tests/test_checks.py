@@ -30,6 +30,7 @@ ARGS = {
     "match": ["random", "minimax"],
     "eval": [TTT],
     "gtp": ["--checkpoint", f"{ROOT}/checkpoints/openspiel_hex_board_size_5.pt"],
+    "serve": [],
 }
 
 
