@@ -1169,14 +1169,20 @@ def _endings_text(endings: list[str], scores: list[float]) -> str:
 )
 @click.option("--db", "dbs", multiple=True, help="a tournament file the page may show (repeat)")
 @click.option("--run", "runs", multiple=True, help="a run folder whose curve the page may plot (repeat)")
-def serve(host, port, checkpoints, dbs, runs):
+@click.option(
+    "--player",
+    "others",
+    multiple=True,
+    help="a bot or engine the page may pick, as match names it (mcts:1000, 'gtp:gtp-rhino -l 1'; repeat)",
+)
+def serve(host, port, checkpoints, dbs, runs, others):
     """Play, watch and rank in the browser: a local web app over the named files."""
     import socket
 
     from selfplay import serve as S
 
     try:
-        sources = S.Sources.from_paths(checkpoints=checkpoints, dbs=dbs, runs=runs)
+        sources = S.Sources.from_paths(checkpoints=checkpoints, dbs=dbs, runs=runs, players=others)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
     try:  # a port in use is one line, before the server starts

@@ -63,9 +63,11 @@ class Sources:
     checkpoints: dict[str, Path]
     tournaments: dict[str, Path]
     runs: dict[str, Path]
+    #: other players (bots, GTP engines) by the string that names them
+    players: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def from_paths(cls, *, checkpoints=(), dbs=(), runs=()) -> Sources:
+    def from_paths(cls, *, checkpoints=(), dbs=(), runs=(), players=()) -> Sources:
         """Named by file stem (a number added where two share one); the shipped agents join
         the checkpoints. ValueError (one line) for a path that is not there."""
 
@@ -85,10 +87,22 @@ class Sources:
         ckpts = named(checkpoints, "--checkpoint", lambda p: None if p.is_file() else "no such file")
         for p in sorted(human.CHECKPOINT_DIR.glob("*.pt")):
             ckpts.setdefault(f"shipped:{p.stem}", p)
+        from selfplay import players as P
+
+        others = {}
+        for spec in players:  # refused here, before the server starts, if it names no player
+            try:
+                found = P.parse(spec)
+            except P.PlayerError as e:
+                raise ValueError(f"--player {e}") from None
+            if any(p.kind == "checkpoint" for p in found):
+                raise ValueError(f"--player {spec}: a checkpoint goes with --checkpoint")
+            others[spec] = spec
         return cls(
             checkpoints=ckpts,
             tournaments=named(dbs, "--db", lambda p: None if p.is_file() else "no such file"),
             runs=named(runs, "--run", lambda p: None if (p / "metrics.jsonl").is_file() else "no metrics.jsonl there"),
+            players=others,
         )
 
 
@@ -156,6 +170,8 @@ class Session:
         self.moves: list[int] = []
         self.lock = threading.Lock()
         self.rng = np.random.default_rng(0)
+        #: a game a player ended besides the rules: (the winner's seat, how)
+        self.ended: tuple[int, str] | None = None
 
     @property
     def state(self):
@@ -163,12 +179,15 @@ class Session:
 
     def view(self, sid: str) -> dict:
         s = self.state
-        to_move = None if s.terminated[0] else int(s.current_player[0])
+        to_move = None if s.terminated[0] or self.ended else int(s.current_player[0])
+        b = board(self.game, s)
+        if self.ended:
+            b.update(over=True, moves=[], to_move=None, winner=self.ended[0], ending=self.ended[1])
         return {
             "id": sid,
             "game": self.game_name,
-            "version": len(self.moves),
-            "board": board(self.game, s),
+            "version": len(self.moves) + (self.ended is not None),
+            "board": b,
             "players": self.labels,
             "agent_to_move": to_move is not None and self.seats[to_move] is not None,
             "history": [self.game.action_to_string(st, a) for st, a in zip(self.states, self.moves)],
@@ -177,7 +196,7 @@ class Session:
     def check_version(self, version) -> None:
         if not isinstance(version, int) or isinstance(version, bool):
             raise Refused(400, "version must be the number of moves the page has seen")
-        if version != len(self.moves):
+        if version != len(self.moves) + (self.ended is not None):
             raise Refused(409, "the game has moved on since this page was drawn (another tab?): reload it")
 
     def push(self, action: int) -> None:
@@ -209,7 +228,12 @@ class App:
                         self.checkpoint_games[name] = load(path)["game"]
                     except CheckpointError:
                         continue  # a broken file is refused when it is asked for, with its reason
-        return ["random"] + [n for n, g in self.checkpoint_games.items() if g == game_name]
+        from selfplay import players as P
+
+        others = [
+            n for n, spec in self.sources.players.items() if not P.KINDS[P.parse(spec)[0].kind].refuses(game_name)
+        ]
+        return ["random"] + [n for n, g in self.checkpoint_games.items() if g == game_name] + others
 
     def agent(self, game_name: str, name, search, move_time):
         from selfplay.agents import RandomAgent
@@ -218,6 +242,14 @@ class App:
 
         if name == "random":
             return RandomAgent(), "random"
+        if isinstance(name, str) and name in self.sources.players:
+            from selfplay import players as P
+
+            player = P.parse(self.sources.players[name])[0]
+            why = P.KINDS[player.kind].refuses(game_name)
+            if why:
+                raise Refused(422, f"{player.label} {why}")
+            return P.make_agent(player, game_name), player.label
         if not isinstance(name, str) or name not in self.sources.checkpoints:
             raise Refused(404, f"no agent named {str(name)[:60]!r} here (GET /api/options lists them)")
         try:
@@ -311,7 +343,7 @@ def human_move(app: App, sid: str, body: dict) -> dict:
         sess.check_version(body.get("version"))
         action = _int(body.get("action"), "action")
         s = sess.state
-        if s.terminated[0]:
+        if s.terminated[0] or sess.ended:
             raise Refused(409, "the game is over: start a new one")
         if sess.seats[int(s.current_player[0])] is not None:
             raise Refused(409, "it is the agent's turn")
@@ -327,12 +359,22 @@ def agent_move(app: App, sid: str, body: dict) -> dict:
     with _locked(sess):
         sess.check_version(body.get("version"))
         s = sess.state
-        if s.terminated[0]:
+        if s.terminated[0] or sess.ended:
             raise Refused(409, "the game is over")
-        agent = sess.seats[int(s.current_player[0])]
+        seat = int(s.current_player[0])
+        agent = sess.seats[seat]
         if agent is None:
             raise Refused(409, "it is your turn")
-        sess.push(int(agent.act(s, sess.rng)[0]))
+        kwargs = {"histories": [list(sess.moves)]} if getattr(agent, "uses_history", False) else {}
+        if getattr(agent, "ends_games", False):  # an engine over GTP may resign or forfeit
+            actions, ends = agent.act_or_end(s, sess.rng, **kwargs)
+            if ends:
+                score, how = ends[0]
+                sess.ended = (seat if score == 1.0 else 1 - seat, how)
+                return sess.view(sid)
+        else:
+            actions = agent.act(s, sess.rng, **kwargs)
+        sess.push(int(actions[0]))
         return sess.view(sid)
 
 
@@ -344,6 +386,7 @@ def undo(app: App, sid: str, body: dict) -> dict:
         if None not in sess.seats:
             raise Refused(409, "nothing to undo while two agents play")
         human = sess.seats.index(None)
+        sess.ended = None
         while len(sess.moves):
             sess.states.pop()
             sess.moves.pop()
@@ -358,7 +401,7 @@ def new_game(app: App, sid: str, body: dict) -> dict:
         if body.get("swap"):
             sess.seats.reverse()
             sess.labels.reverse()
-        sess.states, sess.moves = [sess.game.init(1)], []
+        sess.states, sess.moves, sess.ended = [sess.game.init(1)], [], None
         return sess.view(sid)
 
 

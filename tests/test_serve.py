@@ -323,3 +323,37 @@ def test_the_page_in_chromium_plays_a_whole_game_hints_undoes_ranks_replays_and_
         if server.poll() is None:
             server.terminate()
             server.wait(timeout=30)
+
+
+def test_watch_a_bot_against_a_gtp_engine_named_on_the_command_line_and_an_engine_that_resigns():
+    fake = Path(__file__).with_name("fake_gtp.py")
+    resigns = f"gtp:{sys.executable} {fake} hex_5x5 resign 1"
+    sources = S.Sources.from_paths(players=["mcts:20", "gtp:/usr/games/gtp-rhino -l 1", resigns])
+    c = TestClient(S.make_app(sources))
+    agents = c.get("/api/options").json()["games"]
+    assert (
+        "gtp:/usr/games/gtp-rhino -l 1" in agents["othello"]
+        and "gtp:/usr/games/gtp-rhino -l 1" not in agents["connect_four"]
+    )
+    view = c.post("/api/watch", json={"game": "othello", "a": "gtp:/usr/games/gtp-rhino -l 1", "b": "mcts:20"}).json()
+    assert view["players"][0].startswith("GTP GRhino")
+    for _ in range(130):
+        if view["board"]["over"]:
+            break
+        view = c.post(f"/api/play/{view['id']}/agent", json={"version": view["version"]}).json()
+    assert view["board"]["over"] and "ending" not in view["board"]  # ended by the rules
+    view = c.post("/api/watch", json={"game": "hex_5x5", "a": resigns, "b": "random"}).json()
+    for _ in range(6):
+        if view["board"]["over"]:
+            break
+        view = c.post(f"/api/play/{view['id']}/agent", json={"version": view["version"]}).json()
+    assert view["board"]["over"] and view["board"]["ending"] == "resign" and view["board"]["winner"] == 1
+    late = c.post(f"/api/play/{view['id']}/agent", json={"version": view["version"]})
+    assert late.status_code == 409 and late.json()["error"] == "the game is over"
+
+
+def test_a_player_the_registry_does_not_know_or_a_checkpoint_is_refused_before_the_server_starts(tmp_path):
+    with pytest.raises(ValueError, match="--player 'chess-engine'"):
+        S.Sources.from_paths(players=["chess-engine"])
+    with pytest.raises(ValueError, match="goes with --checkpoint"):
+        S.Sources.from_paths(players=[str(ROOT / "checkpoints" / "othello.pt")])

@@ -104,7 +104,8 @@ function draw(target, b, game, onMove, hints) {
 function resultText(b, players) {
   if (b.winner === null) return "It's a draw.";
   const who = players[b.winner];
-  return who === "you" ? "You win!" : `${who} wins.`;
+  const how = b.ending ? ` (${b.ending})` : "";
+  return (who === "you" ? "You win!" : `${who} wins.`) + how;
 }
 
 // ---------------------------------------------------------------- play
