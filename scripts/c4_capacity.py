@@ -126,8 +126,18 @@ def main():
         "--finetune", action="store_true", help="also train a copy of the teacher itself on the labels, at lr / 10"
     )
     ap.add_argument("--cache", help="an .npz keeping the labelled positions: read if it exists, else written")
-    ap.add_argument("--out", help="write the figures here as JSON")
+    ap.add_argument("--out", help="write the figures here as JSON (a new file; --force replaces one)")
+    ap.add_argument("--force", action="store_true")
     args = ap.parse_args()
+    if args.out:  # checked before hours of work: never onto a file it did not make, nor onto its inputs
+        from selfplay.checks import TargetError, writable_target
+
+        try:
+            writable_target(
+                args.out, name="--out", force=args.force, sources=[args.teacher, args.cache or args.teacher]
+            )
+        except TargetError as e:
+            raise SystemExit(f"error: {e}") from None
     torch.set_num_threads(1)
     rng = np.random.default_rng(args.seed)
     teacher = load_agent(args.teacher, game="connect_four")

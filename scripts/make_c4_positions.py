@@ -37,7 +37,14 @@ def main():
     ap.add_argument(
         "--out", default=str(Path(__file__).resolve().parent.parent / "selfplay" / "data" / "c4_positions.npz")
     )
+    ap.add_argument("--force", action="store_true", help="replace --out if it is there (the shipped set is)")
     args = ap.parse_args()
+    from selfplay.checks import TargetError, writable_target
+
+    try:  # before the solver's hours: never onto a file it did not make, nor onto the agent
+        writable_target(args.out, name="--out", force=args.force, sources=[args.agent])
+    except TargetError as e:
+        raise SystemExit(f"error: {e}") from None
     torch.set_num_threads(1)
     g = games.make("connect_four")
     rng = np.random.default_rng(args.seed)

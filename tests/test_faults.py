@@ -538,3 +538,23 @@ def test_eval_keeps_its_finished_games_through_a_ctrl_c_and_a_rerun_plays_only_t
     assert match["games"] == 96 and stored() == 96
     again = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert json.loads(again.stdout)["matches"][0] == match  # all stored: nothing played, the same report
+
+
+@pytest.mark.parametrize(
+    "script, args",
+    [
+        ("ship_checkpoint.py", ["{ckpt}", "{there}"]),
+        ("c4_capacity.py", ["{ckpt}", "--out", "{there}"]),
+        ("make_c4_positions.py", ["--agent", "{ckpt}", "--out", "{there}"]),
+    ],
+)
+def test_every_script_that_writes_a_file_refuses_one_it_did_not_make_before_any_work(tmp_path, script, args):
+    root = Path(__file__).resolve().parents[1]
+    there = tmp_path / "someone_elses.file"
+    there.write_bytes(b"keep me")
+    fill = {"ckpt": str(root / "checkpoints" / "connect_four.pt"), "there": str(there)}
+    cmd = [sys.executable, str(root / "scripts" / script), *(a.format(**fill) for a in args)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode != 0 and len(lines) == 1 and "the file is there already; --force overwrites it" in lines[0]
+    assert there.read_bytes() == b"keep me"
