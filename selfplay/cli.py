@@ -176,6 +176,19 @@ def _config_fields():
     return out
 
 
+def ray_options(workers_type, workers_default, workers_help: str, address_help: str):
+    """The one declaration of ``--workers`` and ``--ray-address`` (train, eval, tournament),
+    each command giving its own type, default and help; :func:`_check_workers` checks them."""
+
+    def apply(f):
+        f = click.option("--ray-address", default=None, help=address_help)(f)
+        return click.option(
+            "--workers", type=workers_type, default=workers_default, show_default=True, help=workers_help
+        )(f)
+
+    return apply
+
+
 def _train_options(f):
     """One option per config field (:func:`_config_fields`), with the help, range and
     choices declared on the field."""
@@ -237,18 +250,12 @@ def _as_flags(message: str) -> str:
 @click.option(
     "--keep", type=Whole(1, 1_000_000), default=None, help="keep only the newest N step_<moves>.pt files [default: all]"
 )
-@click.option(
-    "--workers",
-    type=AutoCount(0, 1024, "workers"),
-    default="auto",
-    show_default=True,
-    help="self-play actors on Ray feeding this learner (0: one process, no Ray; auto: the count measured "
+@ray_options(
+    AutoCount(0, 1024, "workers"),
+    "auto",
+    "self-play actors on Ray feeding this learner (0: one process, no Ray; auto: the count measured "
     'to pay in the run\'s mode, capped at the CPUs, 0 without Ray: docs/benchmarks.md, "Scaling")',
-)
-@click.option(
-    "--ray-address",
-    default=None,
-    help="join this Ray cluster ('auto', or ray://host:port) [default: start a local Ray for the run]",
+    "join this Ray cluster ('auto', or ray://host:port) [default: start a local Ray for the run]",
 )
 @click.option(
     "--policy-lag",
@@ -752,16 +759,12 @@ def _schedule_or_fail(game_name: str, num_games: int, seed: int, opening_plies: 
 
 def game_workers(f):
     """``--workers`` and ``--ray-address`` of the commands that play chunks of games
-    (tournament, eval)."""
-    f = click.option(
-        "--ray-address", default=None, help="with --workers: join this Ray cluster (auto, ray://host:port)"
-    )(f)
-    return click.option(
-        "--workers",
-        type=Whole(0, 1024),
-        default=0,
-        show_default=True,
-        help="Ray workers playing chunks of games (0: in this process, no Ray)",
+    (tournament, eval): none by default, a count of Ray workers when given."""
+    return ray_options(
+        Whole(0, 1024),
+        0,
+        "Ray workers playing chunks of games (0: in this process, no Ray)",
+        "with --workers: join this Ray cluster (auto, ray://host:port)",
     )(f)
 
 
