@@ -420,6 +420,26 @@ def test_a_tournament_on_ray_workers_stores_the_same_games_as_in_process_and_sto
     assert r.exit_code != 0 and "--ray-address needs --workers" in r.output
 
 
+def test_gtp_engines_play_on_ray_workers_each_chunk_with_its_own_engine(tmp_path):
+    """Several engine processes at once with --workers: the same games as in this process."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from selfplay.cli import cli
+
+    fake = Path(__file__).with_name("fake_gtp.py")
+    engine = f"gtp:{sys.executable} {fake} hex_5x5 legal"
+    args = ["tournament", "--game", "hex_5x5", engine, "random", "--games", "16", "--json"]
+    r0 = CliRunner().invoke(cli, args + ["--db", str(tmp_path / "local.db")])
+    assert r0.exit_code == 0, r0.output
+    r2 = CliRunner().invoke(cli, args + ["--db", str(tmp_path / "ray.db"), "--workers", "2"])
+    assert r2.exit_code == 0, r2.output
+    assert not ray.is_initialized()
+    local, on_ray = _games(tmp_path / "local.db"), _games(tmp_path / "ray.db")
+    assert len(local) == 16 and local == on_ray
+
+
 def test_a_tournament_worker_killed_mid_chunk_is_retried_and_every_game_is_stored_once(tmp_path):
     import threading
 
