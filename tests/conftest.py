@@ -30,6 +30,28 @@ def one_torch_thread():
     torch.set_num_threads(1)
 
 
+_before_session: dict = {}
+
+
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt("SIGTERM: the test run stops here")
+
+
+def pytest_sessionstart(session):
+    """A SIGTERM (from CI, from ``timeout``) stops the run at once as Ctrl-C does: pytest
+    reports what ran and what failed, and exits. The handler lives as long as the session."""
+    import signal
+
+    _before_session[signal.SIGTERM] = signal.signal(signal.SIGTERM, _sigterm)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import signal
+
+    for s, handler in _before_session.items():
+        signal.signal(s, handler)
+
+
 @pytest.fixture(autouse=True)
 def signal_handlers_restored():
     """A test that starts Ray in this process (``ray.init``) gets Ray's SIGTERM handler,

@@ -615,4 +615,6 @@ def test_no_signal_handler_of_rays_outlives_the_run_and_a_sigterm_ends_a_test_ru
     assert (tmp_path / "started").exists()
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGTERM, out
+    # stopped at once, reported as an interruption (not a failure of the test it hit), nothing after it run
+    assert proc.returncode == 2, out
+    assert "SIGTERM: the test run stops here" in out and "SystemExit" not in out and "1 passed" in out, out
