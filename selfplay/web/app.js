@@ -89,12 +89,12 @@ function draw(target, b, game, onMove, hints) {
     if (move && onMove) {
       g.classList.add("legal");
       g.setAttribute("data-action", move.action);
-      if (byCell.get(key)) el("circle", { cx: x, cy: y, r: 4, class: "legal-dot" }, g);
+      if (byCell.get(key) && !hintAt.get(key)) el("circle", { cx: x, cy: y, r: 4, class: "legal-dot" }, g);
       g.addEventListener("click", () => onMove(move.action));
     }
     const hint = hintAt.get(key);
     if (hint) {
-      const t = el("text", { x: x - 14, y: y + 4, class: "hintv" + (hint.exact ? " " + hint.exact : "") }, g);
+      const t = el("text", { x, y: y + 4, "text-anchor": "middle", class: "hintv" + (hint.exact ? " " + hint.exact : "") }, g);
       t.textContent = hint.exact ? hint.exact : hint.q === null ? "" : (hint.q >= 0 ? "+" : "") + hint.q.toFixed(2);
       g.setAttribute("data-hint", t.textContent);
     }
