@@ -757,6 +757,17 @@ def _schedule_or_fail(game_name: str, num_games: int, seed: int, opening_plies: 
         raise click.UsageError(str(e).replace("opening plies", "--opening-plies")) from None
 
 
+def results_option(default: str):
+    """``--db``: the SQLite file that keeps every finished game (tournament, eval)."""
+    return click.option(
+        "--db",
+        type=click.Path(),
+        default=default,
+        show_default=True,
+        help="SQLite file keeping every finished game: a rerun plays only the missing ones",
+    )
+
+
 def game_workers(f):
     """``--workers`` and ``--ray-address`` of the commands that play chunks of games
     (tournament, eval): none by default, a count of Ray workers when given."""
@@ -871,6 +882,22 @@ def _print_standings(st, as_json: bool) -> None:
     console.print(table)
 
 
+def _games_bar(label: str | None, *, disable: bool, console=None):
+    """The progress display of commands that play games: done of all, elapsed, and an ETA
+    (each task's own description where ``label`` is None)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (TextColumn(label or "{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, TextColumn("eta"), TimeRemainingColumn(), disable=disable, console=console)
+
+
 def _console(err: bool = False):
     """A rich console (on standard error with ``err``); a file or pipe gets tables whole
     (no 80-column wrap that cuts names)."""
@@ -919,13 +946,7 @@ _checkpoints_game = click.option(
     show_default=True,
     help="games per pair (each opening twice, seats swapped)",
 )
-@click.option(
-    "--db",
-    type=click.Path(),
-    default="tournament.db",
-    show_default=True,
-    help="SQLite file of results; rerunning plays only missing games",
-)
+@results_option("tournament.db")
 @game_workers
 @click.option("--anchor", default="random", show_default=True, help="player whose rating is fixed")
 @click.option("--anchor-elo", type=Real(-1e5, 1e5), default=0.0, show_default=True)
@@ -958,17 +979,9 @@ def tournament(
 ):
     """Round robin between checkpoints, folders of checkpoints and bots, with ratings.
 
-    PLAYERS: checkpoint files, folders, PATH@search=N, PATH@sym=0, random, minimax, perfect, mcts:N.
+    PLAYERS: checkpoint files, folders, PATH@search=N, PATH@sym=0, random, minimax, perfect, mcts:N,
+    gtp:COMMAND (an engine over GTP).
     """
-
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
     from selfplay import profiles
     from selfplay import tournament as T
@@ -991,15 +1004,7 @@ def tournament(
         if not missing:
             click.echo(f"all {total} games already stored")
     if missing:
-        with Progress(
-            TextColumn("games"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            disable=as_json,
-        ) as progress:
+        with _games_bar("games", disable=as_json) as progress:
             task = progress.add_task("games", total=total)
 
             def on_progress(done, total):
@@ -1223,13 +1228,7 @@ def serve(host, port, checkpoints, dbs, runs, others):
 @click.option("--seed", type=Whole(0, SEED_MAX), default=0, show_default=True)
 @opening_plies_option
 @game_workers
-@click.option(
-    "--db",
-    type=click.Path(),
-    default="eval.db",
-    show_default=True,
-    help="SQLite file keeping every finished game (a tournament file): a rerun plays only the missing ones",
-)
+@results_option("eval.db")
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @symmetric_option
 @solve_option
@@ -1307,19 +1306,9 @@ def eval_cmd(
             report["exact"] = exact_eval(agent, rng, games_per_seat)
         except FileNotFoundError as e:
             report["exact_missing"] = str(e)
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    columns += (TextColumn("eta"), TimeRemainingColumn())
     try:
-        with session(workers, ray_address), Progress(*columns, disable=as_json, console=_console(err=True)) as bar:
+        with session(workers, ray_address), _games_bar(None, disable=as_json, console=_console(err=True)) as bar:
             report["matches"] = []
             for o in opp_list:  # one Ray start-up for every opponent
                 task = bar.add_task(f"games vs {o}", total=2 * games_per_seat)

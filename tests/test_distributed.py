@@ -401,6 +401,24 @@ def _games(db):
     return sorted(sqlite3.connect(db).execute("SELECT a, b, opening, a_first, round, moves, score_a FROM games"))
 
 
+def _same_games_in_process_and_on_two_workers(tmp_path, args: list[str], games: int) -> None:
+    """The tournament ``args`` stores the same ``games`` games in this process and on 2 Ray
+    workers, and leaves no Ray running."""
+    from click.testing import CliRunner
+
+    from selfplay.cli import cli
+
+    if "--games" not in args:
+        args = args + ["--games", str(games), "--json"]
+    r0 = CliRunner().invoke(cli, args + ["--db", str(tmp_path / "local.db")])
+    assert r0.exit_code == 0, r0.output
+    r2 = CliRunner().invoke(cli, args + ["--db", str(tmp_path / "ray.db"), "--workers", "2"])
+    assert r2.exit_code == 0, r2.output
+    assert not ray.is_initialized()
+    local, on_ray = _games(tmp_path / "local.db"), _games(tmp_path / "ray.db")
+    assert len(local) == games and local == on_ray
+
+
 def test_a_tournament_on_ray_workers_stores_the_same_games_as_in_process_and_stops_its_ray(tmp_path):
     """Chunks are seeded, so where they run changes nothing: every game (opening, seats,
     moves, score) is the same with 2 Ray workers as in this process, each stored once."""
@@ -409,13 +427,7 @@ def test_a_tournament_on_ray_workers_stores_the_same_games_as_in_process_and_sto
     from selfplay.cli import cli
 
     args = ["tournament", "--game", "tic_tac_toe", "random", "mcts:30", "minimax", "--games", "12", "--json"]
-    r0 = CliRunner().invoke(cli, args + ["--db", str(tmp_path / "local.db")])
-    assert r0.exit_code == 0, r0.output
-    r2 = CliRunner().invoke(cli, args + ["--db", str(tmp_path / "ray.db"), "--workers", "2"])
-    assert r2.exit_code == 0, r2.output
-    assert not ray.is_initialized()
-    local, on_ray = _games(tmp_path / "local.db"), _games(tmp_path / "ray.db")
-    assert len(local) == 3 * 12 and local == on_ray
+    _same_games_in_process_and_on_two_workers(tmp_path, args, 3 * 12)
     r = CliRunner().invoke(cli, args + ["--db", str(tmp_path / "x.db"), "--ray-address", "auto"])
     assert r.exit_code != 0 and "--ray-address needs --workers" in r.output
 
@@ -424,20 +436,9 @@ def test_gtp_engines_play_on_ray_workers_each_chunk_with_its_own_engine(tmp_path
     """Several engine processes at once with --workers: the same games as in this process."""
     from pathlib import Path
 
-    from click.testing import CliRunner
-
-    from selfplay.cli import cli
-
     fake = Path(__file__).with_name("fake_gtp.py")
     engine = f"gtp:{sys.executable} {fake} hex_5x5 legal"
-    args = ["tournament", "--game", "hex_5x5", engine, "random", "--games", "16", "--json"]
-    r0 = CliRunner().invoke(cli, args + ["--db", str(tmp_path / "local.db")])
-    assert r0.exit_code == 0, r0.output
-    r2 = CliRunner().invoke(cli, args + ["--db", str(tmp_path / "ray.db"), "--workers", "2"])
-    assert r2.exit_code == 0, r2.output
-    assert not ray.is_initialized()
-    local, on_ray = _games(tmp_path / "local.db"), _games(tmp_path / "ray.db")
-    assert len(local) == 16 and local == on_ray
+    _same_games_in_process_and_on_two_workers(tmp_path, ["tournament", "--game", "hex_5x5", engine, "random"], 16)
 
 
 def test_a_tournament_worker_killed_mid_chunk_is_retried_and_every_game_is_stored_once(tmp_path):
