@@ -126,6 +126,22 @@ def area_score(black: np.ndarray, white: np.ndarray) -> float:
     return score
 
 
+def margin_of(game, state, komi: float | None = None) -> float:
+    """The winner's margin in a finished game where the game counts one: Othello's discs,
+    Go's area score less ``komi``; 0 elsewhere."""
+    if hasattr(state, "stones") and game_kind(game) == "othello":
+        from games.othello import _popcount
+
+        black, white = (int(x) for x in _popcount(state.stones[0]))
+        return float(abs(black - white))
+    handles = getattr(state, "handles", None)
+    if game_kind(game) == "go" and handles is not None:
+        shape = game.pyspiel_game.observation_tensor_shape()
+        planes = np.array(handles[0].observation_tensor(0)).reshape(shape)
+        return abs(area_score(planes[0] > 0, planes[1] > 0) - (komi or 0.0))
+    return 0.0
+
+
 def game_kind(game) -> str:
     """``othello``, ``hex`` or ``go`` (the key of :data:`GAME_NAMES`); ``""`` for another game."""
     name = game.name.lower()
@@ -357,23 +373,8 @@ class Engine:
         if r[0] == r[1]:
             return "0"
         winner = "BW"[int(np.argmax(r))]
-        margin = self._margin()
+        margin = margin_of(self.game, self.state, self.komi)
         return f"{winner}+{margin:g}" if margin else f"{winner}+"
-
-    def _margin(self) -> float:
-        """The winner's margin where the game counts one: Othello's discs, Go's points."""
-        s = self.state
-        if hasattr(s, "stones") and game_kind(self.game) == "othello":
-            from games.othello import _popcount
-
-            black, white = (int(x) for x in _popcount(s.stones[0]))
-            return float(abs(black - white))
-        handles = getattr(s, "handles", None)
-        if game_kind(self.game) == "go" and handles is not None:
-            shape = self.game.pyspiel_game.observation_tensor_shape()
-            planes = np.array(handles[0].observation_tensor(0)).reshape(shape)
-            return abs(area_score(planes[0] > 0, planes[1] > 0) - (self.komi or 0.0))
-        return 0.0
 
     def _list_games(self, args):
         self._none(args)

@@ -37,6 +37,7 @@ unless the engine failed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -215,22 +216,14 @@ class Process:
             except (OSError, ValueError, subprocess.TimeoutExpired):
                 pass
             if self.proc.poll() is None:
-                with _quiet():
+                with contextlib.suppress(OSError, ValueError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         for f in (self.proc.stdin, self.proc.stdout):
-            with _quiet():
+            with contextlib.suppress(OSError, ValueError):
                 f.close()
         if not self.failed:
             shutil.rmtree(self.folder, ignore_errors=True)
-
-
-class _quiet:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return exc[0] is not None and issubclass(exc[0], (OSError, ValueError))
 
 
 def identify(spec: EngineSpec, *, board_size: int | None = None) -> tuple[str, str]:
@@ -437,5 +430,5 @@ class GtpAgent:
             self._drop(sess)
 
     def __del__(self):
-        with _quiet():
+        with contextlib.suppress(OSError, ValueError):
             self.close()

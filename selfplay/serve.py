@@ -63,8 +63,9 @@ class Sources:
     checkpoints: dict[str, Path]
     tournaments: dict[str, Path]
     runs: dict[str, Path]
-    #: other players (bots, GTP engines) by the string that names them
-    players: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: other players (bots, GTP engines) by the string that names them, parsed once (an
+    #: engine is started to learn its name only here, not at every request)
+    players: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_paths(cls, *, checkpoints=(), dbs=(), runs=(), players=()) -> Sources:
@@ -97,7 +98,7 @@ class Sources:
                 raise ValueError(f"--player {e}") from None
             if any(p.kind == "checkpoint" for p in found):
                 raise ValueError(f"--player {spec}: a checkpoint goes with --checkpoint")
-            others[spec] = spec
+            others[spec] = found[0]
         return cls(
             checkpoints=ckpts,
             tournaments=named(dbs, "--db", lambda p: None if p.is_file() else "no such file"),
@@ -230,9 +231,7 @@ class App:
                         continue  # a broken file is refused when it is asked for, with its reason
         from selfplay import players as P
 
-        others = [
-            n for n, spec in self.sources.players.items() if not P.KINDS[P.parse(spec)[0].kind].refuses(game_name)
-        ]
+        others = [n for n, player in self.sources.players.items() if not P.KINDS[player.kind].refuses(game_name)]
         return ["random"] + [n for n, g in self.checkpoint_games.items() if g == game_name] + others
 
     def agent(self, game_name: str, name, search, move_time):
@@ -245,7 +244,7 @@ class App:
         if isinstance(name, str) and name in self.sources.players:
             from selfplay import players as P
 
-            player = P.parse(self.sources.players[name])[0]
+            player = self.sources.players[name]
             why = P.KINDS[player.kind].refuses(game_name)
             if why:
                 raise Refused(422, f"{player.label} {why}")

@@ -78,9 +78,7 @@ def game_text(game_name: str, moves: list[int], black: str, white: str, score_bl
         s = game.step(s, np.array([a]))
     margin = ""
     if kind == "go" and s.terminated[0] and not ending:
-        e = gtp.Engine.__new__(gtp.Engine)  # the engine's scoring, on this final position
-        e.game, e.komi, e.states = game, komi, [s]
-        margin = f"{e._margin():g}"
+        margin = f"{gtp.margin_of(game, s, komi):g}"
     props.append(f"PB[{_escape(black)}]PW[{_escape(white)}]RE[{_result(score_black, ending, margin)}]")
     if ending:
         props.append(f"C[{_escape(ending)}]")
