@@ -73,11 +73,12 @@ def game_text(game_name: str, moves: list[int], black: str, white: str, score_bl
         props.append(f"KM[{komi:g}]")
     nodes = []
     for a in moves:
-        color = "BW"[int(s.current_player[0])]
-        nodes.append(f";{color}[{_point(kind, game, s, a)}]")
+        color, point = "BW"[int(s.current_player[0])], _point(kind, game, s, a)
+        if point or kind != "othello":  # Othello's pass is implicit, as Quarry and GRhino write it
+            nodes.append(f";{color}[{point}]")
         s = game.step(s, np.array([a]))
     margin = ""
-    if kind == "go" and s.terminated[0] and not ending:
+    if kind in ("go", "othello") and s.terminated[0] and not ending:
         margin = f"{gtp.margin_of(game, s, komi):g}"
     props.append(f"PB[{_escape(black)}]PW[{_escape(white)}]RE[{_result(score_black, ending, margin)}]")
     if ending:
