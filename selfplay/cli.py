@@ -333,7 +333,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
     import dataclasses
     from pathlib import Path
 
-    from selfplay import config, runner
+    from selfplay import config, evaluate, runner
     from selfplay.checkpoint import CheckpointError
     from selfplay.network import NetConfig
 
@@ -372,6 +372,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
             )
         else:
             cfg = config.default_config(game_name, preset=preset, **overrides)
+            evaluate.ladder(cfg)  # a rung of --eval-opponents that cannot play: one line, before any work
             if any(v is not None for v in net_opts.values()):
                 base = dataclasses.asdict(cfg.net)
                 base.update({k: v for k, v in net_opts.items() if v is not None})
@@ -565,6 +566,13 @@ def _eval_text(row: dict) -> str:
     parts = [f"vs random {row['vs_random']['score']:.1%}", f"vs frozen {row['vs_frozen']['score']:.1%}"]
     if "exact" in row:
         parts.append(_exact_text(row["exact"]))
+    ladder = row.get("ladder")
+    if ladder and "elo" in ladder:
+        scores = ", ".join(
+            f"{spec} {(g['wins'] + g['draws'] / 2) / max(1, g['wins'] + g['draws'] + g['losses']):.0%}"
+            for spec, g in ladder["rungs"].items()
+        )
+        parts.append(f"Elo {ladder['elo']:+.0f} ± {ladder['ci95']:.0f} (0 = {ladder['anchor']}; {scores})")
     return "  ".join(parts)
 
 

@@ -160,6 +160,16 @@ class TrainConfig:
     search: SearchSettings = opt(SearchSettings(), "MCTS mode's settings (their own record)")
     eval_every: int = opt(20_000, "moves between evaluations (0 = only at the end)", lo=0, hi=MOVES_MAX)
     eval_games: int = opt(100, "games per seat in each evaluation against random and the frozen copy", lo=1, hi=100_000)
+    ladder_games: int = opt(
+        10,
+        "games per seat against each rung of the evaluation ladder (the game's fixed opponents and "
+        "--eval-opponents), whose Bradley-Terry Elo the curve plots; 0 = no ladder",
+        lo=0,
+        hi=100_000,
+    )
+    eval_opponents: str = opt(
+        "", "more rungs for the evaluation ladder, comma-separated players (e.g. 'mcts:5000,gtp:gnugo --mode gtp')"
+    )
     checkpoint_every: int = opt(50_000, "moves between checkpoints (0 = only at the end)", lo=0, hi=MOVES_MAX)
     seed: int = opt(0, "random seed (numpy and torch)", lo=0, hi=SEED_MAX)
     precision: str = opt(

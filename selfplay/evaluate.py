@@ -4,6 +4,7 @@ it, is :mod:`selfplay.exact`'s)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -108,11 +109,14 @@ def _stored_match(agent, opp, game_name, games_per_seat, seed, workers, ray_addr
     )
 
 
-def training_report(learner, stop=None) -> dict:
+def training_report(learner, stop=None, ladder: Ladder | None = None) -> dict:
     """What a training run logs at each evaluation: the greedy learner against random
-    and against the frozen copy (both seats, the game's openings), and exact play where
-    the game's profile has it (tic-tac-toe: all positions and minimax). ``stop()`` is
-    asked before every batched move of the matches (:class:`selfplay.arena.Stopped`)."""
+    and against the frozen copy (both seats, the game's openings), exact play where the
+    game's profile has it (tic-tac-toe: all positions and minimax), and the games against
+    each rung of ``ladder`` (its W/D/L; :func:`ladder_fit` turns them into Elo). ``stop()``
+    is asked before every batched move of the matches (:class:`selfplay.arena.Stopped`)."""
+    import time
+
     from selfplay.agents import QAgent, RandomAgent
     from selfplay.profiles import profile
 
@@ -128,4 +132,97 @@ def training_report(learner, stop=None) -> dict:
     prof = profile(cfg.game)
     if prof.exact_eval is not None and prof.exact_in_training:
         out["exact"] = prof.exact_eval(me, rng, n)
+    if ladder is not None and ladder.rungs:
+        t0 = time.perf_counter()
+        # the same openings at every evaluation: the rungs see the learner change, not the openings
+        planned = profiles.schedule(cfg.game, 2 * cfg.ladder_games, cfg.seed)
+        played = {}
+        for k, rung in enumerate(ladder.rungs):
+            agent = players.make_agent(rung, cfg.game, cfg.seed + 1 + k)
+            try:
+                res = arena.play_planned(game, me, agent, planned, np.random.default_rng(cfg.seed + k), stop=stop)
+            finally:  # an engine over GTP is a process
+                if hasattr(agent, "close"):
+                    agent.close()
+            sc = res.scores
+            played[ladder.specs[k]] = {
+                "label": rung.label,
+                "wins": int((sc == 1).sum()),
+                "draws": int((sc == 0.5).sum()),
+                "losses": int((sc == 0).sum()),
+            }
+        out["ladder"] = {"anchor": ladder.anchor, "rungs": played, "seconds": round(time.perf_counter() - t0, 1)}
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Ladder:
+    """The fixed opponents a run's evaluations play (:func:`ladder`)."""
+
+    #: the spec each rung was named by (its key in the metrics), and the player it names
+    specs: tuple
+    rungs: tuple
+    #: the spec of the rung at 0 Elo
+    anchor: str
+    #: the profile's rungs left out, each with why (an engine that is not installed)
+    left_out: tuple = ()
+
+
+def ladder(cfg) -> Ladder:
+    """The evaluation ladder of a run: its game's profile's rungs (an engine rung only where
+    its program is installed), then ``cfg.eval_opponents``; none with ``ladder_games`` 0.
+    A rung the user named that cannot play raises :class:`selfplay.players.PlayerError`."""
+    from selfplay.gtp_player import find_program, parse_spec
+
+    prof = profiles.profile(cfg.game)
+    if cfg.ladder_games == 0:
+        return Ladder((), (), prof.ladder_anchor)
+    specs, left_out = [], []
+    for spec in prof.ladder:
+        if spec.startswith("gtp:") and find_program(parse_spec(spec[4:]).command.split()[0]) is None:
+            left_out.append(f"{spec} (not installed)")
+            continue
+        try:
+            players.resolve([spec], cfg.game, at_least=1)
+        except players.PlayerError as e:
+            left_out.append(f"{spec} ({e})")
+            continue
+        specs.append(spec)
+    specs += [o.strip() for o in cfg.eval_opponents.split(",") if o.strip() and o.strip() not in specs]
+    rungs = tuple(players.resolve([spec], cfg.game, at_least=1)[0] for spec in specs)
+    anchor = prof.ladder_anchor if prof.ladder_anchor in specs else (specs[0] if specs else prof.ladder_anchor)
+    return Ladder(tuple(specs), rungs, anchor, tuple(left_out))
+
+
+def ladder_fit(rows: list[dict]) -> list[dict]:
+    """Bradley-Terry Elo of the learner at each evaluation in ``rows`` (the metrics' eval
+    rows, oldest first, each with its ``ladder`` games), fitted over all of them at once:
+    each evaluation's learner is a player, each rung another, so rungs the learner met at
+    different times are tied together. Anchored at 0 on the newest row's anchor rung.
+    Returns ``{"moves", "time", "elo", "ci95"}`` per row that has ladder games, and the
+    rungs' own ratings under ``"rungs"`` of the last."""
+    with_games = [r for r in rows if r.get("ladder", {}).get("rungs")]
+    if not with_games:
+        return []
+    anchor = with_games[-1]["ladder"]["anchor"]
+    rung_names = sorted({spec for r in with_games for spec in r["ladder"]["rungs"]} | {anchor})
+    names = rung_names + [f"learner@{r['moves']}" for r in with_games]
+    results = []
+    for k, r in enumerate(with_games):
+        me = len(rung_names) + k
+        for spec, g in r["ladder"]["rungs"].items():
+            j = rung_names.index(spec)
+            results += [(me, j, 1.0)] * g["wins"] + [(me, j, 0.5)] * g["draws"] + [(me, j, 0.0)] * g["losses"]
+    fitted = ratings.fit(names, results, anchor=rung_names.index(anchor))
+    out = [
+        {
+            "moves": r["moves"],
+            "time": r.get("time"),
+            "elo": fitted[len(rung_names) + k].elo,
+            "ci95": fitted[len(rung_names) + k].ci95,
+        }
+        for k, r in enumerate(with_games)
+    ]
+    out[-1]["rungs"] = {name: round(fitted[i].elo, 1) for i, name in enumerate(rung_names)}
+    out[-1]["anchor"] = anchor
     return out

@@ -62,6 +62,12 @@ class GameProfile:
     #: outcome (+1/0/-1 for the mover) in the positions with at most ``empties`` empty cells,
     #: training's endgame targets (``--endgame-targets``); None = the game has none
     endgame_values: Callable | None = None
+    #: the fixed opponents every evaluation during training plays (player specs, weakest
+    #: first): a ``gtp:`` rung only where its program is installed. The learner's Elo is
+    #: fitted over all evaluations so far (Bradley-Terry), relative to ``ladder_anchor``
+    ladder: tuple = ("random", "mcts:100", "mcts:1000")
+    #: the rung whose Elo is 0 on the curve (one of ``ladder``)
+    ladder_anchor: str = "mcts:1000"
 
 
 #: any game without its own training defaults (the adapters'): sized for one CPU core (a
@@ -187,6 +193,8 @@ PROFILES: dict[str, GameProfile] = {
         perfect_player="minimax",
         exact_in_training=True,
         stop_at_exact=True,
+        ladder=("random", "mcts:10", "mcts:100"),
+        ladder_anchor="mcts:100",
         # reaches exact play (all 4,520 positions) at ~40k moves; 100k leaves a margin
         train=dict(
             steps=100_000,
@@ -251,6 +259,7 @@ PROFILES: dict[str, GameProfile] = {
         endgame=_othello_endgame,
         endgame_values=_othello_endgame_values,
         hints=_othello_hints,
+        ladder=("random", "mcts:100", "mcts:1000", "gtp:gtp-rhino -l 1"),
     ),
     # Hex: the derived planes up to level 2 (the stones each group joins to an edge, the
     # winning cells, each side's shortest connection), visit-count search targets, and the
@@ -261,6 +270,7 @@ PROFILES: dict[str, GameProfile] = {
             train={**BOARD_TRAIN, "derived": 2, "net": {**BOARD_TRAIN["net"], "canonical": True}},
             mcts={**BOARD_MCTS, "search_target": "visits", "net": {**BOARD_MCTS["net"], "canonical": True}},
             presets={"strong": BOARD_STRONG},
+            ladder=("random", "mcts:100", "mcts:1000", "gtp:wolve --quiet; param_wolve max_depth 1"),
         )
         for n in hex_sizes()
     },

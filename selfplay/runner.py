@@ -447,6 +447,16 @@ def _run(
 
     board = None
     pool = None  # the Ray workers' pool, with workers: the run's collaborator, not the learner's
+    try:
+        ladder = evaluate.ladder(learner.cfg)
+    except ValueError as e:  # a rung saved with the run that cannot play here (an engine gone)
+        raise RunError(f"evaluation ladder: {e}") from None
+    if ladder.rungs and on_notice:
+        on_notice(
+            f"evaluation ladder: {', '.join(ladder.specs)} ({learner.cfg.ladder_games} games a seat each; "
+            f"Elo relative to {ladder.anchor})"
+            + (f"; left out: {', '.join(ladder.left_out)}" if ladder.left_out else "")
+        )
 
     def _append(row: dict) -> None:
         with metrics.open("a") as f:
@@ -474,9 +484,12 @@ def _run(
 
     def _on_eval(learner):
         try:
-            ev = evaluate.training_report(learner, stop=lambda: bool(asked))
+            ev = evaluate.training_report(learner, stop=lambda: bool(asked), ladder=ladder)
         except Stopped:  # a signal during the evaluation: the run saves and stops without it
             return
+        if "ladder" in ev:  # the Elo of every evaluation so far, fitted again with this one's games
+            fit = evaluate.ladder_fit([*_eval_rows(metrics), ev])[-1]
+            ev["ladder"].update(elo=round(fit["elo"], 1), ci95=round(fit["ci95"], 1), rung_elo=fit["rungs"])
         learner.last_eval = ev
         learner.wall_time = time.perf_counter() - t_start
         row = {
@@ -586,9 +599,23 @@ def _run(
     return learner.last_eval
 
 
+def _eval_rows(metrics: Path) -> list[dict]:
+    """The evaluation rows of a metrics file, oldest first (a torn last line skipped)."""
+    rows = []
+    if Path(metrics).exists():
+        for line in Path(metrics).read_text().splitlines():
+            with contextlib.suppress(json.JSONDecodeError):
+                row = json.loads(line)
+                if row.get("kind") == "eval":
+                    rows.append(row)
+    return rows
+
+
 def plot_curve(metrics: Path, png: Path, title: str | None = None) -> None:
-    """Two panels over training moves: scores (against random, the frozen copy, exact
-    play) at each evaluation, and the loss and epsilon from the training rows."""
+    """The run's learning curve: scores (against random, the frozen copy, exact play) at
+    each evaluation and the loss and epsilon of the training rows, over moves; and, where
+    the evaluations played a ladder, the learner's Bradley-Terry Elo against moves and
+    against the run's own clock, with 95% intervals, fitted over all evaluations at once."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -602,7 +629,13 @@ def plot_curve(metrics: Path, png: Path, title: str | None = None) -> None:
     train = [r for r in rows if r.get("kind") == "train"]
     if not evals and not train:
         return
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    elo = evaluate.ladder_fit(evals)
+    if elo:
+        fig, grid = plt.subplots(2, 2, figsize=(13, 6))
+        (ax, ax_elo), (ax2, ax_time) = grid
+        ax2.sharex(ax)
+    else:
+        fig, (ax, ax2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
     if evals:
         x = [r["moves"] for r in evals]
         ax.plot(x, [r["vs_random"]["score"] for r in evals], "o-", label="score vs random")
@@ -627,6 +660,23 @@ def plot_curve(metrics: Path, png: Path, title: str | None = None) -> None:
     ax2.set_xlabel("moves played")
     ax2.grid(alpha=0.3)
     ax.set_title(f"{title or Path(metrics).parent.name}: learning curve")
+    if elo:
+        anchor, rungs = elo[-1]["anchor"], elo[-1]["rungs"]
+        y, err = [e["elo"] for e in elo], [e["ci95"] for e in elo]
+        hours = (elo[-1]["time"] or 0) >= 7200
+        clock = [(e["time"] or 0) / (3600 if hours else 60) for e in elo]
+        for axis, x, label in (
+            (ax_elo, [e["moves"] for e in elo], "moves played"),
+            (ax_time, clock, f"{'hours' if hours else 'minutes'} of the run's clock"),
+        ):
+            axis.errorbar(x, y, yerr=err, fmt="o-", capsize=3, label="learner (95% interval)")
+            for name, value in rungs.items():
+                axis.axhline(value, color="tab:gray", linewidth=0.8, linestyle=":")
+                axis.annotate(name, (0, value), xycoords=("axes fraction", "data"), fontsize=7, va="bottom")
+            axis.set_xlabel(label)
+            axis.set_ylabel(f"Elo (0 = {anchor})")
+            axis.grid(alpha=0.3)
+        ax_elo.set_title("Bradley-Terry Elo against the evaluation ladder")
     fig.tight_layout()
     fig.savefig(png, dpi=100)
     plt.close(fig)

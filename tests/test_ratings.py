@@ -73,3 +73,42 @@ def test_sprt_bounds_and_decisions_on_synthetic_results():
     llrs = [ratings.sprt_llr(scores[:k], 0, 20) for k in range(2, len(scores))]
     first = next(k for k, v in enumerate(llrs) if v >= hi)
     assert all(v < hi for v in llrs[:first])
+
+
+def test_the_ladder_fit_recovers_a_learners_elo_over_evaluations_from_simulated_games():
+    """Known answer: games drawn from a Bradley-Terry model with known ratings (rungs at
+    -400, 0, +300; the learner climbing from -300 to +200): the fit, anchored on the 0 rung,
+    finds each evaluation's rating within its 95% interval, and the rungs' too."""
+    from selfplay.evaluate import ladder_fit
+
+    rng = np.random.default_rng(3)
+    rungs = {"weak": -400.0, "anchor": 0.0, "strong": 300.0}
+    truth = np.linspace(-300, 200, 8)
+    rows = []
+    for k, elo in enumerate(truth):
+        played = {}
+        for name, r in rungs.items():
+            p = 1 / (1 + 10 ** ((r - elo) / 400))
+            wins = int(rng.binomial(400, p))
+            played[name] = {"wins": wins, "draws": 0, "losses": 400 - wins}
+        rows.append({"moves": 1000 * (k + 1), "time": 60.0 * (k + 1), "ladder": {"anchor": "anchor", "rungs": played}})
+    fit = ladder_fit(rows)
+    assert [f["moves"] for f in fit] == [r["moves"] for r in rows]
+    misses = sum(abs(f["elo"] - t) > f["ci95"] for f, t in zip(fit, truth))
+    assert misses <= 1  # a 95% interval misses about one time in twenty
+    assert all(20 < f["ci95"] < 80 for f in fit)
+    for name, r in rungs.items():
+        assert abs(fit[-1]["rungs"][name] - r) < 60
+    assert fit[-1]["rungs"]["anchor"] == 0.0 and fit[-1]["anchor"] == "anchor"
+    # fewer games, wider intervals
+    few = [
+        {
+            **r,
+            "ladder": {
+                "anchor": "anchor",
+                "rungs": {n: {k: v // 10 for k, v in g.items()} for n, g in r["ladder"]["rungs"].items()},
+            },
+        }
+        for r in rows
+    ]
+    assert all(a["ci95"] > 2 * b["ci95"] for a, b in zip(ladder_fit(few), fit))

@@ -309,3 +309,45 @@ def test_a_tic_tac_toe_run_stops_at_the_first_evaluation_that_finds_exact_play(t
     assert final["exact"]["kept"] == 1.0
     assert 1_000 <= learner.moves < 2_000  # stopped at the first evaluation, not at 100,000 moves
     assert runner.plays_exactly(learner)
+
+
+def test_the_ladder_rates_an_exact_tic_tac_toe_player_level_with_minimax_and_never_losing(tmp_path):
+    """Known answer: the shipped tic-tac-toe network plays exactly, so every ladder game
+    against minimax is drawn (the openings are balanced), none against any rung is lost,
+    and the fit puts minimax at the learner's Elo."""
+    shipped = checkpoint.load(runner.Path(__file__).resolve().parents[1] / "checkpoints" / "tic_tac_toe.pt")
+    cfg = config.TrainConfig.from_dict(json.loads(shipped["train_config"]))
+    cfg = dataclasses.replace(
+        cfg, steps=2_500, eval_every=1_000, eval_games=5, lr=1e-12, ladder_games=10, eval_opponents="minimax"
+    )
+    learner = dqn.Learner(cfg)
+    _, net = checkpoint.build_net(shipped, "shipped")
+    learner.online.load_state_dict(net.state_dict())
+    learner.frozen.load_state_dict(net.state_dict())
+    runner.run(learner, tmp_path / "run")
+    rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    ladders = [r["ladder"] for r in rows if r.get("kind") == "eval"]
+    assert len(ladders) >= 1
+    for lad in ladders:
+        assert list(lad["rungs"]) == ["random", "mcts:10", "mcts:100", "minimax"] and lad["anchor"] == "mcts:100"
+        assert all(g["wins"] + g["draws"] + g["losses"] == 20 and g["losses"] == 0 for g in lad["rungs"].values())
+        assert lad["rungs"]["minimax"]["draws"] == 20
+        assert abs(lad["rung_elo"]["minimax"] - lad["elo"]) < 1.0 and lad["rung_elo"]["mcts:100"] == 0.0
+        assert lad["rung_elo"]["random"] < lad["elo"]
+    assert (tmp_path / "run" / "learning_curve.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "spec, said",
+    [
+        ("gtp:no-such-engine-here", "no program 'no-such-engine-here'"),
+        ("mcts:0", "mcts:N"),
+        ("perfect", "perfect"),  # connect four's solver cannot play tic-tac-toe
+        ("/no/such/file.pt", "/no/such/file.pt"),
+    ],
+)
+def test_a_ladder_rung_that_cannot_play_is_one_line_before_the_run_folder_is_made(tmp_path, spec, said):
+    out = tmp_path / "run"
+    r = _train("--out", str(out), *SMALL, "--eval-opponents", f"random,{spec}")
+    assert r.exit_code == 2 and len(_error_lines(r.output)) == 1 and said in r.output, r.output
+    assert not out.exists()
