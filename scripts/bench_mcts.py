@@ -85,7 +85,7 @@ def main():
         agent = load_agent(args.checkpoint)
         g, net = agent.game, agent.net  # the agent's game: its observation planes fit the net
     else:
-        from selfplay.config import default_config
+        from selfplay.profiles import default_config
 
         g = games.make("connect_four")
         net = build(default_config("connect_four").net, g.obs_shape, g.num_actions)

@@ -17,8 +17,8 @@ import torch
 
 
 def ours(seconds: float, **overrides) -> tuple[float, float]:
-    from selfplay.config import default_config
     from selfplay.dqn import Learner
+    from selfplay.profiles import default_config
 
     learner = Learner(default_config("tic_tac_toe", eval_every=0, checkpoint_every=0, **overrides))
     t0 = time.perf_counter()
@@ -67,7 +67,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=20.0)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    from selfplay.network import NetConfig
+    from selfplay.config import NetConfig
 
     o_pos, o_smp = ours(args.seconds)
     # OpenSpiel's network (64x64 MLP) and replay ratio (about 4 minibatch rows per position)

@@ -34,10 +34,12 @@ import torch
 import games
 from selfplay import load_agent
 from selfplay.agents import QAgent
+from selfplay.config import NetConfig
 from selfplay.exact import POSITIONS, exact_connect_four, load_c4_positions, states_from_moves
-from selfplay.mcts import SEARCH_TARGETS, NetworkEvaluator, SearchConfig, auto_lanes, search
-from selfplay.network import NetConfig, build_for, masked
+from selfplay.mcts import NetworkEvaluator, SearchConfig, auto_lanes, search
+from selfplay.network import build_for, masked
 from selfplay.sources import search_loss
+from selfplay.targets import SEARCH_TARGETS
 
 
 def board_keys(game, states) -> np.ndarray:
@@ -74,7 +76,7 @@ def labels(teacher, states, sims: int, target: str, batch: int, rng) -> tuple[np
         s = games.take(states, np.arange(start, min(start + batch, states.batch_size)))
         cfg = SearchConfig(simulations=sims, lanes=auto_lanes(s.batch_size), root_all=True)  # as MCTS mode searches
         res = search(teacher.game, s, evaluator, cfg, rng)
-        q, w = SEARCH_TARGETS[target].targets(res, s.legal_action_mask)
+        q, w = SEARCH_TARGETS[target](res, s.legal_action_mask)
         q_all.append(q)
         w_all.append(w)
     return np.concatenate(q_all), np.concatenate(w_all)

@@ -27,8 +27,8 @@ def parse(run: str):
     (``hidden=512``) set."""
     import dataclasses
 
-    from selfplay import config
-    from selfplay.network import NetConfig
+    from selfplay import config, profiles
+    from selfplay.config import NetConfig
 
     game, _, extra = run.partition("/")
     overrides, net = {}, {}
@@ -40,8 +40,8 @@ def parse(run: str):
     mcts = game.endswith("+mcts")
     name = game.removesuffix("+mcts")
     if net:
-        overrides["net"] = dataclasses.replace(config.default_config(name, mcts=True if mcts else None).net, **net)
-    return config.default_config(
+        overrides["net"] = dataclasses.replace(profiles.default_config(name, mcts=True if mcts else None).net, **net)
+    return profiles.default_config(
         name,
         mcts=True if mcts else None,
         steps=10**9,

@@ -262,7 +262,8 @@ def check_resumable(d: dict, path) -> None:
 def build_net(d: dict, path="checkpoint"):
     """The online network of a loaded checkpoint dict, weights in place, in eval mode."""
     import games
-    from selfplay.network import NetConfig, build_for
+    from selfplay.config import NetConfig
+    from selfplay.network import build_for
 
     try:
         g = games.make(d["game"], history=int(d["history"]), derived=d.get("derived", 0))

@@ -158,8 +158,7 @@ def _config_fields():
     ``--simulations``) and NetConfig (``--hidden``, ``--net-kind``)."""
     import dataclasses
 
-    from selfplay.config import SearchSettings, TrainConfig
-    from selfplay.network import NetConfig
+    from selfplay.config import NetConfig, SearchSettings, TrainConfig
 
     out = [
         (fld, "--" + fld.name.replace("_", "-"), fld.name, "")
@@ -333,9 +332,9 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
     import dataclasses
     from pathlib import Path
 
-    from selfplay import config, evaluate, runner
+    from selfplay import evaluate, profiles, runner
     from selfplay.checkpoint import CheckpointError
-    from selfplay.network import NetConfig
+    from selfplay.config import NetConfig
 
     net_opts = {k[4:]: opts.pop(k) for k in list(opts) if k.startswith("net_")}
     overrides = {k: v for k, v in opts.items() if v is not None}
@@ -371,7 +370,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
                 game=games.canonical_name(game_name) if game_given else None,
             )
         else:
-            cfg = config.default_config(game_name, preset=preset, **overrides)
+            cfg = profiles.default_config(game_name, preset=preset, **overrides)
             evaluate.ladder(cfg)  # a rung of --eval-opponents that cannot play: one line, before any work
             if any(v is not None for v in net_opts.values()):
                 base = dataclasses.asdict(cfg.net)

@@ -1,24 +1,50 @@
-"""Training settings: the records, their checks, the per-game defaults and a memory estimate.
+"""Training settings: the records and their checks, nothing else (a leaf of the house).
 
-:class:`TrainConfig` (with MCTS mode's :class:`SearchSettings` inside) is the whole
-description of a run, saved in every checkpoint. Each field declares its default, help
-and range once (:func:`selfplay.checks.opt`); the CLI's options and the checks of the
-Python API are derived from those declarations. :func:`default_config` layers the game's
-own defaults (its profile, :mod:`selfplay.profiles`), MCTS mode's and a preset's.
+:class:`TrainConfig` (with the network's :class:`NetConfig` and MCTS mode's
+:class:`SearchSettings` inside) is the whole description of a run, saved in every
+checkpoint. Each field declares its default, help and range once
+(:func:`selfplay.checks.opt`); the CLI's options and the checks of the Python API are
+derived from those declarations. :func:`selfplay.profiles.default_config` layers a game's
+own defaults, MCTS mode's and a preset's.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-import games
 from selfplay.checks import SEED_MAX, check_fields, opt
-from selfplay.mcts import SEARCH_TARGETS
-from selfplay.network import NetConfig
-from selfplay.profiles import PROFILES, profile
+
+#: how a search becomes regression targets (``SearchSettings.search_target``), by name: the
+#: option's choices and help; :mod:`selfplay.targets` computes each
+SEARCH_TARGETS: dict[str, str] = {
+    "visits": "the visited root actions' empirical Q, weighted by visit counts",
+    "completed": "every legal root action: empirical Q where visited, else the root value; equal weights",
+    "mixed": "completed Q's targets, weighted half by visit shares and half equally",
+}
 
 #: the most of anything counted in moves (steps, schedules): enough for weeks of play
 MOVES_MAX = 10**12
+
+
+@dataclasses.dataclass(frozen=True)
+class NetConfig:
+    """Network shape; saved in every checkpoint."""
+
+    kind: str = opt(
+        "mlp", '"mlp" (small boards) or "resnet" (a small residual CNN for larger boards).', choices=("mlp", "resnet")
+    )
+    hidden: int = opt(256, "MLP: width of each hidden layer.", lo=1, hi=65_536)
+    layers: int = opt(2, "MLP: number of hidden layers.", lo=1, hi=64)
+    channels: int = opt(64, "resnet: channels of every convolution.", lo=1, hi=4_096)
+    blocks: int = opt(4, "resnet: number of residual blocks.", lo=1, hi=128)
+    canonical: bool = opt(
+        False,
+        "play every position in the first player's frame through the game's goal-swapping "
+        "symmetry (Hex: the transpose when O moves), so both colours share one network.",
+    )
+
+    def __post_init__(self):
+        check_fields(self)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +71,7 @@ class SearchSettings:
     dirichlet_alpha: float = opt(0.5, "Dirichlet noise concentration at the learner's roots", lo=0, hi=1_000)
     search_target: str = opt(
         "visits",
-        "how a search becomes targets: " + "; ".join(f'"{t.name}": {t.doc}' for t in SEARCH_TARGETS.values()),
+        "how a search becomes targets: " + "; ".join(f'"{name}": {doc}' for name, doc in SEARCH_TARGETS.items()),
         choices=tuple(SEARCH_TARGETS),
     )
     root_all: bool = opt(False, "visit every legal root action once before PUCT chooses")
@@ -253,62 +279,3 @@ def _require(checks: list[tuple[bool, str]]) -> None:
 
 #: the names of SearchSettings' fields (accepted flat by default_config and old configs)
 SEARCH_FIELDS = frozenset(f.name for f in dataclasses.fields(SearchSettings))
-
-
-#: what MCTS mode (``--mcts``) changes on top of a game's defaults, before the game's own
-#: MCTS-mode settings (its profile's ``mcts``): many games in parallel so each wave of the
-#: search fills a batch, a cheap search whose first visits cover every root action (so
-#: every action gets a target), a frozen opponent that does not search (docs/algorithm.md)
-MCTS_MODE = dict(
-    num_envs=256,
-    simulations=16,
-    root_all=True,
-    search_target="completed",
-    opponent_search=False,
-    eps_start=0.3,
-    eps_end=0.05,
-    eps_steps=100_000,  # the frozen opponent's exploration
-    iteration_episodes=256,
-    iteration_updates=200,
-    temperature_moves=8,
-    td_weight=0.5,
-)
-
-
-def presets(game: str) -> dict[str, dict]:
-    """The presets of ``game`` by name (empty where it has none): its profile's."""
-    return profile(game).presets
-
-
-def default_config(game: str, preset: str | None = None, **overrides) -> TrainConfig:
-    """The config for ``game``: TrainConfig's defaults, the game's own (and, with
-    ``mcts=True``, MCTS mode's own), the ``preset``'s, then overrides. Search settings
-    may be given flat (``simulations=16``); they go into ``search``."""
-    if preset is not None:
-        known = presets(game)
-        if preset not in known:
-            names = ", ".join(known) or "none"
-            raise ValueError(f"preset {preset!r} is not one of {games.canonical_name(game)}'s presets ({names})")
-        overrides = {**known[preset], **{k: v for k, v in overrides.items() if v is not None}}
-    flat = _default_flat(game, **overrides)
-    search = {k: flat.pop(k) for k in list(flat) if k in SEARCH_FIELDS}
-    if search.get("endgame_targets"):
-        if profile(flat["game"]).endgame_values is None:
-            fits = ", ".join(g for g, p in PROFILES.items() if p.endgame_values is not None)
-            raise ValueError(
-                f"endgame_targets must name a game with an exact endgame solver ({fits}), not {flat['game']}"
-            )
-        if not flat.get("mcts"):
-            raise ValueError("endgame_targets must go with mcts (MCTS mode): it replaces search targets")
-    return TrainConfig(search=SearchSettings(**search), **flat)
-
-
-def _default_flat(game: str, **overrides) -> dict:
-    game = games.canonical_name(game)
-    prof = profile(game)
-    base = dict(prof.train)
-    if overrides.get("mcts"):
-        base.update(MCTS_MODE)
-        base.update(prof.mcts)
-    base.update({k: v for k, v in overrides.items() if v is not None})
-    return dict(game=game, **base)

@@ -7,34 +7,12 @@ ends in ``tanh`` (win +1, draw 0, loss -1). Illegal actions are masked to ``-inf
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import torch
 from torch import nn
 
-from selfplay.checks import check_fields, opt
-
-
-@dataclasses.dataclass(frozen=True)
-class NetConfig:
-    """Network shape; saved in every checkpoint."""
-
-    kind: str = opt(
-        "mlp", '"mlp" (small boards) or "resnet" (a small residual CNN for larger boards).', choices=("mlp", "resnet")
-    )
-    hidden: int = opt(256, "MLP: width of each hidden layer.", lo=1, hi=65_536)
-    layers: int = opt(2, "MLP: number of hidden layers.", lo=1, hi=64)
-    channels: int = opt(64, "resnet: channels of every convolution.", lo=1, hi=4_096)
-    blocks: int = opt(4, "resnet: number of residual blocks.", lo=1, hi=128)
-    canonical: bool = opt(
-        False,
-        "play every position in the first player's frame through the game's goal-swapping "
-        "symmetry (Hex: the transpose when O moves), so both colours share one network.",
-    )
-
-    def __post_init__(self):
-        check_fields(self)
+from selfplay.config import NetConfig
 
 
 class MLPQ(nn.Module):

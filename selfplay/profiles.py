@@ -22,6 +22,7 @@ import numpy as np
 
 import games
 from selfplay import arena
+from selfplay.config import SEARCH_FIELDS, SearchSettings, TrainConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,7 +45,7 @@ class GameProfile:
     stop_at_exact: bool = False
     #: training defaults that differ from TrainConfig's (``net`` as NetConfig's fields)
     train: dict = dataclasses.field(default_factory=lambda: dict(ADAPTER_TRAIN))
-    #: what MCTS mode (``--mcts``) sets for this game on top of ``config.MCTS_MODE``
+    #: what MCTS mode (``--mcts``) sets for this game on top of ``MCTS_MODE``
     mcts: dict = dataclasses.field(default_factory=dict)
     #: named recipes (``selfplay train --preset NAME``): settings on top of the defaults;
     #: one with ``mcts=True`` starts from MCTS mode's
@@ -338,3 +339,63 @@ def schedule(game_name: str, num_games: int, seed: int = 0, plies: int | None = 
     plays distinct games), so exactly ``num_games`` are planned."""
     ops = openings(game_name, max(1, (num_games + 1) // 2), seed, plies)
     return [arena.Planned(tuple(ops[(k // 2) % len(ops)]), k % 2 == 0, (k // 2) // len(ops)) for k in range(num_games)]
+
+
+# ------------------------------------------------------------------ a run's config from these
+#: what MCTS mode (``--mcts``) changes on top of a game's defaults, before the game's own
+#: MCTS-mode settings (its profile's ``mcts``): many games in parallel so each wave of the
+#: search fills a batch, a cheap search whose first visits cover every root action (so
+#: every action gets a target), a frozen opponent that does not search (docs/algorithm.md)
+MCTS_MODE = dict(
+    num_envs=256,
+    simulations=16,
+    root_all=True,
+    search_target="completed",
+    opponent_search=False,
+    eps_start=0.3,
+    eps_end=0.05,
+    eps_steps=100_000,  # the frozen opponent's exploration
+    iteration_episodes=256,
+    iteration_updates=200,
+    temperature_moves=8,
+    td_weight=0.5,
+)
+
+
+def presets(game: str) -> dict[str, dict]:
+    """The presets of ``game`` by name (empty where it has none): its profile's."""
+    return profile(game).presets
+
+
+def default_config(game: str, preset: str | None = None, **overrides) -> TrainConfig:
+    """The config for ``game``: TrainConfig's defaults, the game's own (and, with
+    ``mcts=True``, MCTS mode's own), the ``preset``'s, then overrides. Search settings
+    may be given flat (``simulations=16``); they go into ``search``."""
+    if preset is not None:
+        known = presets(game)
+        if preset not in known:
+            names = ", ".join(known) or "none"
+            raise ValueError(f"preset {preset!r} is not one of {games.canonical_name(game)}'s presets ({names})")
+        overrides = {**known[preset], **{k: v for k, v in overrides.items() if v is not None}}
+    flat = _default_flat(game, **overrides)
+    search = {k: flat.pop(k) for k in list(flat) if k in SEARCH_FIELDS}
+    if search.get("endgame_targets"):
+        if profile(flat["game"]).endgame_values is None:
+            fits = ", ".join(g for g, p in PROFILES.items() if p.endgame_values is not None)
+            raise ValueError(
+                f"endgame_targets must name a game with an exact endgame solver ({fits}), not {flat['game']}"
+            )
+        if not flat.get("mcts"):
+            raise ValueError("endgame_targets must go with mcts (MCTS mode): it replaces search targets")
+    return TrainConfig(search=SearchSettings(**search), **flat)
+
+
+def _default_flat(game: str, **overrides) -> dict:
+    game = games.canonical_name(game)
+    prof = profile(game)
+    base = dict(prof.train)
+    if overrides.get("mcts"):
+        base.update(MCTS_MODE)
+        base.update(prof.mcts)
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return dict(game=game, **base)

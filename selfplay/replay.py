@@ -148,7 +148,7 @@ class Replay:
 class SearchTargets:
     """Ring buffer of searched positions for MCTS training: the observation, a target Q
     for every action and the weight of each action in the regression (a row sums to 1;
-    see ``mcts.SEARCH_TARGETS`` for how a search fills them)."""
+    see :mod:`selfplay.targets` for how a search fills them)."""
 
     def __init__(self, capacity: int, obs_shape: tuple[int, ...], num_actions: int):
         self.capacity = int(capacity)

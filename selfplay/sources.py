@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 import games
 from selfplay.network import masked
+from selfplay.targets import SEARCH_TARGETS
 
 
 def epsilon_at(cfg, moves: int) -> float:
@@ -255,7 +256,7 @@ class Search(TargetSource):
         s, obs = learner.state, learner.obs
         learner_moves = s.current_player == learner.learner_seat
         actions = np.zeros(cfg.num_envs, np.int64)
-        target = mcts.SEARCH_TARGETS[st.search_target]
+        target = SEARCH_TARGETS[st.search_target]
         store = []  # the searches' targets, stored once every search of the move has finished
         if not st.opponent_search:
             epsilon_greedy(learner, learner.frozen, np.flatnonzero(~learner_moves), actions)
@@ -285,7 +286,7 @@ class Search(TargetSource):
                 learner.rng,
                 stop=learner.stop_requested,
             )
-            q, weight = target.targets(res, sub.legal_action_mask)
+            q, weight = target(res, sub.legal_action_mask)
             if st.endgame_targets:
                 q, weight = self._exact_endgame(sub, q, weight)
             early = sub.num_moves < st.temperature_moves

@@ -9,10 +9,11 @@ import pytest
 import torch
 
 import games
-from selfplay import checkpoint, config, dqn, load_agent
+from selfplay import checkpoint, dqn, load_agent, profiles
 from selfplay.agents import QAgent
 from selfplay.checkpoint import CheckpointError
-from selfplay.network import NetConfig, symmetry_mean
+from selfplay.config import NetConfig
+from selfplay.network import symmetry_mean
 
 
 def _cfg(game="tic_tac_toe", **kw):
@@ -28,7 +29,7 @@ def _cfg(game="tic_tac_toe", **kw):
         target_update=7,
     )
     base.update(kw)
-    return config.default_config(game, **base)
+    return profiles.default_config(game, **base)
 
 
 def _run(learner, until):
@@ -64,7 +65,7 @@ def test_saved_and_reloaded_checkpoint_predicts_exactly_the_same(tmp_path):
     ],
 )
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, game_name, net, n_step):
-    cfg = config.default_config(
+    cfg = profiles.default_config(
         game_name,
         num_envs=8,
         batch_size=32,

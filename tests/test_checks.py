@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import games
-from selfplay import checks, config
+from selfplay import checks, config, profiles
 from selfplay.checkpoint import load_agent
 from selfplay.cli import Real, Whole, cli
-from selfplay.network import NetConfig
+from selfplay.config import NetConfig
 
 ROOT = os.getcwd()
 TTT = f"{ROOT}/checkpoints/tic_tac_toe.pt"
@@ -122,7 +122,7 @@ def test_a_config_field_takes_only_numbers_in_its_declared_range(field, value):
         if record is NetConfig:
             NetConfig(**{f.name: value})
         else:
-            config.default_config("tic_tac_toe", **{f.name: value})
+            profiles.default_config("tic_tac_toe", **{f.name: value})
 
 
 @given(

@@ -14,8 +14,8 @@ import torch
 
 ray = pytest.importorskip("ray")
 
-from selfplay import checkpoint, config, distributed, dqn, runner  # noqa: E402
-from selfplay.network import NetConfig  # noqa: E402
+from selfplay import checkpoint, distributed, dqn, profiles, runner  # noqa: E402
+from selfplay.config import NetConfig  # noqa: E402
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def _cfg(**kw):
         net=NetConfig(kind="mlp", hidden=32, layers=1),
     )
     base.update(kw)
-    return config.default_config("tic_tac_toe", **base)
+    return profiles.default_config("tic_tac_toe", **base)
 
 
 def test_actors_feed_both_seats_with_recorded_versions_and_the_learner_keeps_its_updates(local_ray):
@@ -176,7 +176,7 @@ def test_tic_tac_toe_with_two_workers_from_the_defaults_never_loses_to_minimax(t
     from selfplay.agents import QAgent
     from selfplay.exact import exact_tic_tac_toe
 
-    cfg = config.default_config("tic_tac_toe", eval_every=0, checkpoint_every=0)  # the defaults: 100k moves
+    cfg = profiles.default_config("tic_tac_toe", eval_every=0, checkpoint_every=0)  # the defaults: 100k moves
     learner = dqn.Learner(cfg)
     (tmp_path / "run").mkdir()
     runner.run(learner, tmp_path / "run", workers=2)

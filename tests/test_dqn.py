@@ -8,9 +8,10 @@ import torch
 from boards import board
 
 import games
-from selfplay import config, dqn, sources
+from selfplay import dqn, profiles, sources
 from selfplay.agents import QAgent
-from selfplay.network import NetConfig, build, masked
+from selfplay.config import NetConfig
+from selfplay.network import build, masked
 
 
 def _nets(seed=0):
@@ -69,7 +70,7 @@ def test_illegal_actions_never_win_argmax():
 
 
 def _learner(**kw):
-    cfg = config.default_config(
+    cfg = profiles.default_config(
         "tic_tac_toe",
         num_envs=8,
         batch_size=32,
@@ -123,7 +124,7 @@ def test_self_play_stores_both_seats_with_mover_rewards():
 
 
 def test_epsilon_schedules():
-    cfg = config.default_config("tic_tac_toe", eps_start=1.0, eps_end=0.1, eps_steps=100)
+    cfg = profiles.default_config("tic_tac_toe", eps_start=1.0, eps_end=0.1, eps_steps=100)
     assert sources.epsilon_at(cfg, 0) == 1.0 and abs(sources.epsilon_at(cfg, 50) - 0.55) < 1e-9
     assert sources.epsilon_at(cfg, 10_000) == pytest.approx(0.1)
     exp = dataclasses.replace(cfg, eps_schedule="exp")
@@ -132,17 +133,17 @@ def test_epsilon_schedules():
 
 def test_config_validation():
     with pytest.raises(ValueError, match="gamma"):
-        config.default_config("tic_tac_toe", gamma=1.5)
+        profiles.default_config("tic_tac_toe", gamma=1.5)
     with pytest.raises(ValueError, match="eps_end"):
-        config.default_config("tic_tac_toe", eps_start=0.1, eps_end=0.5)
+        profiles.default_config("tic_tac_toe", eps_start=0.1, eps_end=0.5)
     with pytest.raises(ValueError, match="kind"):
         NetConfig(kind="transformer")
 
 
 @pytest.mark.parametrize("game", ["connect_four", "othello", "hex_9x9"])
 def test_the_strong_preset_is_mcts_mode_bounded_by_minutes_and_options_beside_it_win(game):
-    mcts = config.default_config(game, mcts=True)
-    strong = config.default_config(game, preset="strong")
+    mcts = profiles.default_config(game, mcts=True)
+    strong = profiles.default_config(game, preset="strong")
     # the preset starts from MCTS mode's settings for the game and changes only the run's
     # bounds, and on connect four the network's width, the simulations a move, both seats
     # searching with the online network and bfloat16 arithmetic (its 3-hour runs,
@@ -154,7 +155,7 @@ def test_the_strong_preset_is_mcts_mode_bounded_by_minutes_and_options_beside_it
         assert mcts.search.simulations == 16 and not mcts.search.opponent_search
         assert strong.target_update == 100 and mcts.target_update == 500
         assert strong.precision == "bf16" and mcts.precision == "fp32"
-        assert config.default_config(game, preset="strong", precision="fp32").precision == "fp32"
+        assert profiles.default_config(game, preset="strong", precision="fp32").precision == "fp32"
         # Adam's rate lowered at minute 100 of the run's clock (training/c4_w768_lr)
         assert (strong.lr, strong.lr_final, strong.lr_final_at) == (mcts.lr, 1.5e-4, 100)
         assert [strong.lr_at(s) for s in (0, 5999, 6000, 10_800)] == [mcts.lr, mcts.lr, 1.5e-4, 1.5e-4]
@@ -166,14 +167,14 @@ def test_the_strong_preset_is_mcts_mode_bounded_by_minutes_and_options_beside_it
     assert strong.steps >= 100_000_000 > mcts.steps
     changed = {f.name for f in dataclasses.fields(strong) if getattr(strong, f.name) != getattr(mcts, f.name)}
     assert changed <= {"steps", "eval_every", "checkpoint_every", "net", "search"} | extra
-    assert config.default_config(game, preset="strong", lr=1.5e-4, steps=None).lr == 1.5e-4
+    assert profiles.default_config(game, preset="strong", lr=1.5e-4, steps=None).lr == 1.5e-4
 
 
 @pytest.mark.parametrize("precision", ["fp32", pytest.param("bf16", marks=pytest.mark.slow)])
 def test_learns_win_in_one_and_must_block_in_tic_tac_toe(precision):
     """A short run learns the two tactical basics (known answers), in float32 and in
     bfloat16 arithmetic."""
-    cfg = config.default_config(
+    cfg = profiles.default_config(
         "tic_tac_toe",
         steps=60_000,
         updates_per_step=4,
@@ -249,7 +250,7 @@ def test_n_step_target_bootstraps_with_the_sign_of_the_mover_n_plies_on():
 def test_n_step_returns_sum_each_movers_reward_with_alternating_sign_up_to_the_end(n):
     """X wins on its third move (ply 5): the stored returns of the plies before it carry
     the win with the sign and discount of each ply's mover; the window stops at the end."""
-    cfg = config.default_config("tic_tac_toe", num_envs=1, n_step=n, gamma=0.9, augment=False, eval_every=0)
+    cfg = profiles.default_config("tic_tac_toe", num_envs=1, n_step=n, gamma=0.9, augment=False, eval_every=0)
     learner = dqn.Learner(cfg)
     for a in (0, 3, 1, 4, 2):  # X a1, O a2, X b1, O b2, X c1 wins
         learner.advance(np.array([a]))
@@ -274,7 +275,7 @@ def test_tic_tac_toe_reaches_exact_play_from_the_defaults_in_plain_and_mcts_mode
     """Every one of the 4,520 positions keeps its best outcome, and minimax never wins."""
     from selfplay.exact import exact_tic_tac_toe
 
-    cfg = config.default_config("tic_tac_toe", mcts=mcts, eval_every=0, checkpoint_every=0)
+    cfg = profiles.default_config("tic_tac_toe", mcts=mcts, eval_every=0, checkpoint_every=0)
     learner = dqn.Learner(cfg)
     dqn.train(learner)
     ex = exact_tic_tac_toe(QAgent(learner.game, learner.online), np.random.default_rng(0), num_games=50)
@@ -283,7 +284,7 @@ def test_tic_tac_toe_reaches_exact_play_from_the_defaults_in_plain_and_mcts_mode
 
 @pytest.mark.parametrize("mcts", [False, True])
 def test_bf16_runs_the_network_in_bfloat16_and_keeps_weights_optimizer_and_q_in_float32(mcts):
-    cfg = config.default_config(
+    cfg = profiles.default_config(
         "connect_four", mcts=mcts, precision="bf16", num_envs=32, learning_starts=64, batch_size=32
     )
     learner = dqn.Learner(cfg)

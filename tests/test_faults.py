@@ -363,10 +363,10 @@ def test_a_signal_during_a_long_search_gives_up_that_move_and_the_resume_is_the_
     the resumed run is bit for bit the run that was not stopped."""
     import torch
 
-    from selfplay import config, dqn, mcts
-    from selfplay.network import NetConfig
+    from selfplay import dqn, mcts, profiles
+    from selfplay.config import NetConfig
 
-    cfg = config.default_config(
+    cfg = profiles.default_config(
         "connect_four",
         mcts=True,
         num_envs=4,

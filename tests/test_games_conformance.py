@@ -261,7 +261,8 @@ def test_the_symmetry_mean_is_the_mean_over_the_image_positions(name):
     canonical network, included."""
     import torch
 
-    from selfplay.network import NetConfig, SymmetryMean, build_for, symmetry_mean
+    from selfplay.config import NetConfig
+    from selfplay.network import SymmetryMean, build_for, symmetry_mean
 
     g = games.make(name, derived=_all_derived(name))
     cells, actions = g.symmetries()
@@ -295,7 +296,8 @@ def test_the_symmetry_mean_is_the_mean_over_the_image_positions(name):
 
 def test_the_symmetry_mean_leaves_a_game_without_symmetries_as_it_is():
     """An adapter declares no symmetries: its network plays unchanged."""
-    from selfplay.network import NetConfig, build_for, symmetry_mean
+    from selfplay.config import NetConfig
+    from selfplay.network import build_for, symmetry_mean
 
     g = games.make("openspiel:tic_tac_toe")
     net = build_for(NetConfig(hidden=8, layers=1), g)
@@ -313,7 +315,8 @@ def test_canonical_frame_swaps_the_goals(name):
     is none, a canonical network is refused in one line."""
     import torch
 
-    from selfplay.network import NetConfig, build_for
+    from selfplay.config import NetConfig
+    from selfplay.network import build_for
 
     plain = games.make(name)
     if plain.canonical_frame() is None:

@@ -268,10 +268,10 @@ def test_openspiels_own_gtp_client_plays_full_hex_games_against_mcts_from_both_s
 
 
 def _untrained(tmp_path, game: str) -> str:
-    from selfplay import checkpoint, config, dqn
-    from selfplay.network import NetConfig
+    from selfplay import checkpoint, dqn, profiles
+    from selfplay.config import NetConfig
 
-    cfg = config.default_config(
+    cfg = profiles.default_config(
         game, replay_capacity=1000, learning_starts=0, net=NetConfig(kind="mlp", hidden=8, layers=1)
     )
     path = tmp_path / f"{games.slug(game)}.pt"

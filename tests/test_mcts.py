@@ -7,9 +7,10 @@ import pytest
 import torch
 
 import games
-from selfplay import mcts
+from selfplay import mcts, targets
+from selfplay.config import NetConfig
 from selfplay.minimax import solve
-from selfplay.network import NetConfig, build
+from selfplay.network import build
 
 
 def _c4(moves):
@@ -343,13 +344,13 @@ def test_search_targets_by_hand():
         simulations=4,
     )
     legal = np.array([[True, True, True, False]])
-    q, w = mcts.SEARCH_TARGETS["visits"].targets(res, legal)
+    q, w = targets.SEARCH_TARGETS["visits"](res, legal)
     np.testing.assert_allclose(w, [[0.75, 0.25, 0, 0]])
     np.testing.assert_allclose(q[:, :2], [[0.5, -0.2]])
-    q, w = mcts.SEARCH_TARGETS["completed"].targets(res, legal)
+    q, w = targets.SEARCH_TARGETS["completed"](res, legal)
     np.testing.assert_allclose(w, [[1 / 3, 1 / 3, 1 / 3, 0]], rtol=1e-6)
     np.testing.assert_allclose(q[:, :3], [[0.5, -0.2, 0.3]])
-    q, w = mcts.SEARCH_TARGETS["mixed"].targets(res, legal)
+    q, w = targets.SEARCH_TARGETS["mixed"](res, legal)
     np.testing.assert_allclose(w, [[0.375 + 1 / 6, 0.125 + 1 / 6, 1 / 6, 0]], rtol=1e-6)
     np.testing.assert_allclose(q[:, :3], [[0.5, -0.2, 0.3]])
 
@@ -357,7 +358,7 @@ def test_search_targets_by_hand():
 def test_hex_takes_visit_targets_connect_four_mixed_and_tic_tac_toe_completed_q():
     """The measured choice per game (docs/experiments.md) is the profile's, in MCTS mode and
     in the strong preset."""
-    from selfplay.config import default_config
+    from selfplay.profiles import default_config
 
     for name in ("hex_5x5", "hex_9x9", "hex_11x11"):
         assert default_config(name, mcts=True).search.search_target == "visits"

@@ -112,9 +112,9 @@ def test_endgame_is_a_player_option_for_othello_only():
 
 
 def test_endgame_targets_put_each_legal_moves_exact_outcome_in_place_of_the_searchs():
-    from selfplay import config, dqn
+    from selfplay import dqn, profiles
 
-    cfg = config.default_config("othello", mcts=True, endgame_targets=8, num_envs=4, simulations=2)
+    cfg = profiles.default_config("othello", mcts=True, endgame_targets=8, num_envs=4, simulations=2)
     source = dqn.Learner(cfg).source
     rng = np.random.default_rng(7)
     batch = games.concat([_position(rng, 8), _position(rng, 8), _position(rng, 30)])

@@ -160,10 +160,10 @@ def _column_one_lover(path):
     """A real connect four checkpoint whose network prefers column 1, then 2, and so on."""
     import torch
 
-    from selfplay import checkpoint, config, dqn
-    from selfplay.network import NetConfig
+    from selfplay import checkpoint, dqn, profiles
+    from selfplay.config import NetConfig
 
-    cfg = config.default_config("connect_four", net=NetConfig(kind="mlp", hidden=8, layers=1))
+    cfg = profiles.default_config("connect_four", net=NetConfig(kind="mlp", hidden=8, layers=1))
     learner = dqn.Learner(cfg)
     with torch.no_grad():
         for p in learner.online.parameters():

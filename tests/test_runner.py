@@ -12,9 +12,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from selfplay import checkpoint, config, dqn, runner
+from selfplay import checkpoint, config, dqn, profiles, runner
 from selfplay.cli import cli
-from selfplay.network import NetConfig
+from selfplay.config import NetConfig
 
 SMALL = [
     "--steps",
@@ -162,7 +162,7 @@ def test_a_loss_that_turns_non_finite_stops_the_run_and_keeps_the_finite_checkpo
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_signal_at_a_random_move_then_resume_is_bit_identical(tmp_path, seed):
-    cfg = config.default_config(
+    cfg = profiles.default_config(
         "tic_tac_toe",
         num_envs=8,
         batch_size=32,
@@ -247,8 +247,8 @@ def test_bad_training_options_are_one_line_before_any_work(tmp_path, monkeypatch
 
 
 def test_game_names_are_canonical_so_defaults_follow_the_game(tmp_path):
-    a = config.default_config(" tic_tac_toe ")
-    assert a == config.default_config("tic_tac_toe") and a.game == "tic_tac_toe"
+    a = profiles.default_config(" tic_tac_toe ")
+    assert a == profiles.default_config("tic_tac_toe") and a.game == "tic_tac_toe"
 
 
 def test_keep_leaves_only_the_newest_step_files(tmp_path):

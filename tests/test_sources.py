@@ -9,21 +9,21 @@ import pytest
 import torch
 
 import games
-from selfplay import config, dqn
+from selfplay import config, dqn, profiles, targets
 from selfplay.network import legal_q
 from selfplay.sources import SOURCES, TD, Search, source_for
 
 
 def _learner(**kw):
-    cfg = config.default_config(
+    cfg = profiles.default_config(
         "connect_four", eval_every=0, checkpoint_every=0, learning_starts=0, replay_capacity=20_000, **kw
     )
     return dqn.Learner(cfg)
 
 
 def test_the_config_picks_the_source_and_the_learner_uses_it():
-    assert source_for(config.default_config("tic_tac_toe")) is TD
-    assert source_for(config.default_config("tic_tac_toe", mcts=True)) is Search
+    assert source_for(profiles.default_config("tic_tac_toe")) is TD
+    assert source_for(profiles.default_config("tic_tac_toe", mcts=True)) is Search
     assert set(SOURCES) == {"td", "search"}
     learner = _learner(mcts=True, num_envs=8, simulations=4, outcome_mix=0.0)  # targets stored at once
     assert isinstance(learner.source, Search) and set(learner.buffers()) == {"replay", "search_targets"}
@@ -89,9 +89,9 @@ def _search_loss(learner, rng) -> float:
 def test_a_removed_search_setting_loads_only_at_the_value_that_turned_it_off():
     """Playout-cap randomisation (``full_share``) was measured and removed: configs saved
     with it off (1.0) load as before; one that used it is refused, not silently changed."""
-    d = config.default_config("connect_four", mcts=True).to_dict()
+    d = profiles.default_config("connect_four", mcts=True).to_dict()
     d["search"]["full_share"] = 1.0
-    assert config.TrainConfig.from_dict(d) == config.default_config("connect_four", mcts=True)
+    assert config.TrainConfig.from_dict(d) == profiles.default_config("connect_four", mcts=True)
     d["search"]["full_share"] = 0.5
     with pytest.raises(TypeError):
         config.TrainConfig.from_dict(d)
@@ -110,7 +110,7 @@ def test_outcome_mix_puts_each_games_discounted_result_into_the_target_of_the_mo
         gamma=gamma,
         temperature_moves=0,
     )
-    cfg = config.default_config(
+    cfg = profiles.default_config(
         "tic_tac_toe", eval_every=0, checkpoint_every=0, learning_starts=0, replay_capacity=20_000, **kw
     )
     plain = dqn.Learner(cfg)
@@ -230,7 +230,7 @@ def test_symmetric_search_stores_the_targets_of_a_search_on_the_networks_symmetr
     s = learner.state
     sub = games.take(s, np.flatnonzero(s.current_player == learner.learner_seat))
 
-    def targets(net):
+    def targets_of(net):
         res = mcts.search(
             g,
             sub,
@@ -238,10 +238,10 @@ def test_symmetric_search_stores_the_targets_of_a_search_on_the_networks_symmetr
             mcts.SearchConfig(simulations=st.simulations, root_all=st.root_all),
             np.random.default_rng(0),
         )
-        return mcts.SEARCH_TARGETS[st.search_target].targets(res, sub.legal_action_mask)[0]
+        return targets.SEARCH_TARGETS[st.search_target](res, sub.legal_action_mask)[0]
 
     with torch.no_grad():
-        averaged, alone = targets(symmetry_mean(learner.online, g)), targets(learner.online)
+        averaged, alone = targets_of(symmetry_mean(learner.online, g)), targets_of(learner.online)
     before = learner.source.targets.pos
     learner.play()
     stored = learner.source.targets.q[before : before + sub.batch_size].astype(np.float32)
