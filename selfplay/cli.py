@@ -509,14 +509,11 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
             final = runner.run(
                 learner,
                 out_dir,
+                options=runner.RunOptions(minutes=minutes, keep=keep, save_replay=save_replay, **scale),
                 on_progress=on_progress,
                 on_eval=on_eval,
-                save_replay=save_replay,
-                time_limit=None if minutes is None else 60 * minutes,
-                keep=keep,
                 asked=asked,
                 on_notice=lambda msg: progress.console.print(msg, soft_wrap=True),
-                **scale,
             )
         except runner.Interrupted as e:
             progress.stop()

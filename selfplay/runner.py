@@ -17,6 +17,7 @@ Nothing is lost or overwritten:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -372,48 +373,49 @@ def stop_requests():
             signal.signal(s, h)
 
 
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How one segment of a run is carried out, apart from what it learns (the
+    :class:`~selfplay.config.TrainConfig` saved with the run): these may change from one
+    segment to the next."""
+
+    #: stop after this many minutes of this segment (None: at the config's steps)
+    minutes: float | None = None
+    #: step files kept, the newest (None: all)
+    keep: int | None = None
+    #: latest.pt holds the replay memories too, for an exact resume
+    save_replay: bool = False
+    #: self-play in this many Ray actors (0: in this process), at ``ray_address`` or a local Ray
+    workers: int = 0
+    ray_address: str | None = None
+    #: the most learner updates a worker's batch of moves may lag behind
+    max_policy_lag: int = 4
+    #: every metrics row also as TensorBoard scalars in ``out/tensorboard/``
+    tensorboard: bool = False
+
+
 def run(
     learner: dqn.Learner,
     out: Path,
+    *,
+    options: RunOptions | None = None,
     on_progress=None,
     on_eval=None,
-    save_replay: bool = False,
-    time_limit: float | None = None,
-    keep: int | None = None,
-    asked: list[int] | None = None,
-    workers: int = 0,
-    ray_address: str | None = None,
-    max_policy_lag: int = 4,
     on_notice=None,
-    tensorboard: bool = False,
+    asked: list[int] | None = None,
 ) -> dict:
-    """Train to ``learner.cfg.steps`` (or until ``time_limit`` seconds of this call have
-    passed); evaluate, log and checkpoint on schedule, keeping the newest ``keep`` step
-    files (all when None). SIGINT/SIGTERM (or a number put in ``asked``, the list of
-    :func:`stop_requests`): save once, raise :class:`Interrupted`. Returns the final
-    evaluation. ``workers > 0``: self-play runs in that many Ray actors
+    """Train to ``learner.cfg.steps`` (or until ``options.minutes`` have passed); evaluate,
+    log and checkpoint on schedule. SIGINT/SIGTERM (or a number put in ``asked``, the list
+    of :func:`stop_requests`): save once, raise :class:`Interrupted`. Returns the final
+    evaluation. With ``options.workers``, self-play runs in that many Ray actors
     (:mod:`selfplay.distributed`), started here and stopped on every exit.
-    ``tensorboard``: every metrics row is also written as TensorBoard scalars in
-    ``out/tensorboard/``. ``on_progress(learner, pool)`` after every batched move (``pool``:
-    the workers' :class:`selfplay.distributed.Pool`, or None), ``on_eval(learner, row)``
-    after each evaluation. Refused while another run holds the folder (:func:`claim`)."""
+    ``on_progress(learner, pool)`` after every batched move (``pool``: the workers'
+    :class:`selfplay.distributed.Pool`, or None), ``on_eval(learner, row)`` after each
+    evaluation, ``on_notice(line)`` for what the run has to say. Refused while another run
+    holds the folder (:func:`claim`)."""
     out = Path(out)
     with claim(out):
-        return _run(
-            learner,
-            out,
-            on_progress,
-            on_eval,
-            save_replay,
-            time_limit,
-            keep,
-            asked,
-            workers,
-            ray_address,
-            max_policy_lag,
-            on_notice,
-            tensorboard,
-        )
+        return _run(learner, out, options or RunOptions(), on_progress, on_eval, asked, on_notice)
 
 
 def plays_exactly(learner) -> bool:
@@ -424,24 +426,10 @@ def plays_exactly(learner) -> bool:
     return profile(learner.cfg.game).stop_at_exact and ev.get("exact", {}).get("kept") == 1.0
 
 
-def _run(
-    learner,
-    out: Path,
-    on_progress,
-    on_eval,
-    save_replay,
-    time_limit,
-    keep,
-    asked,
-    workers,
-    ray_address,
-    max_policy_lag,
-    on_notice,
-    tensorboard,
-) -> dict:
+def _run(learner, out: Path, options: RunOptions, on_progress, on_eval, asked, on_notice) -> dict:
     metrics = out / "metrics.jsonl"
     t_start = time.perf_counter() - learner.wall_time
-    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    deadline = None if options.minutes is None else time.perf_counter() + 60 * options.minutes
     updates0 = learner.updates
     log = {"t": time.perf_counter(), "moves": learner.moves}
 
@@ -475,11 +463,11 @@ def _run(
             )
         d = checkpoint.learner_to_dict(learner, with_replay=False)
         checkpoint.atomic_save(d, out / f"step_{learner.moves}.pt")
-        if save_replay:
+        if options.save_replay:
             d = checkpoint.learner_to_dict(learner, with_replay=True)
         checkpoint.atomic_save(d, out / "latest.pt")
-        if keep:
-            for old in step_files(out)[:-keep]:
+        if options.keep:
+            for old in step_files(out)[: -options.keep]:
                 old.unlink()
 
     def _on_eval(learner):
@@ -535,15 +523,15 @@ def _run(
         with contextlib.ExitStack() as stack:
             asked = stack.enter_context(contextlib.nullcontext(asked) if asked is not None else stop_requests())
             step, stopped = None, ()
-            if workers:
+            if options.workers:
                 from selfplay import distributed
 
                 pool = stack.enter_context(
                     distributed.Pool(
                         learner,
-                        workers,
-                        ray_address,
-                        max_policy_lag=max_policy_lag,
+                        options.workers,
+                        options.ray_address,
+                        max_policy_lag=options.max_policy_lag,
                         on_notice=on_notice,
                         stop_requested=lambda: bool(asked),
                     )
@@ -551,7 +539,7 @@ def _run(
                 step, stopped = pool.step, distributed.DistributedError
             learner.stop_requested = lambda: bool(asked)
             stack.callback(setattr, learner, "stop_requested", lambda: False)
-            if tensorboard:
+            if options.tensorboard:
                 board = open_tensorboard(out)
             learner.set_lr(time.perf_counter() - t_start)
             try:

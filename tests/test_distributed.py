@@ -179,7 +179,7 @@ def test_tic_tac_toe_with_two_workers_from_the_defaults_never_loses_to_minimax(t
     cfg = profiles.default_config("tic_tac_toe", eval_every=0, checkpoint_every=0)  # the defaults: 100k moves
     learner = dqn.Learner(cfg)
     (tmp_path / "run").mkdir()
-    runner.run(learner, tmp_path / "run", workers=2)
+    runner.run(learner, tmp_path / "run", options=runner.RunOptions(workers=2))
     assert not ray.is_initialized()  # the run stopped the Ray it started
     ex = exact_tic_tac_toe(QAgent(learner.game, learner.online), np.random.default_rng(0), num_games=50)
     missed = round((1 - ex["kept"]) * ex["positions"])

@@ -397,7 +397,7 @@ def test_a_signal_during_a_long_search_gives_up_that_move_and_the_resume_is_the_
     monkeypatch.setattr(mcts, "search", search)
     first = dqn.Learner(cfg)
     with pytest.raises(runner.Interrupted):
-        runner.run(first, tmp_path / "b", save_replay=True)
+        runner.run(first, tmp_path / "b", options=runner.RunOptions(save_replay=True))
     assert cut == ["Stopped"], "the signal landed in a search, which was given up"
     resumed = runner.prepare(None, tmp_path / "b", resume=True)
     runner.run(resumed, tmp_path / "b")

@@ -189,7 +189,7 @@ def test_a_signal_at_a_random_move_then_resume_is_bit_identical(tmp_path, seed):
             os.kill(os.getpid(), signal.SIGINT)  # a second Ctrl-C changes nothing
 
     with pytest.raises(runner.Interrupted):
-        runner.run(first, tmp_path / "b", on_progress=poke, save_replay=True)
+        runner.run(first, tmp_path / "b", options=runner.RunOptions(save_replay=True), on_progress=poke)
     saved = checkpoint.load(tmp_path / "b" / "latest.pt")
     assert at <= saved["counters"]["moves"] < at + 16
     resumed = runner.prepare(None, tmp_path / "b", resume=True)
