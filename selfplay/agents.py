@@ -99,8 +99,7 @@ class QAgent:
         if self.search:
             from selfplay import mcts
 
-            b = max(1, int((~state.terminated).sum()))
-            cfg = mcts.SearchConfig(simulations=self.search, lanes=self.lanes or mcts.auto_lanes(b), solve=self.solve)
+            cfg = mcts.agent_search_config(self, roots=max(1, int((~state.terminated).sum())))
             res = mcts.search(self.game, state, mcts.NetworkEvaluator(self.game, self.net), cfg, rng)
             probs = mcts.shares(res.visits)
             return probs.astype(np.float32), res.action

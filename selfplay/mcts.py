@@ -610,6 +610,17 @@ def auto_lanes(batch: int) -> int:
     return max(1, min(16, 128 // max(1, batch)))
 
 
+def agent_search_config(agent, *, roots: int) -> SearchConfig:
+    """The one way a playing agent's knobs (``search``, ``move_time``, ``lanes``, ``solve``)
+    become the search's settings, for ``roots`` positions searched together."""
+    return SearchConfig(
+        simulations=agent.search or 2_000_000,
+        time_limit=agent.move_time,
+        lanes=agent.lanes or auto_lanes(roots),
+        solve=agent.solve,
+    )
+
+
 def search_actions(agent, state, rng: np.random.Generator) -> np.ndarray:
     """The move of a searching QAgent: ``agent.search`` simulations for every game of the
     batch at once, or, with ``agent.move_time``, a search of that many seconds for each
@@ -617,15 +628,9 @@ def search_actions(agent, state, rng: np.random.Generator) -> np.ndarray:
     ``agent.search`` simulations when both are set, else at two million nodes)."""
     evaluator = NetworkEvaluator(agent.game, agent.net)
     if not agent.move_time:
-        b = max(1, int((~state.terminated).sum()))
-        cfg = SearchConfig(simulations=agent.search, lanes=agent.lanes or auto_lanes(b), solve=agent.solve)
+        cfg = agent_search_config(agent, roots=max(1, int((~state.terminated).sum())))
         return search(agent.game, state, evaluator, cfg, rng).action
-    cfg = SearchConfig(
-        simulations=agent.search or 2_000_000,
-        time_limit=agent.move_time,
-        lanes=agent.lanes or auto_lanes(1),
-        solve=agent.solve,
-    )
+    cfg = agent_search_config(agent, roots=1)
     actions = np.zeros(state.batch_size, np.int64)
     for i in np.flatnonzero(~state.terminated):
         actions[i] = search(agent.game, games.take(state, np.array([i])), evaluator, cfg, rng).action[0]
