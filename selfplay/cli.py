@@ -1255,13 +1255,11 @@ def eval_cmd(
     import json
     from pathlib import Path
 
-    import numpy as np
     from rich.table import Table
 
     from selfplay import evaluate, players
     from selfplay.checkpoint import CheckpointError, load_agent
-    from selfplay.profiles import profile
-    from selfplay.raytasks import DistributedError, session
+    from selfplay.raytasks import DistributedError
 
     if move_time is not None and workers:
         raise click.UsageError(
@@ -1295,7 +1293,6 @@ def eval_cmd(
         )
     except players.PlayerError as e:
         raise click.UsageError(str(e)) from None
-    rng = np.random.default_rng(seed)
     report = {
         "checkpoint": checkpoint,
         "game": game_name,
@@ -1304,32 +1301,25 @@ def eval_cmd(
         "symmetric": agent.info["symmetric"],
         "solve": solve,
     }
-    exact_eval = profile(game_name).exact_eval
-    if exact_eval is not None:
-        try:
-            report["exact"] = exact_eval(agent, rng, games_per_seat)
-        except FileNotFoundError as e:
-            report["exact_missing"] = str(e)
-
     try:
-        with session(workers, ray_address), _games_bar(None, disable=as_json, console=_console(err=True)) as bar:
-            report["matches"] = []
-            for o in opp_list:  # one Ray start-up for every opponent
-                task = bar.add_task(f"games vs {o}", total=2 * games_per_seat)
-                report["matches"].append(
-                    evaluate.versus(
-                        player,
-                        game_name,
-                        o,
-                        games_per_seat,
-                        seed,
-                        workers,
-                        ray_address,
-                        opening_plies=opening_plies,
-                        store=store,
-                        on_progress=lambda done, total, task=task: bar.update(task, completed=done, total=total),
-                    )
-                )
+        with _games_bar(None, disable=as_json, console=_console(err=True)) as bar:
+
+            def on_match(opponent):
+                task = bar.add_task(f"games vs {opponent}", total=2 * games_per_seat)
+                return lambda done, total: bar.update(task, completed=done, total=total)
+
+            report |= evaluate.report(
+                agent,
+                player,
+                opp_list,
+                games_per_seat=games_per_seat,
+                seed=seed,
+                workers=workers,
+                ray_address=ray_address,
+                opening_plies=opening_plies,
+                store=store,
+                on_match=on_match,
+            )
     except KeyboardInterrupt:
         kept = f"the finished games are kept in {db}; the same command continues" if store else "nothing was kept"
         from selfplay.errors import exit_interrupted

@@ -56,6 +56,56 @@ def versus(
     return summary
 
 
+def report(
+    agent,
+    player,
+    opponents: list[str],
+    *,
+    games_per_seat: int,
+    seed: int = 0,
+    workers: int = 0,
+    ray_address: str | None = None,
+    opening_plies: int | None = None,
+    store=None,
+    on_match=None,
+) -> dict:
+    """What ``selfplay eval`` reports of an agent: exact play where its game's profile has
+    it (``exact``, or why it was skipped in ``exact_missing``), then a match against each
+    of ``opponents`` (``matches``, each as :func:`versus` returns it), all on one Ray session
+    with ``workers``. ``agent`` is the agent built here (exact play), ``player`` what the
+    matches build on each worker (a :class:`~selfplay.players.Player`, or ``agent`` itself
+    for this process only). ``on_match(opponent)`` before each match returns its
+    ``on_progress(done, total)``, or None."""
+    from selfplay.raytasks import session
+
+    out: dict = {}
+    game_name = agent.game.name
+    exact_eval = profiles.profile(game_name).exact_eval
+    if exact_eval is not None:
+        try:
+            out["exact"] = exact_eval(agent, np.random.default_rng(seed), games_per_seat)
+        except FileNotFoundError as e:  # a labelled-positions file that is not there
+            out["exact_missing"] = str(e)
+    out["matches"] = []
+    with session(workers, ray_address):  # one Ray start-up for every opponent
+        for o in opponents:
+            out["matches"].append(
+                versus(
+                    player,
+                    game_name,
+                    o,
+                    games_per_seat,
+                    seed,
+                    workers,
+                    ray_address,
+                    opening_plies=opening_plies,
+                    store=store,
+                    on_progress=on_match(o) if on_match else None,
+                )
+            )
+    return out
+
+
 def _match(agent, opp, game_name, games_per_seat, seed, workers, ray_address, opening_plies, on_progress):
     """The match played here or on Ray workers, in chunks of CHUNK games; nothing kept."""
     planned = profiles.schedule(game_name, 2 * games_per_seat, seed, opening_plies)
