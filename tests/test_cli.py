@@ -244,9 +244,19 @@ def test_the_native_othello_and_hex_engines_train_evaluate_rank_and_serve(tmp_pa
         cli,
         ["train", "--game", game, "--mcts", "--workers", "0", "--out", str(out), "--steps", "3000", "--num-envs", "32"]
         + ["--iteration-episodes", "32", "--iteration-updates", "10", "--simulations", "4", "--eval-every", "0"]
-        + ["--eval-games", "4", "--hidden", "32", "--layers", "1", "--learning-starts", "64"],
+        + ["--eval-games", "4", "--hidden", "32", "--layers", "1", "--learning-starts", "64", "--ladder-games", "1"],
     )
     assert r.exit_code == 0, r.output
+    # the evaluation ladder: OpenSpiel's MCTS at two budgets, and the game's engine where it
+    # is installed (GRhino is, by scripts/install_engines; Wolve only where it is on the PATH)
+    from selfplay.gtp_player import find_program
+
+    ladder = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if '"eval"' in x][-1]["ladder"]
+    engine = {"othello": "gtp:gtp-rhino -l 1", "hex_5x5": "gtp:wolve --quiet; param_wolve max_depth 1"}[game]
+    there = game == "othello" or find_program("wolve") is not None
+    assert list(ladder["rungs"]) == ["random", "mcts:100", "mcts:1000"] + [engine] * there
+    assert ladder["anchor"] == "mcts:1000" and (there or f"left out: {engine} (not installed)" in r.output)
+    assert all(sum(g[k] for k in ("wins", "draws", "losses")) == 2 for g in ladder["rungs"].values())
     ckpt = str(out / "latest.pt")
     r = CliRunner().invoke(cli, ["eval", ckpt, "--opponents", "random,mcts:20", "--games", "4", "--json"])
     assert r.exit_code == 0, r.output
