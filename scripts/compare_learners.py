@@ -151,7 +151,12 @@ def main() -> None:
             row["vs"] = {}
             for opp in opponents:
                 m = evaluate.versus(
-                    agents[n], args.game, opp, args.mcts_games, args.seed, opening_plies=args.opening_plies
+                    agents[n],
+                    args.game,
+                    opp,
+                    games_per_seat=args.mcts_games,
+                    seed=args.seed,
+                    opening_plies=args.opening_plies,
                 )
                 row["vs"][opp] = [m["score"], m["seat0"]["score"], m["seat1"]["score"]]
             first = row["vs"][opponents[0]]

@@ -62,6 +62,7 @@ def play(
     agent_b,
     a_seat: np.ndarray,
     rng: np.random.Generator,
+    *,
     opening_plies: int = 0,
     openings: list[list[int]] | None = None,
     stop=None,
