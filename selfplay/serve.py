@@ -505,7 +505,7 @@ def run_view(app: App, name: str) -> dict:
     folder = app.sources.runs.get(name)
     if folder is None:
         raise Refused(404, f"no run named {name[:40]!r} here")
-    evals, train = [], []
+    evals, train, rows = [], [], []
     try:
         text = (folder / "metrics.jsonl").read_text()
     except OSError as e:
@@ -518,6 +518,7 @@ def run_view(app: App, name: str) -> dict:
         if not isinstance(row, dict):
             continue
         if row.get("kind") == "eval":
+            rows.append(row)
             evals.append(
                 {
                     "moves": row.get("moves"),
@@ -528,6 +529,12 @@ def run_view(app: App, name: str) -> dict:
             )
         elif row.get("kind") == "train":
             train.append({"moves": row.get("moves"), "time": row.get("time"), "loss": row.get("loss")})
+    try:  # the learner's Elo against the run's evaluation ladder, fitted over every evaluation
+        from selfplay.evaluate import ladder_fit
+
+        elo = ladder_fit([r for r in rows if isinstance(r.get("ladder"), dict) and isinstance(r.get("moves"), int)])
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        elo = []  # ladder rows not of our making: the curve goes without them
     settings = {}
     latest = folder / "latest.pt"
     if latest.is_file():
@@ -538,7 +545,16 @@ def run_view(app: App, name: str) -> dict:
             settings = json.loads(d["train_config"]) if isinstance(d["train_config"], str) else d["train_config"]
         except (CheckpointError, ValueError, KeyError):
             settings = {"error": "latest.pt cannot be read"}
-    return {"name": name, "evals": evals, "train": train[-2000:], "settings": settings}
+    elo_points = [{k: e[k] for k in ("moves", "time", "elo", "ci95")} for e in elo]
+    anchor = elo[-1]["anchor"] if elo else None
+    return {
+        "name": name,
+        "evals": evals,
+        "train": train[-2000:],
+        "settings": settings,
+        "elo": elo_points,
+        "anchor": anchor,
+    }
 
 
 def _results(app: App, name: str):

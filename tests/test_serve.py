@@ -35,7 +35,17 @@ def files(tmp_path_factory):
     T.run("connect_four", resolve([str(ROOT / "checkpoints" / "connect_four.pt"), "random"], "connect_four"), 4, store)
     run = tmp / "run"
     run.mkdir()
-    rows = [{"kind": "eval", "moves": m, "time": m / 100, "vs_random": {"score": 0.5 + m / 4000}} for m in (100, 200)]
+    rows = [
+        {
+            "kind": "eval",
+            "moves": m,
+            "time": m / 100,
+            "vs_random": {"score": 0.5 + m / 4000},
+            # the evaluation ladder: 2 of 10 against its anchor rung at 100 moves, 8 of 10 at 200
+            "ladder": {"anchor": "mcts:1000", "rungs": {"mcts:1000": {"wins": w, "draws": 0, "losses": 10 - w}}},
+        }
+        for m, w in ((100, 2), (200, 8))
+    ]
     rows.append({"kind": "train", "moves": 250, "time": 3.0, "loss": 0.1})
     (run / "metrics.jsonl").write_text("\n".join(map(json.dumps, rows)) + "\n{cut sh")
     (tmp / "junk.db").write_bytes(b"not a database at all" * 50)
@@ -148,6 +158,11 @@ def test_a_tournament_its_ratings_and_a_replay(client):
 def test_a_run_folder_gives_its_curve_and_skips_a_row_cut_short(client):
     data = client.get("/api/runs/run").json()
     assert [e["moves"] for e in data["evals"]] == [100, 200] and data["train"][0]["loss"] == 0.1
+    # the ladder's Elo, anchored on its rung: below it at 20%, above it at 80%
+    assert data["anchor"] == "mcts:1000" and [e["moves"] for e in data["elo"]] == [100, 200]
+    low, high = data["elo"]
+    assert low["elo"] + low["ci95"] > 0 > low["elo"] and high["elo"] > 0 > high["elo"] - high["ci95"]
+    assert high["elo"] == pytest.approx(-low["elo"], abs=1.0)
 
 
 @pytest.mark.parametrize(
@@ -310,6 +325,7 @@ def test_the_page_in_chromium_plays_a_whole_game_hints_undoes_ranks_replays_and_
         d.find_element(By.ID, "train-open").click()
         wait(lambda: d.find_elements(By.CSS_SELECTOR, "svg.curve"))
         assert d.find_element(By.CSS_SELECTOR, "svg.curve").get_attribute("data-points") == "2"
+        assert d.find_element(By.CSS_SELECTOR, "svg.curve[data-series=elo]").get_attribute("data-points") == "2"
         d.save_screenshot(str(ARTIFACTS / "train.png"))
         # the server stopped mid-game: the page says so in one line
         d.find_element(By.CSS_SELECTOR, "[data-tab=play]").click()

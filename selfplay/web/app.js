@@ -267,6 +267,24 @@ function curve(evals) {
   return svg;
 }
 
+function eloCurve(points, anchor) {
+  // the learner's Bradley-Terry Elo against the evaluation ladder, with its 95% interval
+  const W = 560, H = 220, pad = 40;
+  const svg = el("svg", { width: W, height: H, class: "curve", "data-points": points.length, "data-series": "elo" });
+  const xmax = Math.max(1, ...points.map((p) => p.moves));
+  const lo = Math.min(0, ...points.map((p) => p.elo - p.ci95)), hi = Math.max(0, ...points.map((p) => p.elo + p.ci95));
+  const X = (v) => pad + v / xmax * (W - 2 * pad), Y = (v) => H - pad - (v - lo) / Math.max(1, hi - lo) * (H - 2 * pad);
+  el("line", { x1: pad, x2: W - pad, y1: Y(0), y2: Y(0), stroke: "#999", "stroke-dasharray": "4 3" }, svg);
+  el("text", { x: 4, y: Y(0) + 4, class: "label" }, svg).textContent = "0";
+  for (const p of points) {
+    el("line", { x1: X(p.moves), x2: X(p.moves), y1: Y(p.elo - p.ci95), y2: Y(p.elo + p.ci95), stroke: "#6a1b9a" }, svg);
+  }
+  el("polyline", { points: points.map((p) => `${X(p.moves)},${Y(p.elo)}`).join(" "), fill: "none", stroke: "#6a1b9a", "stroke-width": 2 }, svg);
+  el("text", { x: pad + 8, y: 16, class: "label", fill: "#6a1b9a" }, svg).textContent =
+    `Elo against the evaluation ladder (0 = ${anchor}), 95% intervals; last ${Math.round(points[points.length - 1].elo)}`;
+  return svg;
+}
+
 async function openRun() {
   clearInterval(trainTimer);
   const load = () => guarded(async () => {
@@ -274,6 +292,7 @@ async function openRun() {
     const data = await api(`/api/runs/${encodeURIComponent(name)}`);
     $("train-plot").innerHTML = "";
     $("train-plot").appendChild(curve(data.evals));
+    if (data.elo.length) $("train-plot").appendChild(eloCurve(data.elo, data.anchor));
     $("train-settings").innerHTML = Object.entries(data.settings).map(([k, v]) =>
       `<tr><td class="name">${k}</td><td class="name">${typeof v === "object" ? JSON.stringify(v) : v}</td></tr>`).join("");
     const lastTrain = data.train[data.train.length - 1];
