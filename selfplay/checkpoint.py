@@ -236,15 +236,16 @@ def _check_fields(d: dict, path) -> None:
         raise CheckpointError(f"{path}: malformed checkpoint ({'; '.join(bad)})")
 
 
-def check_resumable(d: dict, path) -> None:
-    """Refuse, with one line naming the file, a checkpoint that cannot restart training."""
+def check_resumable(d: dict, path):
+    """The :class:`~selfplay.config.TrainConfig` a checkpoint resumes with; refuse, with one
+    line naming the file, a checkpoint that cannot restart training."""
     from selfplay.config import TrainConfig
 
     missing = [k for k in ("train_config", "optimizer", "frozen_weights", "counters", "rng") if k not in d]
     if missing:
         raise CheckpointError(f"{path}: holds no training state to resume from (missing {', '.join(missing)})")
     try:
-        TrainConfig.from_dict(json.loads(d["train_config"]))
+        cfg = TrainConfig.from_dict(json.loads(d["train_config"]))
     except (TypeError, ValueError, KeyError) as e:
         raise CheckpointError(f"{path}: its training config is not valid ({e})") from None
     c = d["counters"]
@@ -257,6 +258,7 @@ def check_resumable(d: dict, path) -> None:
         or not isinstance(rng.get("torch"), torch.Tensor)
     ):
         raise CheckpointError(f"{path}: its random-number state is malformed")
+    return cfg
 
 
 def build_net(d: dict, path="checkpoint"):

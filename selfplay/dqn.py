@@ -347,11 +347,13 @@ def check_memory(cfg: TrainConfig, game) -> None:
         )
 
 
-def restore_learner(d: dict, path="checkpoint", with_replay: bool = True):
-    """A Learner in exactly the state it was saved in (replay memory if it was saved)."""
-    checkpoint.check_resumable(d, path)
+def restore_learner(d: dict, path="checkpoint", *, with_replay: bool = True, cfg: TrainConfig | None = None):
+    """A Learner in exactly the state it was saved in (replay memory if it was saved), with
+    the saved config, or ``cfg`` where the caller changed what may change on a resume (the
+    step count, the learning rate)."""
+    saved = checkpoint.check_resumable(d, path)
     try:
-        return _restore(d, with_replay)
+        return _restore(d, with_replay, cfg or saved)
     except checkpoint.CheckpointError:
         raise
     except Exception as e:  # any part that does not fit this config: one line naming the file
@@ -360,7 +362,7 @@ def restore_learner(d: dict, path="checkpoint", with_replay: bool = True):
         ) from None
 
 
-def _restore(d: dict, with_replay: bool):
-    learner = Learner(TrainConfig.from_dict(json.loads(d["train_config"])))
+def _restore(d: dict, with_replay: bool, cfg: TrainConfig):
+    learner = Learner(cfg)
     learner.load_state_dict(d, with_replay)
     return learner

@@ -249,7 +249,12 @@ def _prepare(cfg, out: Path, resume: bool, steps, lr, force: bool, game) -> dqn.
             raise RunError(f"{out} is a {d['game']} run; --game {game} does not match (leave --game out to resume)")
         check_writable(out)
         sweep_tmp(out)
-        learner = dqn.restore_learner(d, path)
+        cfg = checkpoint.check_resumable(d, path)
+        if steps is not None:
+            cfg = dataclasses.replace(cfg, steps=steps)
+        if lr is not None:  # the rate from here on (the run gives it to Adam): it ends a --lr-final schedule too
+            cfg = dataclasses.replace(cfg, lr=lr, lr_final=0.0, lr_final_at=0.0)
+        learner = dqn.restore_learner(d, path, cfg=cfg)
         learner.resumed_from = path
         learner.resume_notes = []
         for p, why in skipped:  # said, and a file the run could not use is kept out of its way
@@ -259,10 +264,6 @@ def _prepare(cfg, out: Path, resume: bool, steps, lr, force: bool, game) -> dqn.
                 moved = set_aside(p)
                 learner.resume_notes.append(f"{p.name} passed over ({why}); moved to {moved.name}, never written over")
         learner.replay_saved = "replay" in d
-        if steps is not None and steps != learner.cfg.steps:
-            learner.cfg = dataclasses.replace(learner.cfg, steps=steps)
-        if lr is not None:  # the rate from here on (the run gives it to Adam): it ends a --lr-final schedule too
-            learner.cfg = dataclasses.replace(learner.cfg, lr=lr, lr_final=0.0, lr_final_at=0.0)
         _truncate_metrics(out / "metrics.jsonl", learner.moves)
         return learner
     if out.is_dir() and any(p.name != LOCK for p in out.iterdir()):
