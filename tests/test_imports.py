@@ -12,8 +12,9 @@ def import_graph() -> dict[str, set[str]]:
     name`` is an arrow to ``pkg.name`` where that is a module, else to ``pkg`` itself."""
     modules = {}
     for pkg in ("selfplay", "games"):
-        for f in (ROOT / pkg).glob("*.py"):
-            modules[pkg if f.stem == "__init__" else f"{pkg}.{f.stem}"] = f
+        for f in (ROOT / pkg).rglob("*.py"):  # subpackages too (selfplay.cli)
+            parts = f.relative_to(ROOT).with_suffix("").parts
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = f
     graph = {m: set() for m in modules}
     for name, path in modules.items():
         for node in ast.walk(ast.parse(path.read_text())):
@@ -117,6 +118,13 @@ def test_the_play_path_never_reaches_the_learner():
 
 def test_the_reach_finder_finds_a_path():
     assert reaches({"a": {"b"}, "b": {"c"}, "c": set()}, "a")["c"] == ["a", "b", "c"]
+
+
+def test_no_module_below_the_command_line_imports_it():
+    graph = import_graph()
+    assert "selfplay.cli.train" in graph and "selfplay.cli.base" in graph, "the command's package was read"
+    below = {m for m in graph if not m.startswith("selfplay.cli") and m != "selfplay.__main__"}
+    assert not {(m, t) for m in below for t in graph[m] if t.startswith("selfplay.cli")}
 
 
 def test_the_config_records_are_a_leaf():
