@@ -15,8 +15,8 @@ import numpy as np
 
 import games
 from selfplay import mcts
-from selfplay.checkpoint import load_agent
 from selfplay.exact import load_c4_positions, states_from_moves
+from selfplay.players import load_agent
 
 
 def measure(game, evaluator, states, values, sims: int, solve: bool) -> dict:

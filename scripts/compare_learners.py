@@ -110,7 +110,8 @@ def main() -> None:
     torch.set_num_threads(1)
     import games
     from selfplay import arena, evaluate, profiles, ratings
-    from selfplay.checkpoint import load, load_agent
+    from selfplay.checkpoint import load
+    from selfplay.players import load_agent
 
     configs = [
         (c.split(":", 1)[0], shlex.split(c.split(":", 1)[1]) if ":" in c else [])

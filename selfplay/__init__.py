@@ -12,8 +12,12 @@ _LAZY = ("CheckpointError", "load_agent")
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        from selfplay import checkpoint
+    if name == "CheckpointError":
+        from selfplay.checkpoint import CheckpointError
 
-        return getattr(checkpoint, name)
+        return CheckpointError
+    if name == "load_agent":
+        from selfplay.players import load_agent
+
+        return load_agent
     raise AttributeError(f"module 'selfplay' has no attribute {name!r}")

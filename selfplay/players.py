@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,7 +38,7 @@ import numpy as np
 
 import games
 from selfplay import arena
-from selfplay.checkpoint import CheckpointError, load, load_agent
+from selfplay.checkpoint import CheckpointError, load, read_net
 
 
 class PlayerError(ValueError):
@@ -284,6 +286,54 @@ def _parse_checkpoint(spec: str):
     if path.exists():
         return [checkpoint_player(path, **options)]
     return None
+
+
+def load_agent(
+    path: str | os.PathLike,
+    *,
+    search: int | None = None,
+    move_time: float | None = None,
+    game: str | None = None,
+    name: str | None = None,
+    symmetric: bool | None = None,
+    solve: bool = False,
+):
+    """A greedy (or searching) agent from a checkpoint file. ``symmetric``: its Q is the mean
+    over the board's symmetries (``network.SymmetryMean``); None = the game's default
+    (``GameProfile.symmetric``). ``solve``: its search proves wins and losses
+    (``mcts.SearchConfig.solve``). TypeError or ValueError for arguments of the wrong kind or
+    range, CheckpointError for a file that cannot be used."""
+    from selfplay.agents import QAgent
+    from selfplay.checks import real, whole
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load_agent takes a checkpoint path, not {type(path).__name__}")
+    search = None if search is None else whole(search, "search", 1, 1_000_000)
+    move_time = None if move_time is None else real(move_time, "move_time", 0.001, 600)
+    if game is not None and not isinstance(game, str):
+        raise TypeError(f"game must be a game name, not {type(game).__name__}")
+    if symmetric is not None and not isinstance(symmetric, bool):
+        raise TypeError(f"symmetric must be True, False or None, not {type(symmetric).__name__}")
+    if not isinstance(solve, bool):
+        raise TypeError(f"solve must be True or False, not {type(solve).__name__}")
+    d, g, net = read_net(path, game=game)  # builds and checks the network once
+    if symmetric is None:
+        from selfplay.profiles import profile
+
+        symmetric = profile(d["game"]).symmetric
+    if symmetric:
+        from selfplay.network import symmetry_mean
+
+        averaged = symmetry_mean(net, g)
+        symmetric, net = averaged is not net, averaged  # a game without symmetries plays as it is
+    info = {
+        "path": str(path),
+        "game": d["game"],
+        "symmetric": symmetric,
+        "counters": d.get("counters", {}),
+        "last_eval": json.loads(d.get("last_eval", "{}") or "{}"),
+    }
+    return QAgent(g, net, name=name or Path(path).stem, search=search, move_time=move_time, info=info, solve=solve)
 
 
 def _build_checkpoint(player, game_name, seed):

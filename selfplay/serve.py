@@ -236,8 +236,9 @@ class App:
 
     def agent(self, game_name: str, name, search, move_time):
         from selfplay.agents import RandomAgent
-        from selfplay.checkpoint import CheckpointError, load_agent
+        from selfplay.checkpoint import CheckpointError
         from selfplay.checks import real, whole
+        from selfplay.players import load_agent
 
         if name == "random":
             return RandomAgent(), "random"

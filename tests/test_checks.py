@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 import games
 from selfplay import checks, config, profiles
-from selfplay.checkpoint import load_agent
 from selfplay.cli import Real, Whole, cli
 from selfplay.config import NetConfig
+from selfplay.players import load_agent
 
 ROOT = os.getcwd()
 TTT = f"{ROOT}/checkpoints/tic_tac_toe.pt"

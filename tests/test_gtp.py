@@ -390,7 +390,7 @@ def test_a_controller_that_never_sends_passes_plays_a_whole_othello_game_and_the
 
 
 def test_final_score_waits_for_the_end_and_time_settings_hold_a_searching_agent_within_the_clock():
-    from selfplay.checkpoint import load_agent
+    from selfplay.players import load_agent
 
     agent = load_agent(OTHELLO, search=100_000)
     e = gtp.Engine(agent, log=lambda m: None)

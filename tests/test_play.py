@@ -264,9 +264,9 @@ def test_a_closed_stdout_ends_quietly_without_a_traceback():
 
 
 def test_a_hex_hint_names_the_best_ten_and_the_range_of_the_rest_and_othellos_endgame_is_exact():
-    from selfplay.checkpoint import load_agent
     from selfplay.human import HINT_MOVES, Session
     from selfplay.othello_solver import empties
+    from selfplay.players import load_agent
     from selfplay.profiles import profile
 
     out: list[str] = []

@@ -8,7 +8,7 @@ import pytest
 import games
 from selfplay import arena, human
 from selfplay.agents import RandomAgent
-from selfplay.checkpoint import load_agent
+from selfplay.players import load_agent
 
 SHIPPED = sorted(human.CHECKPOINT_DIR.glob("*.pt"))
 

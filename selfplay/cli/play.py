@@ -23,7 +23,8 @@ def _use_color() -> bool:
 
 def _load_player_agent(game_name: str, checkpoint, search, move_time, symmetric=None, solve=False):
     from selfplay import human
-    from selfplay.checkpoint import CheckpointError, load_agent
+    from selfplay.checkpoint import CheckpointError
+    from selfplay.players import load_agent
 
     path = checkpoint or human.shipped_checkpoint(game_name)
     if checkpoint is None and not path.exists():
@@ -126,7 +127,8 @@ def gtp(checkpoint, search, move_time, seed, symmetric, solve):
     selfplay gtp --checkpoint checkpoints/openspiel_hex_board_size_5.pt --search 200
     """
     from selfplay import gtp as G
-    from selfplay.checkpoint import CheckpointError, load_agent
+    from selfplay.checkpoint import CheckpointError
+    from selfplay.players import load_agent
 
     _check_solve(solve, search, move_time)
     try:

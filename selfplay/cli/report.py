@@ -70,7 +70,8 @@ def eval_cmd(
     from rich.table import Table
 
     from selfplay import evaluate, players
-    from selfplay.checkpoint import CheckpointError, load_agent
+    from selfplay.checkpoint import CheckpointError
+    from selfplay.players import load_agent
     from selfplay.raytasks import DistributedError
 
     if move_time is not None and workers:
