@@ -373,3 +373,30 @@ def test_a_player_the_registry_does_not_know_or_a_checkpoint_is_refused_before_t
         S.Sources.from_paths(players=["chess-engine"])
     with pytest.raises(ValueError, match="goes with --checkpoint"):
         S.Sources.from_paths(players=[str(ROOT / "checkpoints" / "othello.pt")])
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10**6) | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12,
+)
+_rung = st.fixed_dictionaries({"wins": _json, "draws": _json, "losses": _json}) | _json
+_ladder = (
+    st.fixed_dictionaries({"anchor": _json, "rungs": st.dictionaries(st.text(max_size=6), _rung, max_size=3)}) | _json
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ladders=st.lists(_ladder, min_size=1, max_size=4))
+def test_a_runs_page_answers_whatever_its_ladder_rows_hold(tmp_path_factory, ladders):
+    """Metrics written by someone else (or cut by a kill) never break a run's page: the
+    evaluations are listed, and the Elo curve holds only what a fit could be made of."""
+    run = tmp_path_factory.mktemp("fuzzrun")
+    rows = [{"kind": "eval", "moves": 100 * (k + 1), "time": 1.0, "ladder": lad} for k, lad in enumerate(ladders)]
+    (run / "metrics.jsonl").write_text("\n".join(map(json.dumps, rows)) + "\n")
+    app = S.make_app(S.Sources.from_paths(checkpoints=[], dbs=[], runs=[run]))
+    r = TestClient(app).get(f"/api/runs/{run.name}")
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert len(data["evals"]) == len(ladders) and len(data["elo"]) <= len(ladders)
+    assert all(isinstance(e["elo"], float) and e["ci95"] >= 0 for e in data["elo"])
