@@ -636,7 +636,8 @@ def plot_curve(metrics: Path, png: Path, title: str | None = None) -> None:
     ax.set_ylabel("score / share")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    if evals:
+        ax.legend(loc="lower right")
     if train:
         x = [r["moves"] for r in train]
         ax2.plot(x, [math.nan if r["loss"] is None else r["loss"] for r in train], color="tab:red", label="loss")
