@@ -127,18 +127,17 @@ def search_loss(q_pred: torch.Tensor, q: torch.Tensor, weight: torch.Tensor) -> 
     return (weight * (q_pred - q) ** 2).sum(dim=1).mean()
 
 
-def td_loss(learner) -> torch.Tensor:
-    """The TD loss on a replay minibatch: Q(s, a) of the move taken against the frozen,
-    negated target (:func:`td_targets`)."""
-
-    cfg = learner.cfg
-    b = learner.replay.sample(cfg.batch_size, learner.rng)
-    if learner.symmetries is not None:
-        b = learner.replay.augment(b, *learner.symmetries, learner.rng)
-    batch = {k: torch.from_numpy(v).to(learner.device) for k, v in b.items()}
+def td_loss(*, cfg, replay, online, frozen, rng: np.random.Generator, symmetries=None, device="cpu") -> torch.Tensor:
+    """The TD loss on a minibatch of ``replay`` (augmented by the board's ``symmetries``
+    where given): Q(s, a) of the move taken, by ``online``, against the frozen, negated
+    target of ``frozen`` (:func:`td_targets`). Everything it reads is passed in."""
+    b = replay.sample(cfg.batch_size, rng)
+    if symmetries is not None:
+        b = replay.augment(b, *symmetries, rng)
+    batch = {k: torch.from_numpy(v).to(device) for k, v in b.items()}
     y = td_targets(
-        learner.online,
-        learner.frozen,
+        online,
+        frozen,
         batch["reward"],
         batch["next_obs"],
         batch["done"],
@@ -147,9 +146,22 @@ def td_loss(learner) -> torch.Tensor:
         cfg.double,
         cfg.n_step,
     )
-    learner.online.train()
-    q = learner.online(batch["obs"]).gather(1, batch["action"][:, None]).squeeze(1)
+    online.train()
+    q = online(batch["obs"]).gather(1, batch["action"][:, None]).squeeze(1)
     return F.smooth_l1_loss(q, y) if cfg.loss == "huber" else F.mse_loss(q, y)
+
+
+def learner_td_loss(learner) -> torch.Tensor:
+    """:func:`td_loss` on the learner's replay memory, networks and random numbers."""
+    return td_loss(
+        cfg=learner.cfg,
+        replay=learner.replay,
+        online=learner.online,
+        frozen=learner.frozen,
+        rng=learner.rng,
+        symmetries=learner.symmetries,
+        device=learner.device,
+    )
 
 
 def epsilon_greedy(learner, net, idx: np.ndarray, actions: np.ndarray) -> None:
@@ -182,7 +194,7 @@ class TD(TargetSource):
         learner.advance(actions)
 
     def loss(self) -> torch.Tensor:
-        return td_loss(self.learner)
+        return learner_td_loss(self.learner)
 
     def updates_due(self, batched_moves: int) -> int:
         learner = self.learner
@@ -329,7 +341,7 @@ class Search(TargetSource):
 
     def loss(self) -> torch.Tensor:
         learner, st = self.learner, self.learner.cfg.search
-        td = td_loss(learner) if st.td_weight > 0 else 0.0  # search targets only: no TD term to compute
+        td = learner_td_loss(learner) if st.td_weight > 0 else 0.0  # search targets only: no TD term to compute
         t = self.targets.sample(learner.cfg.batch_size, learner.rng)
         if learner.symmetries is not None:
             t = self.targets.augment(t, *learner.symmetries, learner.rng)

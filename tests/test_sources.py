@@ -63,7 +63,7 @@ def test_search_targets_only_loss_is_the_weighted_squared_error_and_skips_the_re
 
 
 def test_search_loss_adds_td_weight_times_the_td_loss_on_the_same_minibatches():
-    from selfplay.sources import td_loss
+    from selfplay.sources import learner_td_loss
 
     learner = _learner(mcts=True, num_envs=16, simulations=4, td_weight=0.5)
     for _ in range(12):
@@ -71,7 +71,7 @@ def test_search_loss_adds_td_weight_times_the_td_loss_on_the_same_minibatches():
     rng0 = copy.deepcopy(learner.rng)
     total = learner.source.loss().item()
     learner.rng = copy.deepcopy(rng0)
-    td = td_loss(learner).item()  # the TD minibatch is drawn first, then the search one
+    td = learner_td_loss(learner).item()  # the TD minibatch is drawn first, then the search one
     search = _search_loss(learner, learner.rng)
     assert td > 0 and search > 0
     assert total == pytest.approx(search + 0.5 * td, rel=1e-5)
@@ -248,3 +248,30 @@ def test_symmetric_search_stores_the_targets_of_a_search_on_the_networks_symmetr
     want, other = (averaged, alone) if symmetric else (alone, averaged)
     np.testing.assert_allclose(stored, np.nan_to_num(want).astype(np.float16), atol=1e-3)
     assert not np.allclose(stored, np.nan_to_num(other).astype(np.float16), atol=1e-3)
+
+
+def test_the_td_loss_is_a_function_of_what_it_is_given_terminal_moves_regress_to_their_reward():
+    """Known answer without a learner: a memory of finished games only (done), so every
+    target is the move's reward, whatever the frozen network says; with a network that
+    outputs Q = 0 the squared loss is the mean squared reward."""
+    from selfplay.replay import Replay
+    from selfplay.sources import td_loss
+
+    class Zero(torch.nn.Module):
+        def forward(self, obs):
+            return torch.zeros(len(obs), 9) + 0.0 * obs.sum()
+
+    class Wild(torch.nn.Module):  # a frozen copy whose values must not matter at a terminal
+        def forward(self, obs):
+            return torch.full((len(obs), 9), 0.9)
+
+    replay = Replay(64, (2, 3, 3), 9, binary=True)
+    rng = np.random.default_rng(0)
+    n = 64
+    rewards = rng.choice([-1.0, 0.0, 1.0], n)
+    obs = rng.integers(0, 2, (n, 2, 3, 3)).astype(np.float32)
+    replay.add(obs, rng.integers(0, 9, n), rewards, obs, np.ones(n, bool), np.ones((n, 9), bool))
+    cfg = profiles.default_config("tic_tac_toe", batch_size=64, loss="mse", n_step=1)
+    loss = td_loss(cfg=cfg, replay=replay, online=Zero(), frozen=Wild(), rng=np.random.default_rng(1))
+    sampled = replay.sample(64, np.random.default_rng(1))["reward"].astype(np.float64)
+    assert loss.item() == pytest.approx(float(np.mean(sampled**2)), rel=1e-6) and loss.item() > 0
