@@ -174,6 +174,19 @@ def epsilon_greedy(learner, net, idx: np.ndarray, actions: np.ndarray) -> None:
     actions[idx] = games.explore(games.take(s, idx), greedy, epsilon_at(learner.cfg, learner.moves), learner.rng)
 
 
+def td_actions(*, state, obs, learner_seat, online, frozen, greedy, epsilon: float, rng) -> np.ndarray:
+    """Plain DQN's move in every game: the learner's seat plays ``online``'s greedy move, the
+    other seat ``frozen``'s (``greedy(net, obs, mask)`` picks them), each replaced by a random
+    legal move with probability ``epsilon``."""
+    learner_moves = state.current_player == learner_seat
+    actions = np.empty(state.batch_size, np.int64)
+    for net, sel in ((online, learner_moves), (frozen, ~learner_moves)):
+        idx = np.flatnonzero(sel)
+        if len(idx):
+            actions[idx] = greedy(net, obs[idx], state.legal_action_mask[idx])
+    return games.explore(state, actions, epsilon, rng)
+
+
 class TD(TargetSource):
     name = "td"
 
@@ -182,15 +195,17 @@ class TD(TargetSource):
         return "DQN"
 
     def play(self) -> None:
-        learner, cfg = self.learner, self.learner.cfg
-        s = learner.state
-        learner_moves = s.current_player == learner.learner_seat
-        actions = np.empty(cfg.num_envs, np.int64)
-        for net, sel in ((learner.online, learner_moves), (learner.frozen, ~learner_moves)):
-            idx = np.flatnonzero(sel)
-            if len(idx):
-                actions[idx] = learner.greedy(net, learner.obs[idx], s.legal_action_mask[idx])
-        actions = games.explore(s, actions, epsilon_at(cfg, learner.moves), learner.rng)
+        learner = self.learner
+        actions = td_actions(
+            state=learner.state,
+            obs=learner.obs,
+            learner_seat=learner.learner_seat,
+            online=learner.online,
+            frozen=learner.frozen,
+            greedy=learner.greedy,
+            epsilon=epsilon_at(learner.cfg, learner.moves),
+            rng=learner.rng,
+        )
         learner.advance(actions)
 
     def loss(self) -> torch.Tensor:
