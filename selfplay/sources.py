@@ -127,6 +127,17 @@ def search_loss(q_pred: torch.Tensor, q: torch.Tensor, weight: torch.Tensor) -> 
     return (weight * (q_pred - q) ** 2).sum(dim=1).mean()
 
 
+def stored_targets_loss(*, targets, batch_size: int, online, rng, symmetries=None, device="cpu") -> torch.Tensor:
+    """:func:`search_loss` of ``online`` on a minibatch of the stored search ``targets``
+    (augmented by the board's ``symmetries`` where given)."""
+    t = targets.sample(batch_size, rng)
+    if symmetries is not None:
+        t = targets.augment(t, *symmetries, rng)
+    t = {k: torch.from_numpy(v).to(device) for k, v in t.items()}
+    online.train()
+    return search_loss(online(t["obs"]), t["q"], t["weight"])
+
+
 def td_loss(*, cfg, replay, online, frozen, rng: np.random.Generator, symmetries=None, device="cpu") -> torch.Tensor:
     """The TD loss on a minibatch of ``replay`` (augmented by the board's ``symmetries``
     where given): Q(s, a) of the move taken, by ``online``, against the frozen, negated
@@ -357,13 +368,15 @@ class Search(TargetSource):
     def loss(self) -> torch.Tensor:
         learner, st = self.learner, self.learner.cfg.search
         td = learner_td_loss(learner) if st.td_weight > 0 else 0.0  # search targets only: no TD term to compute
-        t = self.targets.sample(learner.cfg.batch_size, learner.rng)
-        if learner.symmetries is not None:
-            t = self.targets.augment(t, *learner.symmetries, learner.rng)
-        t = {k: torch.from_numpy(v).to(learner.device) for k, v in t.items()}
-        learner.online.train()
-        q_all = learner.online(t["obs"])
-        return search_loss(q_all, t["q"], t["weight"]) + st.td_weight * td
+        searched = stored_targets_loss(
+            targets=self.targets,
+            batch_size=learner.cfg.batch_size,
+            online=learner.online,
+            rng=learner.rng,
+            symmetries=learner.symmetries,
+            device=learner.device,
+        )
+        return searched + st.td_weight * td
 
     def updates_due(self, batched_moves: int) -> int:
         learner, st = self.learner, self.learner.cfg.search
