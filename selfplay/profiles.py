@@ -256,7 +256,22 @@ PROFILES: dict[str, GameProfile] = {
         opening_plies=2,
         train=BOARD_TRAIN,
         mcts=BOARD_MCTS,
-        presets={"strong": BOARD_STRONG},
+        # connect four's recipe, measured on Othello against the agent before (its card;
+        # docs/experiments.md, "Othello against GRhino")
+        presets={
+            "strong": {
+                **BOARD_STRONG,
+                "simulations": 32,
+                "opponent_search": True,
+                "target_update": 100,
+                "net": {**BOARD_MCTS["net"], "hidden": 768},
+                "precision": "bf16",
+                "lr_final": 1.5e-4,
+                "lr_final_at": 100,
+                "search_target": "mixed",
+                "derived": 1,
+            }
+        },
         endgame=_othello_endgame,
         endgame_values=_othello_endgame_values,
         hints=_othello_hints,

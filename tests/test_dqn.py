@@ -149,9 +149,10 @@ def test_the_strong_preset_is_mcts_mode_bounded_by_minutes_and_options_beside_it
     # searching with the online network and bfloat16 arithmetic (its 3-hour runs,
     # training/c4_w512, c4_s32, c4_both, c4_w768_lr)
     assert strong.mcts
-    if game == "connect_four":
+    if game in ("connect_four", "othello"):
         assert strong.net == dataclasses.replace(mcts.net, hidden=768) and mcts.net.hidden == 256
-        assert strong.search == dataclasses.replace(mcts.search, simulations=32, opponent_search=True)
+        mixed = {"othello": {"search_target": "mixed"}}.get(game, {})  # connect four's MCTS mode has it already
+        assert strong.search == dataclasses.replace(mcts.search, simulations=32, opponent_search=True, **mixed)
         assert mcts.search.simulations == 16 and not mcts.search.opponent_search
         assert strong.target_update == 100 and mcts.target_update == 500
         assert strong.precision == "bf16" and mcts.precision == "fp32"
@@ -160,7 +161,10 @@ def test_the_strong_preset_is_mcts_mode_bounded_by_minutes_and_options_beside_it
         assert (strong.lr, strong.lr_final, strong.lr_final_at) == (mcts.lr, 1.5e-4, 100)
         assert [strong.lr_at(s) for s in (0, 5999, 6000, 10_800)] == [mcts.lr, mcts.lr, 1.5e-4, 1.5e-4]
         assert mcts.lr_final == 0 and mcts.lr_at(10_800) == mcts.lr
-        extra = {"target_update", "precision", "lr_final", "lr_final_at"}
+        extra = {"target_update", "precision", "lr_final", "lr_final_at"} | (
+            {"derived"} if game == "othello" else set()
+        )
+        assert game != "othello" or (strong.derived, mcts.derived) == (1, 0)
     else:
         assert strong.net == mcts.net and strong.search == mcts.search
         extra = set()
