@@ -124,6 +124,19 @@ BOARD_MCTS = dict(
 #: mode's defaults, bounded by --minutes rather than moves, evaluated and saved every 2M moves
 BOARD_STRONG = dict(mcts=True, steps=150_000_000, eval_every=2_000_000, checkpoint_every=2_000_000)
 
+#: connect four's recipe (its shipped agent), carried to Othello: 768 wide in bfloat16, both
+#: seats searching 32 simulations with the online network, the frozen copy caught up every
+#: 100 steps, Adam's rate lowered to 1.5e-4 at minute 100 of the run's clock
+RECIPE_768 = dict(
+    simulations=32,
+    opponent_search=True,
+    target_update=100,
+    net={**BOARD_MCTS["net"], "hidden": 768},
+    precision="bf16",
+    lr_final=1.5e-4,
+    lr_final_at=100,
+)
+
 
 def _ttt_balanced(state) -> np.ndarray:
     from selfplay.minimax import position_values
@@ -236,20 +249,7 @@ PROFILES: dict[str, GameProfile] = {
         mcts={**BOARD_MCTS, "search_target": "mixed"},
         # the recipe of the shipped agent: its card gives the command, and
         # docs/experiments.md the comparisons behind each setting
-        presets={
-            "strong": {
-                **BOARD_STRONG,
-                "eval_every": 10_000_000,
-                "checkpoint_every": 5_000_000,
-                "simulations": 32,
-                "opponent_search": True,
-                "target_update": 100,
-                "net": {**BOARD_MCTS["net"], "hidden": 768},
-                "precision": "bf16",
-                "lr_final": 1.5e-4,
-                "lr_final_at": 100,
-            }
-        },
+        presets={"strong": {**BOARD_STRONG, **RECIPE_768, "eval_every": 10_000_000, "checkpoint_every": 5_000_000}},
     ),
     # Othello and Hex take connect four's board defaults (an MLP; docs/experiments.md)
     "othello": GameProfile(
@@ -258,20 +258,7 @@ PROFILES: dict[str, GameProfile] = {
         mcts=BOARD_MCTS,
         # connect four's recipe, measured on Othello against the agent before (its card;
         # docs/experiments.md, "Othello against GRhino")
-        presets={
-            "strong": {
-                **BOARD_STRONG,
-                "simulations": 32,
-                "opponent_search": True,
-                "target_update": 100,
-                "net": {**BOARD_MCTS["net"], "hidden": 768},
-                "precision": "bf16",
-                "lr_final": 1.5e-4,
-                "lr_final_at": 100,
-                "search_target": "mixed",
-                "derived": 1,
-            }
-        },
+        presets={"strong": {**BOARD_STRONG, **RECIPE_768, "search_target": "mixed", "derived": 1}},
         endgame=_othello_endgame,
         endgame_values=_othello_endgame_values,
         hints=_othello_hints,
