@@ -175,16 +175,6 @@ def learner_td_loss(learner) -> torch.Tensor:
     )
 
 
-def epsilon_greedy(learner, net, idx: np.ndarray, actions: np.ndarray) -> None:
-    """Fill ``actions[idx]`` with ``net``'s greedy moves in those games, each replaced by
-    a random legal move with probability epsilon (the schedule at the learner's moves)."""
-    if not len(idx):
-        return
-    s = learner.state
-    greedy = learner.greedy(net, learner.obs[idx], s.legal_action_mask[idx])
-    actions[idx] = games.explore(games.take(s, idx), greedy, epsilon_at(learner.cfg, learner.moves), learner.rng)
-
-
 def td_actions(*, state, obs, learner_seat, online, frozen, greedy, epsilon: float, rng) -> np.ndarray:
     """Plain DQN's move in every game: the learner's seat plays ``online``'s greedy move, the
     other seat ``frozen``'s (``greedy(net, obs, mask)`` picks them), each replaced by a random
@@ -196,6 +186,75 @@ def td_actions(*, state, obs, learner_seat, online, frozen, greedy, epsilon: flo
         if len(idx):
             actions[idx] = greedy(net, obs[idx], state.legal_action_mask[idx])
     return games.explore(state, actions, epsilon, rng)
+
+
+def search_actions(
+    mcts,
+    *,
+    game,
+    state,
+    obs,
+    learner_seat,
+    online,
+    frozen,
+    greedy,
+    epsilon: float,
+    settings,
+    rng,
+    stop,
+    wrap=None,
+    endgame=None,
+):
+    """MCTS mode's move in every game, and the targets of its searches. The learner's seat
+    searches with ``online`` and root noise; the other seat searches with ``frozen``
+    (``settings.opponent_search``) or plays its greedy move, epsilon-greedy. ``wrap(net)``
+    gives the network the leaves are evaluated by (the mean over the board's symmetries),
+    ``endgame(sub, q, weight)`` replaces the targets an exact solver settles. Returns the
+    actions and, for each search, ``(games, q, weight, their states)``; nothing is stored."""
+    st = settings
+    learner_moves = state.current_player == learner_seat
+    actions = np.zeros(state.batch_size, np.int64)
+    target = SEARCH_TARGETS[st.search_target]
+    searched = []
+    if not st.opponent_search:
+        idx = np.flatnonzero(~learner_moves)
+        if len(idx):
+            sub = games.take(state, idx)
+            actions[idx] = games.explore(sub, greedy(frozen, obs[idx], sub.legal_action_mask), epsilon, rng)
+    seats = ((online, learner_moves, st.dirichlet_alpha), (frozen, ~learner_moves, 0.0))
+    for net, sel, noise in seats[: 2 if st.opponent_search else 1]:
+        gumbel = st.gumbel_considered if net is online else 0
+        idx = np.flatnonzero(sel)
+        if not len(idx):
+            continue
+        sub = games.take(state, idx)
+        if st.leaf == "rollout":
+            evaluator = mcts.RolloutEvaluator(game, st.rollouts, rng)
+        else:
+            evaluator = mcts.NetworkEvaluator(game, wrap(net) if wrap else net, st.prior_temperature)
+        res = mcts.search(
+            game,
+            sub,
+            evaluator,
+            mcts.SearchConfig(
+                simulations=st.simulations,
+                dirichlet_alpha=0.0 if gumbel else noise,
+                root_all=st.root_all and not gumbel,
+                gumbel_considered=gumbel,
+            ),
+            rng,
+            stop=stop,
+        )
+        q, weight = target(res, sub.legal_action_mask)
+        if endgame is not None:
+            q, weight = endgame(sub, q, weight)
+        early = sub.num_moves < st.temperature_moves
+        probs = mcts.shares(res.visits)
+        u = rng.random(len(idx)) * probs.sum(axis=1)  # one draw per game, proportional to visits
+        sampled = np.minimum((np.cumsum(probs, axis=1) <= u[:, None]).sum(axis=1), probs.shape[1] - 1)
+        actions[idx] = res.action if gumbel else np.where(early, sampled, res.action)
+        searched.append((idx, q, weight, sub))
+    return actions, searched
 
 
 class TD(TargetSource):
@@ -289,51 +348,25 @@ class Search(TargetSource):
             raise
 
     def _play(self, mcts) -> None:
-        learner, cfg = self.learner, self.learner.cfg
-        st = cfg.search
-        s, obs = learner.state, learner.obs
-        learner_moves = s.current_player == learner.learner_seat
-        actions = np.zeros(cfg.num_envs, np.int64)
-        target = SEARCH_TARGETS[st.search_target]
-        store = []  # the searches' targets, stored once every search of the move has finished
-        if not st.opponent_search:
-            epsilon_greedy(learner, learner.frozen, np.flatnonzero(~learner_moves), actions)
-        seats = ((learner.online, learner_moves, st.dirichlet_alpha), (learner.frozen, ~learner_moves, 0.0))
-        for net, sel, noise in seats[: 2 if st.opponent_search else 1]:
-            gumbel = st.gumbel_considered if net is learner.online else 0
-            idx = np.flatnonzero(sel)
-            if not len(idx):
-                continue
-            sub = games.take(s, idx)
-            if st.leaf == "rollout":
-                evaluator = mcts.RolloutEvaluator(learner.game, st.rollouts, learner.rng)
-            else:
-                if st.symmetric_search:
-                    net = self._symmetric(net)
-                evaluator = mcts.NetworkEvaluator(learner.game, net, st.prior_temperature)  # puts net in eval mode
-            res = mcts.search(
-                learner.game,
-                sub,
-                evaluator,
-                mcts.SearchConfig(
-                    simulations=st.simulations,
-                    dirichlet_alpha=0.0 if gumbel else noise,
-                    root_all=st.root_all and not gumbel,
-                    gumbel_considered=gumbel,
-                ),
-                learner.rng,
-                stop=learner.stop_requested,
-            )
-            q, weight = target(res, sub.legal_action_mask)
-            if st.endgame_targets:
-                q, weight = self._exact_endgame(sub, q, weight)
-            early = sub.num_moves < st.temperature_moves
-            probs = mcts.shares(res.visits)
-            u = learner.rng.random(len(idx)) * probs.sum(axis=1)  # one draw per game, proportional to visits
-            sampled = np.minimum((np.cumsum(probs, axis=1) <= u[:, None]).sum(axis=1), probs.shape[1] - 1)
-            actions[idx] = res.action if gumbel else np.where(early, sampled, res.action)
-            store.append((idx, q, weight, sub))
-        for idx, q, weight, sub in store:
+        learner, st = self.learner, self.learner.cfg.search
+        actions, searched = search_actions(
+            mcts,
+            game=learner.game,
+            state=learner.state,
+            obs=learner.obs,
+            learner_seat=learner.learner_seat,
+            online=learner.online,
+            frozen=learner.frozen,
+            greedy=learner.greedy,
+            epsilon=epsilon_at(learner.cfg, learner.moves),
+            settings=st,
+            rng=learner.rng,
+            stop=learner.stop_requested,
+            wrap=self._symmetric if st.symmetric_search else None,
+            endgame=self._exact_endgame if st.endgame_targets else None,
+        )
+        obs = learner.obs
+        for idx, q, weight, sub in searched:
             if self.pending is None:
                 self.targets.add(obs[idx], q, weight)
             else:
@@ -341,7 +374,7 @@ class Search(TargetSource):
         done, rewards, plies = learner.advance(actions)
         if self.pending is not None and done.any():
             envs = np.flatnonzero(done)
-            self.targets.add(*self.pending.finish(envs, rewards[envs], plies[envs], cfg.gamma, st.outcome_mix))
+            self.targets.add(*self.pending.finish(envs, rewards[envs], plies[envs], learner.cfg.gamma, st.outcome_mix))
 
     def _exact_endgame(self, sub, q, weight):
         """Where the game's endgame solver settles a position (``endgame_targets`` empties or

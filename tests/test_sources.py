@@ -189,7 +189,7 @@ def test_pending_targets_grow_past_their_length_and_come_back_game_by_game():
 def test_with_gumbel_roots_the_learner_plays_its_searchs_gumbel_choice_from_the_first_move():
     # temperature_moves does not apply: the Gumbel noise is the exploration, at every ply
     from selfplay import mcts
-    from selfplay.sources import epsilon_greedy
+    from selfplay.sources import epsilon_at
 
     learner = _learner(
         mcts=True, num_envs=32, simulations=8, root_selection="gumbel", considered_actions=4, outcome_mix=0.0
@@ -199,9 +199,11 @@ def test_with_gumbel_roots_the_learner_plays_its_searchs_gumbel_choice_from_the_
     for _ in range(6):
         twin = copy.deepcopy(learner)
         mine = np.flatnonzero(twin.state.current_player == twin.learner_seat)
-        epsilon_greedy(
-            twin, twin.frozen, np.flatnonzero(twin.state.current_player != twin.learner_seat), np.zeros(n, np.int64)
-        )
+        theirs = np.flatnonzero(twin.state.current_player != twin.learner_seat)
+        if len(theirs):  # the other seat's epsilon-greedy move draws from the same generator first
+            other = games.take(twin.state, theirs)
+            greedy = twin.greedy(twin.frozen, twin.obs[theirs], other.legal_action_mask)
+            games.explore(other, greedy, epsilon_at(twin.cfg, twin.moves), twin.rng)
         cfg = mcts.SearchConfig(simulations=8, gumbel_considered=4)
         sub = games.take(twin.state, mine)
         res = mcts.search(twin.game, sub, mcts.NetworkEvaluator(twin.game, twin.online), cfg, twin.rng)
