@@ -68,30 +68,33 @@ def _is_run_file(p: Path) -> bool:
     )
 
 
-#: the folders this process holds the lock of, with how many claims are open on each
-_HELD: dict[str, list] = {}
+@dataclasses.dataclass(frozen=True)
+class RunFolder:
+    """A run folder this process holds (yielded by :func:`claim`): pass it to
+    :func:`prepare` and :func:`run`, which then take no claim of their own."""
+
+    path: Path
+
+
+#: the folders this process holds the lock of
+_HELD: set[str] = set()
 
 
 @contextlib.contextmanager
 def claim(out: Path):
-    """Hold the run folder ``out`` for this process for the block: a second training run
-    (or a resume) of the same folder is refused with one line while it is held. The lock
-    is an ``flock`` on ``out/.selfplay.lock``: the kernel drops it when its holder dies,
-    so a killed run never blocks the next one. A folder this claim created is removed
-    again if the block leaves nothing in it (a run that failed while starting). Claims of
-    one folder nest within a process."""
+    """Hold the run folder ``out`` for this process for the block, and yield it as a
+    :class:`RunFolder`: a second training run (or a resume) of the same folder is refused
+    with one line while it is held, in this process too. The lock is an ``flock`` on
+    ``out/.selfplay.lock``: the kernel drops it when its holder dies, so a killed run never
+    blocks the next one. A folder this claim created is removed again if the block leaves
+    nothing in it (a run that failed while starting)."""
     import fcntl
 
     out = Path(out)
     check_folder_path(out)
     key = os.path.realpath(out)
     if key in _HELD:
-        _HELD[key][1] += 1
-        try:
-            yield
-        finally:
-            _HELD[key][1] -= 1
-        return
+        raise RunError(f"{out}: this process already holds this run folder; pass its RunFolder on")
     made = [p for p in (out, *out.parents) if not p.exists()]  # the folders this claim creates, deepest first
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -124,11 +127,11 @@ def claim(out: Path):
                 fd = None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        _HELD[key] = [fd, 1]
+        _HELD.add(key)
         try:
-            yield
+            yield RunFolder(out)
         finally:
-            del _HELD[key]
+            _HELD.discard(key)
     finally:
         if fd is not None:
             with contextlib.suppress(OSError):
@@ -220,8 +223,9 @@ def set_aside(path: Path) -> Path:
 
 def prepare(
     cfg: config.TrainConfig | None,
-    out: Path,
-    resume: bool,
+    out: Path | RunFolder,
+    *,
+    resume: bool = False,
     steps: int | None = None,
     lr: float | None = None,
     force: bool = False,
@@ -231,13 +235,16 @@ def prepare(
     ``force``), or the learner restored from the newest checkpoint in ``out`` (optionally
     with a new step count, or a new learning rate from here on; the change is kept in
     the run's saved config). ``game``, when given with ``resume``, must be the run's.
-    Refused while another run holds the folder (:func:`claim`)."""
+    ``out``: a :class:`RunFolder` this process holds, or a path, claimed for the call
+    (refused while another run holds it: :func:`claim`)."""
+    if isinstance(out, RunFolder):
+        return _prepare(cfg, out.path, resume, steps, lr, force, game)
     out = Path(out)
     check_folder_path(out)
     if resume and not out.is_dir():
         raise RunError(f"{out}: no such run folder")
-    with claim(out):  # refused while another run holds the folder
-        return _prepare(cfg, out, resume, steps, lr, force, game)
+    with claim(out) as folder:  # refused while another run holds the folder
+        return _prepare(cfg, folder.path, resume, steps, lr, force, game)
 
 
 def _prepare(cfg, out: Path, resume: bool, steps, lr, force: bool, game) -> dqn.Learner:
@@ -412,11 +419,13 @@ def run(
     (:mod:`selfplay.distributed`), started here and stopped on every exit.
     ``on_progress(learner, pool)`` after every batched move (``pool``: the workers'
     :class:`selfplay.distributed.Pool`, or None), ``on_eval(learner, row)`` after each
-    evaluation, ``on_notice(line)`` for what the run has to say. Refused while another run
-    holds the folder (:func:`claim`)."""
-    out = Path(out)
-    with claim(out):
-        return _run(learner, out, options or RunOptions(), on_progress, on_eval, asked, on_notice)
+    evaluation, ``on_notice(line)`` for what the run has to say. ``out``: a
+    :class:`RunFolder` this process holds, or a path, claimed for the call (refused while
+    another run holds it: :func:`claim`)."""
+    if isinstance(out, RunFolder):
+        return _run(learner, out.path, options or RunOptions(), on_progress, on_eval, asked, on_notice)
+    with claim(Path(out)) as folder:
+        return _run(learner, folder.path, options or RunOptions(), on_progress, on_eval, asked, on_notice)
 
 
 def plays_exactly(learner) -> bool:

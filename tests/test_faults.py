@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from selfplay import runner
+from selfplay import profiles, runner
 from selfplay import tournament as T
 from selfplay.cli import cli
 
@@ -117,12 +117,16 @@ def test_a_run_folder_takes_one_run_at_a_time_and_a_killed_run_does_not_block_th
     assert not (out / runner.LOCK).exists()
 
 
-def test_claims_of_one_folder_nest_in_a_process_and_a_failed_start_leaves_no_folder(tmp_path):
+def test_a_folder_is_claimed_once_and_passed_on_and_a_failed_start_leaves_no_folder(tmp_path):
     out = tmp_path / "a" / "b" / "run"
-    with runner.claim(out):
-        with runner.claim(out):
-            assert (out / runner.LOCK).exists()
-        assert (out / runner.LOCK).exists()
+    with runner.claim(out) as held:
+        assert held.path == out and (out / runner.LOCK).exists()
+        with pytest.raises(runner.RunError, match="already holds this run folder"):
+            with runner.claim(tmp_path / "a" / "b" / ".." / "b" / "run"):  # the same folder, spelled otherwise
+                pass
+        assert (out / runner.LOCK).exists(), "the refused claim let go of nothing"
+        learner = runner.prepare(profiles.default_config("tic_tac_toe"), held)  # no second claim
+        assert learner.cfg.game == "tic_tac_toe"
     assert not (tmp_path / "a").exists(), "the folders this claim made, empty, are gone"
     with pytest.raises(ZeroDivisionError), runner.claim(out):
         raise ZeroDivisionError

@@ -219,11 +219,12 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
                     "with --resume only --steps and --lr may change; the run keeps its saved settings"
                 )
             out_dir = Path(resume)
-            if out_dir.is_dir():
-                folder.enter_context(runner.claim(out_dir))
+            if not out_dir.is_dir():
+                raise runner.RunError(f"{out_dir}: no such run folder")
+            held = folder.enter_context(runner.claim(out_dir))
             learner = runner.prepare(
                 None,
-                out_dir,
+                held,
                 resume=True,
                 steps=overrides.get("steps"),
                 lr=overrides.get("lr"),
@@ -241,8 +242,8 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
                 cfg = dataclasses.replace(cfg, net=NetConfig(**base))
             out_dir = Path(out) if out is not None else Path("runs") / games.slug(game_name)
             runner.check_folder_path(out_dir)
-            folder.enter_context(runner.claim(out_dir))
-            learner = runner.prepare(cfg, out_dir, resume=False, force=force)
+            held = folder.enter_context(runner.claim(out_dir))
+            learner = runner.prepare(cfg, held, resume=False, force=force)
     except (ValueError, runner.RunError, CheckpointError) as e:
         folder.close()
         raise click.UsageError(_as_flags(str(e))) from None
@@ -251,7 +252,7 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
         raise
     with folder:
         # a run saved with its replay memory goes on saving it (else the next resume would lose it)
-        _train_run(learner, out_dir, resume, save_replay or learner.replay_saved, threads, minutes, keep, scale, device)
+        _train_run(learner, held, resume, save_replay or learner.replay_saved, threads, minutes, keep, scale, device)
 
 
 def _memory_line(learner, save_replay: bool) -> str:
@@ -267,8 +268,10 @@ def _memory_line(learner, save_replay: bool) -> str:
     )
 
 
-def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, scale, device):
-    """The training itself, once the run folder is held and the learner prepared."""
+def _train_run(learner, held, resume, save_replay, threads, minutes, keep, scale, device):
+    """The training itself, once the run folder is held (``held``, a
+    :class:`runner.RunFolder`) and the learner prepared."""
+    out_dir = held.path
     import time
 
     import torch
@@ -371,7 +374,7 @@ def _train_run(learner, out_dir, resume, save_replay, threads, minutes, keep, sc
         try:
             final = runner.run(
                 learner,
-                out_dir,
+                held,
                 options=runner.RunOptions(minutes=minutes, keep=keep, save_replay=save_replay, **scale),
                 on_progress=on_progress,
                 on_eval=on_eval,
