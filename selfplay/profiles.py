@@ -372,13 +372,17 @@ def presets(game: str) -> dict[str, dict]:
 def default_config(game: str, preset: str | None = None, **overrides) -> TrainConfig:
     """The config for ``game``: TrainConfig's defaults, the game's own (and, with
     ``mcts=True``, MCTS mode's own), the ``preset``'s, then overrides. Search settings
-    may be given flat (``simulations=16``); they go into ``search``."""
+    may be given flat (``simulations=16``); they go into ``search``. ``net`` as a dict
+    changes only the network settings it names."""
     if preset is not None:
         known = presets(game)
         if preset not in known:
             names = ", ".join(known) or "none"
             raise ValueError(f"preset {preset!r} is not one of {games.canonical_name(game)}'s presets ({names})")
-        overrides = {**known[preset], **{k: v for k, v in overrides.items() if v is not None}}
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if isinstance(given.get("net"), dict) and "net" in known[preset]:
+            given["net"] = {**known[preset]["net"], **given["net"]}
+        overrides = {**known[preset], **given}
     flat = _default_flat(game, **overrides)
     search = {k: flat.pop(k) for k in list(flat) if k in SEARCH_FIELDS}
     if search.get("endgame_targets"):
@@ -399,5 +403,8 @@ def _default_flat(game: str, **overrides) -> dict:
     if overrides.get("mcts"):
         base.update(MCTS_MODE)
         base.update(prof.mcts)
-    base.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(given.get("net"), dict):  # network settings given by name change only those
+        given["net"] = {**base.get("net", {}), **given["net"]}
+    base.update(given)
     return dict(game=game, **base)

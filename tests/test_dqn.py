@@ -330,3 +330,12 @@ def test_train_says_bf16_and_warns_where_the_cpu_has_no_native_bfloat16(tmp_path
     assert ("no native bfloat16" in r.output) is (not native)
     r = CliRunner().invoke(cli, [*args, "--force", "--workers", "0"])
     assert r.exit_code == 0 and "bfloat16" not in r.output
+
+
+def test_network_settings_given_by_name_change_only_those_over_the_game_and_the_preset():
+    from selfplay import profiles
+
+    hex_net = profiles.default_config("hex_9x9", net={"hidden": 64}).net
+    assert (hex_net.hidden, hex_net.layers, hex_net.canonical) == (64, 3, True)  # Hex's canonical frame kept
+    strong = profiles.default_config("othello", preset="strong", net={"layers": 2})
+    assert (strong.net.hidden, strong.net.layers, strong.precision) == (768, 2, "bf16")

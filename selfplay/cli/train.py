@@ -188,12 +188,10 @@ def train(
 
 def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, preset, opts, scale, device):
     import contextlib
-    import dataclasses
     from pathlib import Path
 
     from selfplay import evaluate, profiles, runner
     from selfplay.checkpoint import CheckpointError
-    from selfplay.config import NetConfig
     from selfplay.errors import interrupts_held
 
     net_opts = {k[4:]: opts.pop(k) for k in list(opts) if k.startswith("net_")}
@@ -231,15 +229,12 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
                 game=games.canonical_name(game_name) if game_given else None,
             )
         else:
-            cfg = profiles.default_config(game_name, preset=preset, **overrides)
+            net = {k: v for k, v in net_opts.items() if v is not None}
+            cfg = profiles.default_config(game_name, preset=preset, net=net or None, **overrides)
             # a rung of --eval-opponents that cannot play: one line, before any work. OpenSpiel
             # (the MCTS rungs' twin games) may load here: a Ctrl-C waits for that import to end
             with interrupts_held():
                 evaluate.ladder(cfg)
-            if any(v is not None for v in net_opts.values()):
-                base = dataclasses.asdict(cfg.net)
-                base.update({k: v for k, v in net_opts.items() if v is not None})
-                cfg = dataclasses.replace(cfg, net=NetConfig(**base))
             out_dir = Path(out) if out is not None else Path("runs") / games.slug(game_name)
             runner.check_folder_path(out_dir)
             held = folder.enter_context(runner.claim(out_dir))
