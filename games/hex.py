@@ -38,6 +38,20 @@ SIZES = range(5, 12)
 LETTERS = "abcdefghijk"
 _DR = np.array([-1, -1, 0, 0, 1, 1], np.int64)
 _DC = np.array([0, 1, -1, 1, -1, 0], np.int64)
+#: the six bridges from a cell: the far cell's offset, then its two carriers' (the cells
+#: both ends touch); a bridge holds while both carriers are empty (either answers an
+#: intrusion into the other)
+_BRIDGE = np.array(
+    [
+        [-1, 2, -1, 1, 0, 1],
+        [1, 1, 0, 1, 1, 0],
+        [2, -1, 1, -1, 1, 0],
+        [1, -2, 0, -1, 1, -1],
+        [-1, -1, -1, 0, 0, -1],
+        [-2, 1, -1, 1, -1, 0],
+    ],
+    np.int64,
+)
 _FAR = 1 << 20
 
 
@@ -100,7 +114,8 @@ def _derived(board, parent, mover, n, planes):
     edge (top for X, left for O), those touching its second edge (bottom, right), then the
     same two for the opponent's stones and edges; then the empty cells where a stone of the
     mover, and one of the opponent, would join that player's two edges (an immediate win);
-    with 8, then the empty cells on the mover's shortest connections and the opponent's."""
+    with 8, then the empty cells on the mover's shortest connections and the opponent's;
+    with 12, then those connections with bridges held, and the bridges under attack."""
     out = np.zeros((len(board), planes, n * n), np.int8)
     edge = n * n
     root = np.empty(n * n, np.int64)  # each cell's group (-1 empty), for this game
@@ -137,39 +152,82 @@ def _derived(board, parent, mover, n, planes):
                 out[b, 4 if mover[b] == 1 else 5, a] = 1
     if planes > 6:
         _shortest(board, mover, n, out, 6)
+    if planes > 8:
+        _shortest(board, mover, n, out, 8, True)
+        _intrusions(board, parent, mover, n, out, 10)
     return out
 
 
+@njit(cache=True, inline="always")
+def _edge_cell(n, p, edge, k, row):
+    """The cell ``k`` along player ``p``'s edge ``edge`` (0 its first, 1 its second), on the
+    edge itself (``row`` 0) or one row in from it (``row`` 1)."""
+    depth = row if edge == 0 else n - 1 - row
+    return depth * n + k if p == 0 else k * n + depth
+
+
+@njit(cache=True, inline="always")
+def _edge_template(board, b, n, p, edge, k):
+    """Whether the cell ``k`` one row in from p's edge holds to the edge by its two carriers
+    there (the edge template of a bridge): both empty. A cell with one carrier on the board
+    (at a corner) has no template."""
+    a = _edge_cell(n, p, edge, k, 1)
+    r, c = a // n, a % n
+    line = 0 if edge == 0 else n - 1
+    carriers = 0
+    for j in range(6):
+        rr, cc = r + _DR[j], c + _DC[j]
+        if 0 <= rr < n and 0 <= cc < n and (rr if p == 0 else cc) == line:
+            if board[b, rr * n + cc] != 0:
+                return False
+            carriers += 1
+    return carriers == 2
+
+
 @njit(cache=True)
-def _distances(board, b, n, p, edge, dist, queue):
+def _distances(board, b, n, p, edge, dist, queue, bridges=False):
     """0-1 breadth-first search: ``dist[cell]`` = the fewest empty cells (the cell itself
     included) on a path from player ``p``'s edge ``edge`` (0 its first, 1 its second) to the
-    cell, through p's stones (free) and empty cells; the opponent's cells stay unreachable."""
+    cell, through p's stones (free) and empty cells; the opponent's cells stay unreachable.
+    With ``bridges`` a step may also cross a bridge whose two carriers are empty (the
+    carriers cost nothing: either answers an intrusion), and a cell one row in from the
+    edge holds to it by such a template."""
     m = n * n
     for a in range(m):
         dist[a] = _FAR
     head = tail = 2 * m  # a deque in ``queue``: free moves pushed in front, costly ones behind
-    for k in range(n):
-        if p == 0:
-            a = k if edge == 0 else (n - 1) * n + k
-        else:
-            a = k * n if edge == 0 else k * n + n - 1
-        v = board[b, a]
-        if v == 2 - p:
-            continue
-        dist[a] = 0 if v == p + 1 else 1
-        if dist[a] == 0:
-            head -= 1
-            queue[head] = a
-        else:
-            queue[tail] = a
-            tail += 1
+    for row in range(2 if bridges else 1):
+        for k in range(n):
+            a = _edge_cell(n, p, edge, k, row)
+            v = board[b, a]
+            if v == 2 - p or (row == 1 and not _edge_template(board, b, n, p, edge, k)):
+                continue
+            d = 0 if v == p + 1 else 1
+            if d >= dist[a]:
+                continue
+            dist[a] = d
+            if d == 0:
+                head -= 1
+                queue[head] = a
+            else:
+                queue[tail] = a
+                tail += 1
     while head < tail:
         a = queue[head]
         head += 1
         r, c = a // n, a % n
-        for k in range(6):
-            rr, cc = r + _DR[k], c + _DC[k]
+        for k in range(12 if bridges else 6):
+            if k < 6:
+                rr, cc = r + _DR[k], c + _DC[k]
+            else:
+                j = k - 6
+                rr, cc = r + _BRIDGE[j, 0], c + _BRIDGE[j, 1]
+                if not (0 <= rr < n and 0 <= cc < n):
+                    continue
+                if board[b, (r + _BRIDGE[j, 2]) * n + c + _BRIDGE[j, 3]] != 0:
+                    continue
+                if board[b, (r + _BRIDGE[j, 4]) * n + c + _BRIDGE[j, 5]] != 0:
+                    continue
             if 0 <= rr < n and 0 <= cc < n:
                 x = rr * n + cc
                 v = board[b, x]
@@ -187,10 +245,11 @@ def _distances(board, b, n, p, edge, dist, queue):
 
 
 @njit(cache=True)
-def _shortest(board, mover, n, out, first):
+def _shortest(board, mover, n, out, first, bridges=False):
     """Planes ``first`` and ``first + 1`` of ``out`` (int8[B, D, N*N]): the empty cells on one
     of the mover's shortest connections (fewest empty cells still to fill between its two
-    edges), then the opponent's."""
+    edges; with ``bridges``, bridges and edge templates count as joined), then the
+    opponent's."""
     m = n * n
     d1 = np.empty(m, np.int64)
     d2 = np.empty(m, np.int64)
@@ -198,15 +257,63 @@ def _shortest(board, mover, n, out, first):
     for b in range(len(board)):
         for side in range(2):
             p = mover[b] if side == 0 else 1 - mover[b]
-            _distances(board, b, n, p, 0, d1, queue)
-            _distances(board, b, n, p, 1, d2, queue)
+            _distances(board, b, n, p, 0, d1, queue, bridges)
+            _distances(board, b, n, p, 1, d2, queue, bridges)
             best = _FAR
             for a in range(m):
                 if board[b, a] == 0 and d1[a] + d2[a] - 1 < best:
                     best = d1[a] + d2[a] - 1
+                elif bridges and board[b, a] == p + 1 and d1[a] + d2[a] < best:
+                    best = d1[a] + d2[a]  # held already, bridges and all: no cell shortens it
             for a in range(m):
                 if board[b, a] == 0 and d1[a] + d2[a] - 1 == best:
                     out[b, first + side, a] = 1
+
+
+@njit(cache=True)
+def _intrusions(board, parent, mover, n, out, first):
+    """Planes ``first`` and ``first + 1`` of ``out``: the empty cells that save one of the
+    mover's bridges the opponent has entered (one carrier the opponent's, the other empty,
+    the two ends not yet joined), and the same for the opponent's bridges (where the mover
+    cuts); edge templates alike (a stone one row in from its edge, not yet joined to it)."""
+    edge = n * n
+    for b in range(len(board)):
+        for a in range(n * n):
+            v = board[b, a]
+            if v == 0:
+                continue
+            p = v - 1
+            plane = first + (0 if p == mover[b] else 1)
+            r, c = a // n, a % n
+            ra = _root(parent, b, a)
+            for j in range(3):  # the other three are these seen from the far end
+                rr, cc = r + _BRIDGE[j, 0], c + _BRIDGE[j, 1]
+                if not (0 <= rr < n and 0 <= cc < n) or board[b, rr * n + cc] != v:
+                    continue
+                if _root(parent, b, rr * n + cc) == ra:
+                    continue
+                c1 = (r + _BRIDGE[j, 2]) * n + c + _BRIDGE[j, 3]
+                c2 = (r + _BRIDGE[j, 4]) * n + c + _BRIDGE[j, 5]
+                if board[b, c1] == 2 - p and board[b, c2] == 0:
+                    out[b, plane, c2] = 1
+                elif board[b, c2] == 2 - p and board[b, c1] == 0:
+                    out[b, plane, c1] = 1
+            for e in range(2):
+                line = 0 if e == 0 else n - 1
+                if (r if p == 0 else c) != (1 if e == 0 else n - 2) or ra == _root(parent, b, edge + 2 * p + e):
+                    continue
+                empty, theirs, carriers = -1, 0, 0
+                for k in range(6):
+                    rr, cc = r + _DR[k], c + _DC[k]
+                    if 0 <= rr < n and 0 <= cc < n and (rr if p == 0 else cc) == line:
+                        carriers += 1
+                        w = board[b, rr * n + cc]
+                        if w == 0:
+                            empty = rr * n + cc
+                        elif w == 2 - p:
+                            theirs += 1
+                if carriers == 2 and theirs == 1 and empty >= 0:
+                    out[b, plane, empty] = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,9 +341,14 @@ class Hex(NativeGame):
         "empty cells where the opponent's stone would win at once",
         "empty cells on one of the mover's shortest connections",
         "empty cells on one of the opponent's shortest connections",
+        "empty cells on one of the mover's shortest connections, bridges and edge templates held",
+        "empty cells on one of the opponent's shortest connections, bridges and edge templates held",
+        "empty cells that save a bridge or edge template of the mover's the opponent has entered",
+        "empty cells that save a bridge or edge template of the opponent's the mover has entered",
     )
-    #: level 1: the edge groups and the winning cells; level 2 adds the shortest connections
-    derived_levels = (6, 8)
+    #: level 1: the edge groups and the winning cells; level 2 adds the shortest connections;
+    #: level 3 the connections that count bridges as joined, and the bridges under attack
+    derived_levels = (6, 8, 12)
 
     def __init__(self, board_size: int = 11, history: int = 0, derived: int = 0):
         if board_size not in SIZES:

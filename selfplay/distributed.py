@@ -308,10 +308,7 @@ class Pool:
         st.last_lag = info["lag"]
         st.versions.append(int(out["version"]))
         st.dropped, st.replaced, st.nodes = info["dropped"], info["replaced"], info["nodes"]
-        for name, buf in learner.buffers().items():
-            buf.extend(out["buffers"][name])
-        learner.moves += int(out["moves"])
-        learner.episodes += int(out["episodes"])
+        learner.absorb(out["buffers"], moves=out["moves"], episodes=out["episodes"])
         if info["watch"]:  # an actor was (re)started: note its process
             self._watch()
         updates = learner.updates

@@ -200,6 +200,14 @@ class Learner:
         for _ in range(self.source.updates_due(batched_moves)):
             self.last_loss = self.update()
 
+    def absorb(self, buffers: dict, *, moves: int, episodes: int) -> None:
+        """Take in what self-play elsewhere produced (a Ray actor's chunk): each memory's
+        positions (``buffers``, by the names of :meth:`buffers`), and its counts."""
+        for name, buf in self.buffers().items():
+            buf.extend(buffers[name])
+        self.moves += int(moves)
+        self.episodes += int(episodes)
+
     def play(self) -> None:
         """One batched move of self-play, as the target source plays it."""
         with self.autocast():

@@ -523,14 +523,19 @@ def test_eval_keeps_its_finished_games_through_a_ctrl_c_and_a_rerun_plays_only_t
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def stored() -> int:
+        # closed at once: an open reader would hold a lock the eval's writer waits on
         try:
-            return sqlite3.connect(db).execute("SELECT COUNT(*) FROM games").fetchone()[0]
-        except sqlite3.Error:
-            return 0
+            with contextlib.closing(sqlite3.connect(db, timeout=30)) as con:
+                return con.execute("SELECT COUNT(*) FROM games").fetchall()[0][0]
+        except sqlite3.OperationalError as e:
+            if "no such table" in str(e) or "unable to open" in str(e):
+                return 0  # the eval has not made its store yet
+            raise
 
     deadline = time.monotonic() + 300
     while stored() == 0 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
+    assert proc.poll() is None, "the eval ended before its first game was seen stored"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     kept = stored()

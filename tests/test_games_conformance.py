@@ -1,6 +1,7 @@
 """The conformance suite every registered game passes."""
 
 import dataclasses
+import functools
 
 import numpy as np
 import pytest
@@ -373,7 +374,7 @@ def test_derived_planes_are_offered_only_where_an_engine_has_them():
     say); the top level adds every named plane; a level past the top, or any level on a
     game without derived planes, is refused in one line."""
     assert set(DERIVED) >= {"connect_four", "hex_9x9", "othello"}
-    assert games.make("hex_9x9").levels() == (6, 8)
+    assert games.make("hex_9x9").levels() == (6, 8, 12)
     for name in DERIVED:
         g0 = games.make(name)
         levels = g0.levels()
@@ -543,6 +544,128 @@ def _connection_cost(grid: np.ndarray, player: int) -> float:
                         dist[r, c] = dist[rr, cc] + cost[r, c]
                         changed = True
     return dist[n - 1].min()
+
+
+@functools.cache
+def _bridges(n: int) -> dict:
+    """Each cell's bridges on an n x n board: the cells two steps away that share exactly two
+    neighbours with it, each with those two (found by counting, not from the engine's table)."""
+    near = ((-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0))
+    touch = {(r, c): {(r + dr, c + dc) for dr, dc in near} for r in range(n) for c in range(n)}
+    out = {}
+    for a in touch:
+        out[a] = []
+        for b in touch:
+            shared = touch[a] & touch[b]
+            if b not in touch[a] and len(shared) == 2 and all(x in touch for x in shared):
+                out[a].append((b, tuple(shared)))
+    return out
+
+
+def _bridged_cost(grid: np.ndarray, player: int) -> float:
+    """As :func:`_connection_cost`, with a bridge whose two carriers are empty counted as
+    joined (either answers an intrusion), and a cell one row in from an edge joined to it
+    when its two cells on the edge are empty (the edge template)."""
+    n = grid.shape[0]
+    if player == 1:
+        grid, player = np.where(grid == 0, 0, 3 - grid).T, 0
+    cost = np.where(grid == 1, 0.0, np.where(grid == 0, 1.0, np.inf))
+    near = ((-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0))
+    on = lambda r, c: 0 <= r < n and 0 <= c < n  # noqa: E731
+    # a bridge: two cells that share exactly two neighbours, found by counting them
+    links = {}
+    for (r, c), bridges in _bridges(n).items():
+        links[r, c] = [(r + dr, c + dc) for dr, dc in near if on(r + dr, c + dc)]
+        links[r, c] += [far for far, shared in bridges if all(grid[x] == 0 for x in shared)]
+
+    def template(r, c, row):  # the two cells of edge row ``row`` that (r, c) touches, both empty
+        edge = [(r + dr, c + dc) for dr, dc in near if on(r + dr, c + dc) and r + dr == row]
+        return len(edge) == 2 and all(grid[x] == 0 for x in edge)
+
+    dist = np.full((n, n), np.inf)
+    dist[0] = cost[0]
+    for c in range(n):
+        if template(1, c, 0):
+            dist[1, c] = min(dist[1, c], cost[1, c])
+    changed = True
+    while changed:
+        changed = False
+        for r in range(n):
+            for c in range(n):
+                for rr, cc in links[r, c]:
+                    if dist[rr, cc] + cost[r, c] < dist[r, c]:
+                        dist[r, c] = dist[rr, cc] + cost[r, c]
+                        changed = True
+    ends = [dist[n - 1, c] for c in range(n)] + [dist[n - 2, c] for c in range(n) if template(n - 2, c, n - 1)]
+    return min(ends)
+
+
+@pytest.mark.parametrize("size", [5, 7])
+def test_hex_bridged_connection_planes_are_the_cells_that_shorten_it(size):
+    """Hex's level-3 planes 8 and 9: the empty cells where that player's stone cuts by one
+    the cells it still needs, bridges and edge templates counted as joined; none once a
+    player's stones hold its edges together that way. Checked over random games, against a
+    cost computed another way (:func:`_bridged_cost`)."""
+    g = games.make(f"hex_{size}x{size}", derived=3)
+
+    def on_shortest(grid, player):
+        base = _bridged_cost(grid, player)
+        return _placing_one(grid, player, lambda trial: _bridged_cost(trial, player) == base - 1)
+
+    marked, checked = _sweep_cell_planes(g, g.derived_start + 8, on_shortest, batch=12, seed=size)
+    assert checked > 12 * size and marked > 2 * checked
+
+
+def _saving_cells(grid: np.ndarray, player: int) -> np.ndarray:
+    """bool grid: the empty cells that restore one of ``player``'s bridges the other player
+    has entered (the bridge's other shared cell is theirs, its two stones not joined: in
+    different groups, not on one edge), or an edge template so entered (a stone one row in from its own edge, its group
+    not on that edge, one of its two edge cells theirs). Groups by flood fill."""
+    n = grid.shape[0]
+    flip = player == 1
+    if flip:
+        grid = np.where(grid == 0, 0, 3 - grid).T
+    near = ((-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0))
+    group = -np.ones((n, n), int)
+    for start in zip(*np.nonzero(grid == 1)):
+        if group[start] >= 0:
+            continue
+        todo, group[start] = [start], start[0] * n + start[1]
+        while todo:
+            r, c = todo.pop()
+            for dr, dc in near:
+                x = (r + dr, c + dc)
+                if 0 <= x[0] < n and 0 <= x[1] < n and grid[x] == 1 and group[x] < 0:
+                    group[x] = group[start]
+                    todo.append(x)
+    edges = {g: {e for e in (0, n - 1) if g in group[e]} for g in np.unique(group[group >= 0])}
+    out = np.zeros((n, n), bool)
+    for a, bridges in _bridges(n).items():
+        for b, (x, y) in bridges:
+            # two stones are joined when one group holds both, or their groups share an edge
+            if grid[a] == 1 and grid[b] == 1 and group[a] != group[b] and not edges[group[a]] & edges[group[b]]:
+                for mine, theirs in ((x, y), (y, x)):
+                    if grid[mine] == 0 and grid[theirs] == 2:
+                        out[mine] = True
+    for row, edge in ((1, 0), (n - 2, n - 1)):
+        on_edge = set(group[edge][grid[edge] == 1])
+        for c in range(n):
+            if grid[row, c] != 1 or group[row, c] in on_edge:
+                continue
+            cells = [(edge, c + dc) for dr, dc in near if row + dr == edge and 0 <= c + dc < n]
+            if len(cells) == 2 and sorted(grid[x] for x in cells) == [0, 2]:
+                out[next(x for x in cells if grid[x] == 0)] = True
+    return out.T if flip else out
+
+
+@pytest.mark.parametrize("size", [5, 9])
+def test_hex_bridge_intrusion_planes_are_the_cells_that_save_an_entered_bridge(size):
+    """Hex's level-3 planes 10 and 11: the empty cells that save a bridge or edge template of
+    that player's the other has entered, checked over random games against a definition
+    computed another way (:func:`_saving_cells`)."""
+    g = games.make(f"hex_{size}x{size}", derived=3)
+    marked, checked = _sweep_cell_planes(g, g.derived_start + 10, _saving_cells, batch=32, seed=size)
+    assert checked > 32 * size and marked > checked // 4
 
 
 @pytest.mark.parametrize("size", [5, 7])
