@@ -23,9 +23,16 @@ ALL_GAMES = [n for n in games.registered() if ":" not in n] + [
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    """``selfplay train`` run in this process (CliRunner) sets its own thread count
-    (``--threads auto``); every test starts from one thread again."""
+def one_torch_thread(request, monkeypatch):
+    """Every test's torch work takes one thread: ``selfplay train`` run in this process
+    (CliRunner) resolves ``--threads auto`` to one thread too (``AUTO_THREADS``; a test
+    marked ``auto_threads`` keeps the real rule). Two threads on a 2-core machine with
+    another job on it made the tests' tiny networks 5 to 10 times slower; one thread
+    takes the same time loaded or not."""
+    if request.node.get_closest_marker("auto_threads") is None:
+        from selfplay import distributed
+
+        monkeypatch.setattr(distributed, "AUTO_THREADS", 1)
     yield
     torch.set_num_threads(1)
 

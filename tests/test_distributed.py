@@ -301,6 +301,7 @@ def test_device_cuda_without_a_gpu_is_one_line_and_cpu_trains(tmp_path):
     assert r.exit_code == 0, r.output
 
 
+@pytest.mark.auto_threads
 def test_auto_scale_follows_the_source_the_cpus_and_whether_ray_is_installed(monkeypatch):
     import importlib.util
 
@@ -370,6 +371,7 @@ def test_mcts_mode_by_default_trains_on_the_workers_auto_picks_and_stops_its_ray
     assert r.exit_code == 2 and "'two' is not 'auto'" in r.output and not (tmp_path / "c").exists()
 
 
+@pytest.mark.auto_threads
 def test_plain_mode_by_default_is_the_single_process_loop_without_importing_ray(tmp_path):
     # --workers auto in plain mode is 0 workers (workers do not pay there: docs/benchmarks.md, "Scaling"),
     # and --threads auto gives the learner the measured thread count instead

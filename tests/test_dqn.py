@@ -174,13 +174,20 @@ def test_the_strong_preset_is_mcts_mode_bounded_by_minutes_and_options_beside_it
     assert profiles.default_config(game, preset="strong", lr=1.5e-4, steps=None).lr == 1.5e-4
 
 
-@pytest.mark.parametrize("precision", ["fp32", pytest.param("bf16", marks=pytest.mark.slow)])
-def test_learns_win_in_one_and_must_block_in_tic_tac_toe(precision):
+@pytest.mark.parametrize(
+    "precision, steps",
+    [
+        ("fp32", 12_000),  # the default run's: ~5 s alone (three seeds passed at 12k)
+        pytest.param("fp32", 60_000, marks=pytest.mark.slow),
+        pytest.param("bf16", 60_000, marks=pytest.mark.slow),
+    ],
+)
+def test_learns_win_in_one_and_must_block_in_tic_tac_toe(precision, steps):
     """A short run learns the two tactical basics (known answers), in float32 and in
     bfloat16 arithmetic."""
     cfg = profiles.default_config(
         "tic_tac_toe",
-        steps=60_000,
+        steps=steps,
         updates_per_step=4,
         eval_every=0,
         checkpoint_every=0,
