@@ -11,9 +11,8 @@ DST must be a new file (``--force`` replaces one that is there), never the sourc
 import argparse
 import sys
 
-from selfplay import checkpoint
+# light: a refused DST is one line before torch is imported
 from selfplay.checks import TargetError, writable_target
-from selfplay.runner import step_files
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("src", help="a checkpoint file, or with --average a run folder")
@@ -23,10 +22,17 @@ ap.add_argument("--force", action="store_true", help="replace DST if it is there
 args = ap.parse_args()
 
 try:
-    sources = step_files(args.src) if args.average and not args.src.endswith(".pt") else [args.src]
+    sources = [args.src]
+    if args.average and not args.src.endswith(".pt"):
+        from selfplay.runner import step_files
+
+        sources = step_files(args.src)
     writable_target(args.dst, name="DST", force=args.force, sources=sources)
-except (TargetError, checkpoint.CheckpointError) as e:
+except TargetError as e:
     sys.exit(f"error: {e}")
+
+from selfplay import checkpoint  # noqa: E402
+from selfplay.runner import step_files  # noqa: E402
 
 try:
     if args.average:

@@ -518,7 +518,9 @@ def test_eval_keeps_its_finished_games_through_a_ctrl_c_and_a_rerun_plays_only_t
 
     ckpt = str(Path(__file__).resolve().parents[1] / "checkpoints" / "openspiel_hex_board_size_5.pt")
     db = tmp_path / "eval.db"
-    cmd = [sys.executable, "-m", "selfplay", "eval", ckpt, "--games", "48", "--opponents", "mcts:300", "--json"]
+    # MCTS 1,000: the games left after the first stored chunk take seconds, so the Ctrl-C lands
+    # while some are still to play, however loaded the machine
+    cmd = [sys.executable, "-m", "selfplay", "eval", ckpt, "--games", "48", "--opponents", "mcts:1000", "--json"]
     cmd += ["--db", str(db)]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

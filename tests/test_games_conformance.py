@@ -600,7 +600,7 @@ def _bridged_cost(grid: np.ndarray, player: int) -> float:
     return min(ends)
 
 
-@pytest.mark.parametrize("size", [5, 7])
+@pytest.mark.parametrize("size", [5, pytest.param(7, marks=pytest.mark.slow)])
 def test_hex_bridged_connection_planes_are_the_cells_that_shorten_it(size):
     """Hex's level-3 planes 8 and 9: the empty cells where that player's stone cuts by one
     the cells it still needs, bridges and edge templates counted as joined; none once a
@@ -668,7 +668,7 @@ def test_hex_bridge_intrusion_planes_are_the_cells_that_save_an_entered_bridge(s
     assert checked > 32 * size and marked > checked // 4
 
 
-@pytest.mark.parametrize("size", [5, 7])
+@pytest.mark.parametrize("size", [5, pytest.param(7, marks=pytest.mark.slow)])
 def test_hex_shortest_connection_planes_are_the_cells_that_shorten_it(size):
     """Hex's level-2 planes mark an empty cell for a player exactly when that player's
     stone there would cut the cells it still needs to join its edges by one: the empty
