@@ -134,9 +134,11 @@ class TrainConfig:
         "Hex's stones each group joins to an edge and its winning cells, connect four's cells "
         "that would complete four, Othello's legal moves; 2 adds Hex's empty cells on each "
         "player's shortest connection, and connect four's playable cells and the cells that "
-        "would make three in a line free of the opponent's stones",
+        "would make three in a line free of the opponent's stones; 3 adds Hex's shortest "
+        "connections with bridges and edge templates held, and the cells that save a bridge "
+        "the other side has entered",
         lo=0,
-        hi=2,
+        hi=3,
     )
     net: NetConfig = opt(NetConfig(), "network shape")
     steps: int = opt(200_000, "total moves to play (all parallel games together)", lo=1, hi=MOVES_MAX)
