@@ -522,7 +522,16 @@ def test_eval_keeps_its_finished_games_through_a_ctrl_c_and_a_rerun_plays_only_t
     # while some are still to play, however loaded the machine
     cmd = [sys.executable, "-m", "selfplay", "eval", ckpt, "--games", "48", "--opponents", "mcts:1000", "--json"]
     cmd += ["--db", str(db)]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a test run started in the background (``cmd &``) ignores SIGINT, and its children would
+    # inherit that: the eval gets Ctrl-C's default back, as in a terminal
+    proc = subprocess.Popen(
+        cmd,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
     def stored() -> int:
         # closed at once: an open reader would hold a lock the eval's writer waits on
