@@ -184,6 +184,19 @@ def _edge_template(board, b, n, p, edge, k):
     return carriers == 2
 
 
+@njit(cache=True, inline="always")
+def _push(queue, head, tail, a, free):
+    """Put cell ``a`` on the 0-1 search's deque in ``queue``: in front when reaching it was
+    free, behind when it cost a cell. Returns the new (head, tail)."""
+    if free:
+        head -= 1
+        queue[head] = a
+    else:
+        queue[tail] = a
+        tail += 1
+    return head, tail
+
+
 @njit(cache=True)
 def _distances(board, b, n, p, edge, dist, queue, bridges=False):
     """0-1 breadth-first search: ``dist[cell]`` = the fewest empty cells (the cell itself
@@ -203,15 +216,9 @@ def _distances(board, b, n, p, edge, dist, queue, bridges=False):
             if v == 2 - p or (row == 1 and not _edge_template(board, b, n, p, edge, k)):
                 continue
             d = 0 if v == p + 1 else 1
-            if d >= dist[a]:
-                continue
-            dist[a] = d
-            if d == 0:
-                head -= 1
-                queue[head] = a
-            else:
-                queue[tail] = a
-                tail += 1
+            if d < dist[a]:
+                dist[a] = d
+                head, tail = _push(queue, head, tail, a, d == 0)
     while head < tail:
         a = queue[head]
         head += 1
@@ -236,12 +243,7 @@ def _distances(board, b, n, p, edge, dist, queue, bridges=False):
                 w = 0 if v == p + 1 else 1
                 if dist[a] + w < dist[x]:
                     dist[x] = dist[a] + w
-                    if w == 0:
-                        head -= 1
-                        queue[head] = x
-                    else:
-                        queue[tail] = x
-                        tail += 1
+                    head, tail = _push(queue, head, tail, x, w == 0)
 
 
 @njit(cache=True)
