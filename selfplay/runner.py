@@ -221,6 +221,54 @@ def set_aside(path: Path) -> Path:
     return target
 
 
+@contextlib.contextmanager
+def open_run(
+    *,
+    out: Path | None = None,
+    resume: bool = False,
+    game: str | None = None,
+    preset: str | None = None,
+    overrides: dict | None = None,
+    net: dict | None = None,
+    force: bool = False,
+):
+    """The run a ``train`` asks for, held for the block: yields ``(RunFolder, Learner)``.
+    Fresh: ``game``'s config (its profile, ``preset``, then ``overrides`` and the ``net``
+    settings by name), its evaluation ladder checked before any work, in ``out`` (default
+    ``runs/<game>``; refused if not empty unless ``force``). With ``resume``: the run in
+    ``out`` from its newest checkpoint; only ``steps`` and ``lr`` of ``overrides`` apply,
+    and ``game``, when given, must be the run's. The folder is claimed once, here."""
+    import games
+    from selfplay import profiles
+    from selfplay.errors import interrupts_held
+
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if resume:
+        out = Path(out)
+        if not out.is_dir():
+            raise RunError(f"{out}: no such run folder")
+        with claim(out) as held:
+            learner = prepare(
+                None,
+                held,
+                resume=True,
+                steps=overrides.get("steps"),
+                lr=overrides.get("lr"),
+                game=games.canonical_name(game) if game is not None else None,
+            )
+            yield held, learner
+        return
+    cfg = profiles.default_config(game, preset=preset, net=net or None, **overrides)
+    # a rung of the ladder that cannot play: one line, before any work. OpenSpiel (the MCTS
+    # rungs' twin games) may load here: a Ctrl-C waits for that import to end
+    with interrupts_held():
+        evaluate.ladder(cfg)
+    out = Path(out) if out is not None else Path("runs") / games.slug(game)
+    check_folder_path(out)
+    with claim(out) as held:
+        yield held, prepare(cfg, held, force=force)
+
+
 def prepare(
     cfg: config.TrainConfig | None,
     out: Path | RunFolder,

@@ -357,3 +357,22 @@ def test_a_ladder_rung_that_cannot_play_is_one_line_before_the_run_folder_is_mad
     r = _train("--out", str(out), *SMALL, "--eval-opponents", f"random,{spec}")
     assert r.exit_code == 2 and len(_error_lines(r.output)) == 1 and said in r.output, r.output
     assert not out.exists()
+
+
+def test_open_run_claims_once_for_a_fresh_run_and_its_resume(tmp_path):
+    """The library's way in to a train: the folder is held for the block (a second claim
+    is refused), a fresh run takes the game's config with the settings given, a resume
+    changes only steps, and a game that is not the run's is refused before any work."""
+    out = tmp_path / "run"
+    small = {"steps": 512, "num_envs": 16, "learning_starts": 64, "eval_every": 0, "checkpoint_every": 256}
+    with runner.open_run(out=out, game="tic_tac_toe", overrides=small, net={"hidden": 16}) as (held, learner):
+        assert held.path == out and learner.cfg.net.hidden == 16 and learner.cfg.steps == 512
+        with pytest.raises(runner.RunError, match="already holds"):
+            runner.prepare(None, out, resume=True)
+        runner.run(learner, held, options=runner.RunOptions(save_replay=True))
+    assert not (out / runner.LOCK).exists()
+    with runner.open_run(out=out, resume=True, overrides={"steps": 1024, "hidden": 64}) as (_, resumed):
+        assert resumed.moves >= 512 and resumed.cfg.steps == 1024 and resumed.cfg.net.hidden == 16
+    with pytest.raises(runner.RunError, match="connect_four does not match"):
+        with runner.open_run(out=out, resume=True, game="connect_four"):
+            pass

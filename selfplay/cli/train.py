@@ -7,7 +7,6 @@ import sys
 
 import click
 
-import games
 from selfplay.cli.base import AutoCount, GameName, Real, Whole, _check_workers, cli, ray_options
 
 
@@ -188,11 +187,9 @@ def train(
 
 def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, keep, preset, opts, scale, device):
     import contextlib
-    from pathlib import Path
 
-    from selfplay import evaluate, profiles, runner
+    from selfplay import runner
     from selfplay.checkpoint import CheckpointError
-    from selfplay.errors import interrupts_held
 
     net_opts = {k[4:]: opts.pop(k) for k in list(opts) if k.startswith("net_")}
     overrides = {k: v for k, v in opts.items() if v is not None}
@@ -216,29 +213,17 @@ def _train(ctx, game_name, out, resume, force, save_replay, threads, minutes, ke
                 raise click.UsageError(
                     "with --resume only --steps and --lr may change; the run keeps its saved settings"
                 )
-            out_dir = Path(resume)
-            if not out_dir.is_dir():
-                raise runner.RunError(f"{out_dir}: no such run folder")
-            held = folder.enter_context(runner.claim(out_dir))
-            learner = runner.prepare(
-                None,
-                held,
-                resume=True,
-                steps=overrides.get("steps"),
-                lr=overrides.get("lr"),
-                game=games.canonical_name(game_name) if game_given else None,
+        held, learner = folder.enter_context(
+            runner.open_run(
+                out=resume if resume is not None else out,
+                resume=resume is not None,
+                game=game_name if resume is None or game_given else None,
+                preset=preset,
+                overrides=overrides,
+                net={k: v for k, v in net_opts.items() if v is not None},
+                force=force,
             )
-        else:
-            net = {k: v for k, v in net_opts.items() if v is not None}
-            cfg = profiles.default_config(game_name, preset=preset, net=net or None, **overrides)
-            # a rung of --eval-opponents that cannot play: one line, before any work. OpenSpiel
-            # (the MCTS rungs' twin games) may load here: a Ctrl-C waits for that import to end
-            with interrupts_held():
-                evaluate.ladder(cfg)
-            out_dir = Path(out) if out is not None else Path("runs") / games.slug(game_name)
-            runner.check_folder_path(out_dir)
-            held = folder.enter_context(runner.claim(out_dir))
-            learner = runner.prepare(cfg, held, resume=False, force=force)
+        )
     except (ValueError, runner.RunError, CheckpointError) as e:
         folder.close()
         raise click.UsageError(_as_flags(str(e))) from None
