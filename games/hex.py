@@ -167,21 +167,32 @@ def _edge_cell(n, p, edge, k, row):
 
 
 @njit(cache=True, inline="always")
+def _edge_carriers(board, b, n, p, r, c, line):
+    """The cells of p's edge row or column ``line`` that cell (r, c) touches (two, or one at
+    a corner): how many, how many empty, how many the opponent's, and the last empty one."""
+    count = empty = theirs = 0
+    last = -1
+    for j in range(6):
+        rr, cc = r + _DR[j], c + _DC[j]
+        if 0 <= rr < n and 0 <= cc < n and (rr if p == 0 else cc) == line:
+            count += 1
+            v = board[b, rr * n + cc]
+            if v == 0:
+                empty += 1
+                last = rr * n + cc
+            elif v == 2 - p:
+                theirs += 1
+    return count, empty, theirs, last
+
+
+@njit(cache=True, inline="always")
 def _edge_template(board, b, n, p, edge, k):
     """Whether the cell ``k`` one row in from p's edge holds to the edge by its two carriers
     there (the edge template of a bridge): both empty. A cell with one carrier on the board
     (at a corner) has no template."""
     a = _edge_cell(n, p, edge, k, 1)
-    r, c = a // n, a % n
-    line = 0 if edge == 0 else n - 1
-    carriers = 0
-    for j in range(6):
-        rr, cc = r + _DR[j], c + _DC[j]
-        if 0 <= rr < n and 0 <= cc < n and (rr if p == 0 else cc) == line:
-            if board[b, rr * n + cc] != 0:
-                return False
-            carriers += 1
-    return carriers == 2
+    count, empty, _, _ = _edge_carriers(board, b, n, p, a // n, a % n, 0 if edge == 0 else n - 1)
+    return count == 2 and empty == 2
 
 
 @njit(cache=True, inline="always")
@@ -304,18 +315,9 @@ def _intrusions(board, parent, mover, n, out, first):
                 line = 0 if e == 0 else n - 1
                 if (r if p == 0 else c) != (1 if e == 0 else n - 2) or ra == _root(parent, b, edge + 2 * p + e):
                     continue
-                empty, theirs, carriers = -1, 0, 0
-                for k in range(6):
-                    rr, cc = r + _DR[k], c + _DC[k]
-                    if 0 <= rr < n and 0 <= cc < n and (rr if p == 0 else cc) == line:
-                        carriers += 1
-                        w = board[b, rr * n + cc]
-                        if w == 0:
-                            empty = rr * n + cc
-                        elif w == 2 - p:
-                            theirs += 1
-                if carriers == 2 and theirs == 1 and empty >= 0:
-                    out[b, plane, empty] = 1
+                count, empty, theirs, cell = _edge_carriers(board, b, n, p, r, c, line)
+                if count == 2 and theirs == 1 and empty == 1:
+                    out[b, plane, cell] = 1
 
 
 @dataclasses.dataclass(frozen=True)

@@ -379,10 +379,7 @@ def default_config(game: str, preset: str | None = None, **overrides) -> TrainCo
         if preset not in known:
             names = ", ".join(known) or "none"
             raise ValueError(f"preset {preset!r} is not one of {games.canonical_name(game)}'s presets ({names})")
-        given = {k: v for k, v in overrides.items() if v is not None}
-        if isinstance(given.get("net"), dict) and "net" in known[preset]:
-            given["net"] = {**known[preset]["net"], **given["net"]}
-        overrides = {**known[preset], **given}
+        overrides = _layered(known[preset], overrides)
     flat = _default_flat(game, **overrides)
     search = {k: flat.pop(k) for k in list(flat) if k in SEARCH_FIELDS}
     if search.get("endgame_targets"):
@@ -403,8 +400,13 @@ def _default_flat(game: str, **overrides) -> dict:
     if overrides.get("mcts"):
         base.update(MCTS_MODE)
         base.update(prof.mcts)
-    given = {k: v for k, v in overrides.items() if v is not None}
-    if isinstance(given.get("net"), dict):  # network settings given by name change only those
+    return dict(game=game, **_layered(base, overrides))
+
+
+def _layered(base: dict, given: dict) -> dict:
+    """``base`` with the settings ``given`` over it (``None`` leaves one as it is); a
+    ``net`` dict changes only the network settings it names."""
+    given = {k: v for k, v in given.items() if v is not None}
+    if isinstance(given.get("net"), dict):
         given["net"] = {**base.get("net", {}), **given["net"]}
-    base.update(given)
-    return dict(game=game, **base)
+    return {**base, **given}

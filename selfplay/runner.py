@@ -222,6 +222,17 @@ def set_aside(path: Path) -> Path:
 
 
 @contextlib.contextmanager
+def _holding(out):
+    """The folder's path for the block: a :class:`RunFolder` is held already; a path is
+    claimed for the block (:func:`claim`)."""
+    if isinstance(out, RunFolder):
+        yield out.path
+        return
+    with claim(Path(out)) as folder:
+        yield folder.path
+
+
+@contextlib.contextmanager
 def open_run(
     *,
     out: Path | None = None,
@@ -285,14 +296,12 @@ def prepare(
     the run's saved config). ``game``, when given with ``resume``, must be the run's.
     ``out``: a :class:`RunFolder` this process holds, or a path, claimed for the call
     (refused while another run holds it: :func:`claim`)."""
-    if isinstance(out, RunFolder):
-        return _prepare(cfg, out.path, resume, steps, lr, force, game)
-    out = Path(out)
-    check_folder_path(out)
-    if resume and not out.is_dir():
-        raise RunError(f"{out}: no such run folder")
-    with claim(out) as folder:  # refused while another run holds the folder
-        return _prepare(cfg, folder.path, resume, steps, lr, force, game)
+    if resume and not isinstance(out, RunFolder):
+        check_folder_path(Path(out))
+        if not Path(out).is_dir():
+            raise RunError(f"{out}: no such run folder")
+    with _holding(out) as path:
+        return _prepare(cfg, path, resume, steps, lr, force, game)
 
 
 def _prepare(cfg, out: Path, resume: bool, steps, lr, force: bool, game) -> dqn.Learner:
@@ -470,10 +479,8 @@ def run(
     evaluation, ``on_notice(line)`` for what the run has to say. ``out``: a
     :class:`RunFolder` this process holds, or a path, claimed for the call (refused while
     another run holds it: :func:`claim`)."""
-    if isinstance(out, RunFolder):
-        return _run(learner, out.path, options or RunOptions(), on_progress, on_eval, asked, on_notice)
-    with claim(Path(out)) as folder:
-        return _run(learner, folder.path, options or RunOptions(), on_progress, on_eval, asked, on_notice)
+    with _holding(out) as path:
+        return _run(learner, path, options or RunOptions(), on_progress, on_eval, asked, on_notice)
 
 
 def plays_exactly(learner) -> bool:

@@ -175,6 +175,22 @@ def learner_td_loss(learner) -> torch.Tensor:
     )
 
 
+def acting_parts(learner) -> dict:
+    """What a move of self-play reads of the learner, by the names :func:`td_actions` and
+    :func:`search_actions` take: the games in play, their observations, each game's learner
+    seat, both networks, the greedy pick, the exploration rate now, the random generator."""
+    return dict(
+        state=learner.state,
+        obs=learner.obs,
+        learner_seat=learner.learner_seat,
+        online=learner.online,
+        frozen=learner.frozen,
+        greedy=learner.greedy,
+        epsilon=epsilon_at(learner.cfg, learner.moves),
+        rng=learner.rng,
+    )
+
+
 def td_actions(*, state, obs, learner_seat, online, frozen, greedy, epsilon: float, rng) -> np.ndarray:
     """Plain DQN's move in every game: the learner's seat plays ``online``'s greedy move, the
     other seat ``frozen``'s (``greedy(net, obs, mask)`` picks them), each replaced by a random
@@ -265,18 +281,7 @@ class TD(TargetSource):
         return "DQN"
 
     def play(self) -> None:
-        learner = self.learner
-        actions = td_actions(
-            state=learner.state,
-            obs=learner.obs,
-            learner_seat=learner.learner_seat,
-            online=learner.online,
-            frozen=learner.frozen,
-            greedy=learner.greedy,
-            epsilon=epsilon_at(learner.cfg, learner.moves),
-            rng=learner.rng,
-        )
-        learner.advance(actions)
+        self.learner.advance(td_actions(**acting_parts(self.learner)))
 
     def loss(self) -> torch.Tensor:
         return learner_td_loss(self.learner)
@@ -351,16 +356,9 @@ class Search(TargetSource):
         learner, st = self.learner, self.learner.cfg.search
         actions, searched = search_actions(
             mcts,
+            **acting_parts(learner),
             game=learner.game,
-            state=learner.state,
-            obs=learner.obs,
-            learner_seat=learner.learner_seat,
-            online=learner.online,
-            frozen=learner.frozen,
-            greedy=learner.greedy,
-            epsilon=epsilon_at(learner.cfg, learner.moves),
             settings=st,
-            rng=learner.rng,
             stop=learner.stop_requested,
             wrap=self._symmetric if st.symmetric_search else None,
             endgame=self._exact_endgame if st.endgame_targets else None,
