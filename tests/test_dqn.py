@@ -166,8 +166,15 @@ def test_the_strong_preset_is_mcts_mode_bounded_by_minutes_and_options_beside_it
         )
         assert game != "othello" or (strong.derived, mcts.derived) == (1, 0)
     else:
-        assert strong.net == mcts.net and strong.search == mcts.search
-        extra = set()
+        # Hex: the same recipe with a 32-channel, 3-block ResNet (docs/experiments.md, "a
+        # convolutional network over two hours"), still in the canonical frame
+        assert mcts.net.kind == "mlp" and mcts.net.canonical
+        assert strong.net == dataclasses.replace(mcts.net, kind="resnet", channels=32, blocks=3, hidden=256)
+        assert strong.search == dataclasses.replace(mcts.search, simulations=32, opponent_search=True)
+        recipe = (strong.target_update, strong.precision, strong.lr_final, strong.lr_final_at)
+        assert recipe == (100, "bf16", 1.5e-4, 100)
+        assert strong.checkpoint_every == 1_000_000
+        extra = {"target_update", "precision", "lr_final", "lr_final_at"}
     assert strong.steps >= 100_000_000 > mcts.steps
     changed = {f.name for f in dataclasses.fields(strong) if getattr(strong, f.name) != getattr(mcts, f.name)}
     assert changed <= {"steps", "eval_every", "checkpoint_every", "net", "search"} | extra
