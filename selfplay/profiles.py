@@ -124,18 +124,19 @@ BOARD_MCTS = dict(
 #: mode's defaults, bounded by --minutes rather than moves, evaluated and saved every 2M moves
 BOARD_STRONG = dict(mcts=True, steps=150_000_000, eval_every=2_000_000, checkpoint_every=2_000_000)
 
-#: connect four's recipe (its shipped agent), carried to Othello: 768 wide in bfloat16, both
-#: seats searching 32 simulations with the online network, the frozen copy caught up every
+#: connect four's recipe (its shipped agent) but for the network: both seats searching 32
+#: simulations with the online network, bfloat16 arithmetic, the frozen copy caught up every
 #: 100 steps, Adam's rate lowered to 1.5e-4 at minute 100 of the run's clock
-RECIPE_768 = dict(
+RECIPE = dict(
     simulations=32,
     opponent_search=True,
     target_update=100,
-    net={**BOARD_MCTS["net"], "hidden": 768},
     precision="bf16",
     lr_final=1.5e-4,
     lr_final_at=100,
 )
+#: its network on connect four and Othello: the board MLP, 768 wide
+RECIPE_768 = {**RECIPE, "net": {**BOARD_MCTS["net"], "hidden": 768}}
 
 #: Hex's network in its strong preset: a convolution sees a bridge or an edge template as one
 #: local pattern wherever it lies (+970 Elo over the 768-wide MLP at two hours, on half the moves)
@@ -278,7 +279,7 @@ PROFILES: dict[str, GameProfile] = {
             mcts={**BOARD_MCTS, "search_target": "visits", "net": {**BOARD_MCTS["net"], "canonical": True}},
             # connect four's recipe with a 32-channel, 3-block ResNet in place of the MLP: the
             # shipped agent (its card; docs/experiments.md, "a convolutional network")
-            presets={"strong": {**BOARD_STRONG, **RECIPE_768, "net": HEX_RESNET, "checkpoint_every": 1_000_000}},
+            presets={"strong": {**BOARD_STRONG, **RECIPE, "net": HEX_RESNET, "checkpoint_every": 1_000_000}},
             ladder=("random", "mcts:100", "mcts:1000", "gtp:wolve --quiet; param_wolve max_depth 1"),
         )
         for n in hex_sizes()
